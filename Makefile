@@ -1,0 +1,87 @@
+# Portal build. `make` builds build/portal; `make run` and `make test` first
+# install any missing Debian packages (scripts/deps.sh), so on a fresh machine
+# those two commands are the whole set-up.
+
+VERSION := 0.1.0
+COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+CC ?= cc
+PKGS := libevent libevent_pthreads sqlite3 libcurl jansson yaml-0.1 libsodium
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+TEST_LIBS = $(shell pkg-config --libs criterion)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-unused-parameter
+COMMON := -std=c11 -D_GNU_SOURCE -Isrc $(WARN) -MMD -MP \
+	-DPORTAL_VERSION='"$(VERSION)"' -DPORTAL_COMMIT='"$(COMMIT)"'
+CFLAGS_REL := $(COMMON) -O2 -g
+CFLAGS_SAN := $(COMMON) -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS_SAN := -fsanitize=address,undefined
+
+SRC := $(sort $(shell find src -name '*.c' ! -path src/main.c))
+UNIT := $(sort $(wildcard tests/unit/*.c))
+
+# Files compiled into the binary: static assets, migrations, the API document.
+EMBED := $(sort $(wildcard src/web/assets/*) $(wildcard src/store/migrations/*/*.sql)) \
+	docs/openapi.json
+EMBED_ARGS = $(foreach f,$(EMBED),$(patsubst src/%,%,$(f))=$(f))
+
+.PHONY: all run test deps deps-test unit unit-san integration browser clean
+
+all: build/portal
+
+# --- one rule set per flavour: build/ (release) and build-san/ (sanitizers)
+define flavour
+$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) $$(PKG_CFLAGS) -c $$< -o $$@
+
+$(1)/obj/gen/embedded.o: build/gen/embedded.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -c $$< -o $$@
+
+$(1)/libportal.a: $$(SRC:%.c=$(1)/obj/%.o) $(1)/obj/gen/embedded.o
+	rm -f $$@ && ar rcs $$@ $$^
+
+$(1)/portal: $(1)/obj/src/main.o $(1)/libportal.a
+	$$(CC) $(3) -o $$@ $$^ $$(PKG_LIBS)
+
+$(1)/unit-tests: $$(UNIT:%.c=$(1)/obj/%.o) $(1)/libportal.a
+	$$(CC) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(TEST_LIBS)
+
+-include $$(shell find $(1)/obj -name '*.d' 2>/dev/null)
+endef
+
+$(eval $(call flavour,build,$(CFLAGS_REL),))
+$(eval $(call flavour,build-san,$(CFLAGS_SAN),$(LDFLAGS_SAN)))
+
+build/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 $(WARN) -o $@ $<
+
+build/gen/embedded.c: build/tools/embed $(EMBED) Makefile
+	@mkdir -p $(dir $@)
+	build/tools/embed $@ $(EMBED_ARGS)
+
+# --- set-up, run, test
+deps:
+	@bash scripts/deps.sh build
+
+deps-test:
+	@bash scripts/deps.sh test
+
+# A new database gets the demo data set, so the pages have something to show.
+run: deps
+	$(MAKE) build/portal
+	./build/portal demo --db ./portal.db --if-empty
+	./build/portal serve --listen 127.0.0.1:8080 --db ./portal.db \
+		$(if $(wildcard portal.yaml),--config portal.yaml)
+
+test: deps-test
+	$(MAKE) build/portal build/unit-tests build-san/portal build-san/unit-tests
+	bash tests/run.sh
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,93 @@
+/* config: Portal's typed settings, built from four layers in a fixed order:
+ * built-in defaults < portal.yaml < PORTAL_* environment < command-line flags.
+ * One table (config.c) declares every setting once: its YAML key, flag,
+ * environment variable, type, bounds and help; the loader, the env and flag
+ * overrides, `--help` and docs/configuration.md all follow that table.
+ * This module reads the one file it is given and nothing else; it never
+ * holds a secret value (secrets arrive later as references). */
+#ifndef PORTAL_CONFIG_H
+#define PORTAL_CONFIG_H
+
+#include <stdio.h>
+
+#include "util/buf.h"
+#include "util/log.h"
+
+#define CONFIG_MAX_ERRORS 64
+#define CONFIG_MAX_FLAGS 32
+
+struct config {
+	/* server: */
+	char listen[256];        /* host:port, e.g. 127.0.0.1:8080 */
+	int threads;             /* event-loop threads; 0 = number of cores */
+	char environment[64];    /* label shown in every page header */
+	long max_body_bytes;     /* request body limit */
+	long max_header_bytes;   /* request header block limit */
+	int drain_timeout_ms;    /* how long SIGTERM waits for in-flight requests */
+	/* store: */
+	char db[1024];           /* SQLite file path */
+	int busy_timeout_ms;     /* SQLite busy timeout */
+	int ready_interval_ms;   /* how often readiness re-checks the store */
+	/* live: */
+	int idle_after_ms;       /* a running session with no event this long is idle */
+	/* log: */
+	enum log_level log_level;
+	/* provenance, for messages: the file the settings came from ("" if none) */
+	char path[1024];
+};
+
+/* One problem, located: file is the config path, "environment" or
+ * "command line"; line and column are 1-based (0 when not from a file). */
+struct config_error {
+	char file[256];
+	int line, column;
+	char key[128]; /* dotted key, e.g. "server.threads", or the flag/variable */
+	char msg[256];
+};
+
+struct config_errors {
+	struct config_error items[CONFIG_MAX_ERRORS];
+	int n;       /* how many are stored in items */
+	int dropped; /* how many more there were */
+};
+
+/* What to build a config from. envp is an environ-style array (NULL = none);
+ * flags holds (flag name without dashes, value) pairs in command-line order. */
+struct config_source {
+	const char *path;
+	char **envp;
+	const char *flags[CONFIG_MAX_FLAGS][2];
+	int nflags;
+};
+
+/* Fills c with the built-in defaults. */
+void config_defaults(struct config *c);
+
+/* Parses YAML text as a config file named `name` (used in messages) on top of
+ * what c holds. Collects every error; returns 0 when there were none, -1
+ * otherwise (c may then be partly updated: use a scratch copy). */
+int config_parse(struct config *c, const char *name, const char *text, size_t len,
+		 struct config_errors *errs);
+
+/* Builds c from defaults, then src->path (if set), then src->envp's PORTAL_*
+ * variables, then src->flags. Returns 0, or -1 with every error in errs.
+ * Unknown PORTAL_* variables are ignored (other tools share the prefix);
+ * unknown keys in the file and unknown flags are errors. */
+int config_build(struct config *c, const struct config_source *src,
+		 struct config_errors *errs);
+
+/* "file:line:column: key: message" (no location part when line is 0). */
+void config_error_format(const struct config_error *e, struct buf *out);
+
+/* Whether `flag` (without dashes) names a setting; lets commands accept
+ * exactly the flags the table declares. */
+int config_flag_known(const char *flag);
+
+/* Prints "  --flag VALUE   help (env VAR)" for each flag named in `flags`
+ * (a NULL-terminated list) to out, for `portal <command> --help`. */
+void config_print_flags(FILE *out, const char *const *flags);
+
+/* The number of settings in the table (for the `check` summary). */
+int config_setting_count(void);
+
+#endif

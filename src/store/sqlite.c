@@ -1,0 +1,741 @@
+/* sqlite: the SQLite backend of struct store — one main connection (WAL,
+ * foreign keys, synchronous=FULL), migrations embedded in the binary, and a
+ * readiness check that looks at the file afresh each time. Values only ever
+ * reach SQL through bound parameters. It does not retry, log, or decide what
+ * an error means to the user: it reports, the caller decides. */
+#include "store/sqlite.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sqlite3.h>
+
+#include "util/clock.h"
+
+#define FIELD "store.db"
+#define DEFAULT_BUSY_TIMEOUT_MS 5000
+/* Every SQLite file starts with these 16 bytes (the header string and NUL). */
+static const char SQLITE_MAGIC[16] = "SQLite format 3";
+
+struct sqlite_store {
+	sqlite3 *db;          /* the main connection */
+	pthread_mutex_t lock; /* one transaction at a time on db */
+	char label[128];      /* the path as the user gave it, shortened: for messages */
+	char open_path[1024]; /* what we hand to SQLite (see sqlite_store_open) */
+	int busy_timeout_ms;
+	/* Immutable after open, so check() may read them from any thread. */
+	const struct embedded_file *migs[SQLITE_MIGRATIONS_MAX];
+	int nmigs;
+	/* Prepared once, used under lock. */
+	sqlite3_stmt *st_insert, *st_seq, *st_scan;
+};
+
+/* --- migrations plan --------------------------------------------------- */
+
+/* "0001_init.sql" -> 1; 0 when the name is not NNNN_name.sql or the number is
+ * outside 1..SQLITE_MIGRATIONS_MAX. */
+static int migration_number(const char *base)
+{
+	int v = 0;
+	const char *p = base;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (*p - '0');
+		if (v > SQLITE_MIGRATIONS_MAX)
+			return 0;
+	}
+	size_t len = strlen(p);
+	if (p == base || *p != '_' || len < 6 || strcmp(p + len - 4, ".sql") != 0)
+		return 0;
+	return v;
+}
+
+int sqlite_migrations_plan(const struct embedded_file *files, size_t n,
+			   const struct embedded_file **out, int *count, struct perr *err)
+{
+	const struct embedded_file *byver[SQLITE_MIGRATIONS_MAX + 1] = {0};
+	size_t plen = strlen(SQLITE_MIGRATIONS_PREFIX);
+	int max = 0;
+	*count = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = files[i].name;
+		if (!name || strncmp(name, SQLITE_MIGRATIONS_PREFIX, plen) != 0)
+			continue;
+		int v = migration_number(name + plen);
+		if (v == 0)
+			return perr_set(err, PERR_INTERNAL, NULL,
+					"embedded migration %s is not named NNNN_name.sql "
+					"with NNNN in 1..%d", name, SQLITE_MIGRATIONS_MAX);
+		if (byver[v])
+			return perr_set(err, PERR_INTERNAL, NULL,
+					"embedded migrations %s and %s share version %d",
+					byver[v]->name, name, v);
+		byver[v] = &files[i];
+		if (v > max)
+			max = v;
+	}
+	for (int v = 1; v <= max; v++) {
+		if (!byver[v])
+			return perr_set(err, PERR_INTERNAL, NULL,
+					"embedded migrations skip version %d (they go up to %d)",
+					v, max);
+		out[v - 1] = byver[v];
+	}
+	*count = max;
+	return 0;
+}
+
+/* --- small helpers ----------------------------------------------------- */
+
+/* A user-facing sentence for a SQLite failure on `path`. */
+static void describe(char *out, size_t cap, const char *path, int rc, const char *msg)
+{
+	const char *what;
+	if (rc == SQLITE_IOERR_READ || rc == SQLITE_IOERR_SHORT_READ) {
+		snprintf(out, cap, "database %s is unreadable: %s", path, msg);
+		return;
+	}
+	switch (rc & 0xff) {
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		what = "cannot be opened";
+		break;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		what = "is unreadable";
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		what = "is busy";
+		break;
+	case SQLITE_READONLY:
+		what = "is read-only";
+		break;
+	default:
+		what = "failed";
+		break;
+	}
+	snprintf(out, cap, "database %s %s: %s", path, what, msg);
+}
+
+static int fail(struct perr *err, int code, const char *path, sqlite3 *db, int rc)
+{
+	char why[256];
+	if (db)
+		rc = sqlite3_extended_errcode(db);
+	describe(why, sizeof why, path, rc, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	return perr_set(err, code, FIELD, "%s", why);
+}
+
+/* Runs a single-row, single-integer query. Returns a SQLite code. */
+static int query_int(sqlite3 *db, const char *sql, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int(st, 0);
+			rc = SQLITE_OK;
+		} else if (rc == SQLITE_DONE) {
+			*out = 0;
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int table_exists(sqlite3 *db, const char *name, int *exists)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(
+		db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", -1,
+		&st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*exists = sqlite3_column_int(st, 0) > 0;
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static const char VERSION_SQL[] = "SELECT coalesce(max(version), 0) FROM schema_migrations";
+
+static void newer_msg(char *out, size_t cap, const char *path, int version, int latest)
+{
+	snprintf(out, cap,
+		 "database %s is at schema version %d, newer than this portal (knows up to %d); "
+		 "use a newer portal binary",
+		 path, version, latest);
+}
+
+/* --- open / close ------------------------------------------------------ */
+
+int sqlite_store_open(const char *path, const struct store_options *opt, void **impl,
+		      struct perr *err)
+{
+	*impl = NULL;
+	if (!path || !*path)
+		return perr_set(err, PERR_INVALID, FIELD, "store.db is empty: give a SQLite file path");
+	struct sqlite_store *s = calloc(1, sizeof *s);
+	if (!s)
+		abort();
+	/* A relative path that starts with "file:" would be read as a URI by a
+	 * SQLite built with URI filenames on; "./" keeps it a plain path. */
+	int uri_like = strncmp(path, "file:", 5) == 0;
+	size_t plen = strlen(path);
+	if (plen > sizeof s->open_path - 3) {
+		free(s);
+		return perr_set(err, PERR_TOO_LARGE, FIELD, "store.db is longer than %zu bytes",
+				sizeof s->open_path - 3);
+	}
+	snprintf(s->open_path, sizeof s->open_path, "%s%s", uri_like ? "./" : "", path);
+	if (plen < sizeof s->label)
+		memcpy(s->label, path, plen + 1);
+	else /* keep the end: the file name is what tells paths apart */
+		snprintf(s->label, sizeof s->label, "...%s", path + plen - (sizeof s->label - 4));
+	s->busy_timeout_ms = opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms
+							      : DEFAULT_BUSY_TIMEOUT_MS;
+	int rc = sqlite_migrations_plan(embedded_files, embedded_count, s->migs, &s->nmigs, err);
+	if (rc < 0) {
+		free(s);
+		return rc;
+	}
+
+	rc = sqlite3_open_v2(s->open_path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = fail(err, PERR_IO, s->label, s->db, rc);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, s->busy_timeout_ms);
+
+	sqlite3_stmt *st = NULL;
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		rc = fail(err, PERR_STORE, s->label, s->db, rc);
+		sqlite3_finalize(st);
+		goto fail;
+	}
+	const char *mode = (const char *)sqlite3_column_text(st, 0);
+	if (!mode || strcasecmp(mode, "wal") != 0) {
+		rc = perr_set(err, PERR_STORE, FIELD,
+			      "database %s cannot use write-ahead logging (journal mode stays '%s')",
+			      s->label, mode ? mode : "?");
+		sqlite3_finalize(st);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL", NULL, NULL,
+			  NULL);
+	if (rc != SQLITE_OK) {
+		rc = fail(err, PERR_STORE, s->label, s->db, rc);
+		goto fail;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	*impl = s;
+	return 0;
+fail:
+	sqlite3_close_v2(s->db);
+	free(s);
+	return rc;
+}
+
+static void sqlite_close(void *impl)
+{
+	struct sqlite_store *s = impl;
+	if (!s)
+		return;
+	sqlite3_finalize(s->st_insert);
+	sqlite3_finalize(s->st_seq);
+	sqlite3_finalize(s->st_scan);
+	/* The last connection to close checkpoints the WAL and removes it. */
+	sqlite3_close_v2(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* --- migrate ----------------------------------------------------------- */
+
+static void rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Applies migration v (1-based) in its own transaction, with its
+ * schema_migrations row. Re-reads the version under the write lock, so two
+ * migrators racing on one file apply each migration once. */
+static int apply_one(struct sqlite_store *s, int v, struct perr *err)
+{
+	const struct embedded_file *m = s->migs[v - 1];
+	const char *base = m->name + strlen(SQLITE_MIGRATIONS_PREFIX);
+	char why[256];
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		describe(why, sizeof why, s->label, rc, sqlite3_errmsg(s->db));
+		return perr_set(err, PERR_STORE, FIELD, "cannot start migration %s: %s", m->name,
+				why);
+	}
+	int current = 0;
+	rc = query_int(s->db, VERSION_SQL, &current);
+	if (rc == SQLITE_OK && current >= v) {
+		/* Another migrator got here first; nothing was written. */
+		if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			rollback(s->db);
+		return 0;
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, (const char *)m->data, NULL, NULL, NULL);
+	sqlite3_stmt *st = NULL;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db,
+					"INSERT INTO schema_migrations (version, name, applied_at) "
+					"VALUES (?1, ?2, ?3)",
+					-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 1, v);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, base, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, clock_wall_ms());
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(s->db);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		/* Copy the message first: ROLLBACK replaces it. */
+		snprintf(why, sizeof why, "%s", sqlite3_errmsg(s->db));
+		rollback(s->db);
+		return perr_set(err, PERR_STORE, FIELD, "migration %s failed on database %s: %s",
+				m->name, s->label, why);
+	}
+	return 0;
+}
+
+static int sqlite_migrate(void *impl, int *from, int *to, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	int current = 0, rc = 0;
+	pthread_mutex_lock(&s->lock);
+	int src = sqlite3_exec(s->db,
+			       "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			       "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+			       "applied_at INTEGER NOT NULL)",
+			       NULL, NULL, NULL);
+	if (src == SQLITE_OK)
+		src = query_int(s->db, VERSION_SQL, &current);
+	if (src != SQLITE_OK) {
+		rc = fail(err, PERR_STORE, s->label, s->db, src);
+		goto out;
+	}
+	if (from)
+		*from = current;
+	if (current > s->nmigs) {
+		char msg[256];
+		newer_msg(msg, sizeof msg, s->label, current, s->nmigs);
+		rc = perr_set(err, PERR_SCHEMA, FIELD, "%s", msg);
+		goto out;
+	}
+	for (int v = current + 1; v <= s->nmigs && rc == 0; v++) {
+		rc = apply_one(s, v, err);
+		if (rc == 0)
+			current = v;
+	}
+out:
+	if (to)
+		*to = current;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* --- check ------------------------------------------------------------- */
+
+/* Whether the file still starts with the SQLite header. With WAL the main
+ * connection (and a fresh one) could keep serving pages from the -wal file
+ * after the database itself was overwritten, so look at the bytes. */
+/* Whether the database file itself starts with SQLite's header. Read through
+ * the connection's own file handle: opening and closing the file outside
+ * SQLite would drop this process's POSIX locks on it, and another process
+ * could then checkpoint and delete the WAL under the running server. */
+static int header_ok(sqlite3 *db)
+{
+	sqlite3_file *f = NULL;
+	char head[16];
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f ||
+	    !f->pMethods)
+		return 0;
+	if (f->pMethods->xRead(f, head, sizeof head, 0) != SQLITE_OK)
+		return 0;
+	return memcmp(head, SQLITE_MAGIC, sizeof head) == 0;
+}
+
+/* Reads version and instance id through a fresh read-only connection. Fills
+ * st->reason and returns a SQLite code on failure. */
+static int look(const struct sqlite_store *s, struct store_status *st)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(s->open_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
+				 NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_extended_result_codes(db, 1);
+		sqlite3_busy_timeout(db, s->busy_timeout_ms);
+		if (!header_ok(db)) {
+			sqlite3_close_v2(db);
+			snprintf(st->reason, sizeof st->reason,
+				 "database %s is unreadable: file is not a database", s->label);
+			return SQLITE_NOTADB;
+		}
+	}
+	int has_versions = 0, has_instance = 0;
+	if (rc == SQLITE_OK)
+		rc = table_exists(db, "schema_migrations", &has_versions);
+	if (rc == SQLITE_OK && has_versions)
+		rc = query_int(db, VERSION_SQL, &st->schema_version);
+	if (rc == SQLITE_OK)
+		rc = table_exists(db, "portal_instance", &has_instance);
+	if (rc == SQLITE_OK && has_instance) {
+		sqlite3_stmt *q = NULL;
+		rc = sqlite3_prepare_v2(db, "SELECT id FROM portal_instance LIMIT 1", -1, &q, NULL);
+		if (rc == SQLITE_OK) {
+			rc = sqlite3_step(q);
+			if (rc == SQLITE_ROW) {
+				const unsigned char *id = sqlite3_column_text(q, 0);
+				snprintf(st->instance_id, sizeof st->instance_id, "%s",
+					 id ? (const char *)id : "");
+			}
+			if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+				rc = SQLITE_OK;
+		}
+		sqlite3_finalize(q);
+	}
+	if (rc != SQLITE_OK)
+		describe(st->reason, sizeof st->reason, s->label,
+			 db ? sqlite3_extended_errcode(db) : rc,
+			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	sqlite3_close_v2(db);
+	return rc;
+}
+
+static int sqlite_check(void *impl, struct store_status *st, struct perr *err)
+{
+	const struct sqlite_store *s = impl;
+	memset(st, 0, sizeof *st);
+	st->schema_latest = s->nmigs;
+	if (look(s, st) == SQLITE_OK) {
+		if (st->schema_version > s->nmigs)
+			newer_msg(st->reason, sizeof st->reason, s->label, st->schema_version,
+				  s->nmigs);
+		else if (st->schema_version < s->nmigs)
+			snprintf(st->reason, sizeof st->reason,
+				 "database %s is at schema version %d, this portal needs %d: "
+				 "run `portal migrate`",
+				 s->label, st->schema_version, s->nmigs);
+		else if (s->nmigs > 0 && !st->instance_id[0])
+			snprintf(st->reason, sizeof st->reason,
+				 "database %s has no instance id: portal_instance was emptied "
+				 "by hand",
+				 s->label);
+		else
+			st->ready = 1;
+	}
+	if (st->ready)
+		return 0;
+	return perr_set(err, PERR_UNAVAILABLE, FIELD, "%s", st->reason);
+}
+
+/* --- portal_live_events -------------------------------------------------- */
+
+static int prepare(struct sqlite_store *s, sqlite3_stmt **st, const char *sql)
+{
+	if (*st) {
+		sqlite3_reset(*st);
+		sqlite3_clear_bindings(*st);
+		return SQLITE_OK;
+	}
+	return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+/* Stores one event, or finds the seq of its id. Returns a SQLite code. */
+static int append_one(struct sqlite_store *s, const struct event *ev, long long now,
+		      long long *seq, int *fresh)
+{
+	int rc = prepare(s, &s->st_insert,
+			 "INSERT INTO portal_live_events "
+			 "(id, ts, source, type, project, session, data, received_at) "
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING");
+	if (rc != SQLITE_OK)
+		return rc;
+	char *data = json_dumps(ev->data, JSON_COMPACT);
+	if (!data)
+		return SQLITE_NOMEM;
+	sqlite3_stmt *st = s->st_insert;
+	bind_text(st, 1, ev->id);
+	sqlite3_bind_int64(st, 2, ev->ts);
+	bind_text(st, 3, ev->source ? ev->source : "unknown");
+	bind_text(st, 4, ev->type);
+	bind_text(st, 5, ev->project);
+	bind_text(st, 6, ev->session);
+	sqlite3_bind_text(st, 7, data, -1, free);
+	sqlite3_bind_int64(st, 8, now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return rc;
+	if (sqlite3_changes(s->db) == 1) {
+		*seq = sqlite3_last_insert_rowid(s->db);
+		*fresh = 1;
+		return SQLITE_OK;
+	}
+	rc = prepare(s, &s->st_seq, "SELECT seq FROM portal_live_events WHERE id = ?1");
+	if (rc != SQLITE_OK)
+		return rc;
+	bind_text(s->st_seq, 1, ev->id);
+	rc = sqlite3_step(s->st_seq);
+	if (rc == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(s->st_seq, 0);
+		*fresh = 0;
+		rc = SQLITE_OK;
+	}
+	sqlite3_reset(s->st_seq);
+	return rc;
+}
+
+static int sqlite_append(void *impl, struct store_batch *const *batches, size_t n,
+			 struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	long long now = clock_wall_ms();
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		rc = fail(err, (rc & 0xff) == SQLITE_BUSY ? PERR_UNAVAILABLE : PERR_STORE, s->label,
+			  s->db, rc);
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	for (size_t b = 0; b < n; b++) {
+		struct store_batch *bt = batches[b];
+		bt->rc = 0;
+		rc = sqlite3_exec(s->db, "SAVEPOINT batch", NULL, NULL, NULL);
+		for (size_t i = 0; rc == SQLITE_OK && i < bt->n; i++)
+			rc = append_one(s, &bt->evs[i], now, &bt->seqs[i], &bt->fresh[i]);
+		if (rc != SQLITE_OK) {
+			bt->rc = fail(&bt->err, PERR_STORE, s->label, s->db, rc);
+			sqlite3_exec(s->db, "ROLLBACK TO batch", NULL, NULL, NULL);
+		}
+		sqlite3_exec(s->db, "RELEASE batch", NULL, NULL, NULL);
+	}
+	rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		rc = fail(err, PERR_STORE, s->label, s->db, rc);
+		rollback(s->db);
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static long long sqlite_scan(void *impl, long long after, long long limit, store_event_fn fn,
+			     void *arg, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	long long count = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = prepare(s, &s->st_scan,
+			 "SELECT seq, id, ts, source, type, project, session, data "
+			 "FROM portal_live_events WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(s->st_scan, 1, after);
+		sqlite3_bind_int64(s->st_scan, 2, limit > 0 ? limit : -1);
+		while ((rc = sqlite3_step(s->st_scan)) == SQLITE_ROW) {
+			sqlite3_stmt *st = s->st_scan;
+			struct event ev;
+			ev.seq = sqlite3_column_int64(st, 0);
+			ev.id = (const char *)sqlite3_column_text(st, 1);
+			ev.ts = sqlite3_column_int64(st, 2);
+			ev.source = (const char *)sqlite3_column_text(st, 3);
+			ev.type = (const char *)sqlite3_column_text(st, 4);
+			ev.project = (const char *)sqlite3_column_text(st, 5);
+			ev.session = (const char *)sqlite3_column_text(st, 6);
+			ev.data = json_loadb((const char *)sqlite3_column_blob(st, 7),
+					     (size_t)sqlite3_column_bytes(st, 7), 0, NULL);
+			if (!json_is_object(ev.data)) { /* never written so; keep going honestly */
+				json_decref(ev.data);
+				ev.data = json_object();
+			}
+			int stop = fn(arg, &ev) < 0;
+			json_decref(ev.data);
+			count++;
+			if (stop) {
+				rc = SQLITE_DONE;
+				break;
+			}
+		}
+		sqlite3_reset(s->st_scan);
+	}
+	long long out = count;
+	if (rc != SQLITE_DONE)
+		out = fail(err, PERR_STORE, s->label, s->db, rc);
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
+static int sqlite_history(void *impl, int days,
+			  int (*fn)(void *arg, const char *day, const char *type, long long n),
+			  void *arg, struct perr *err)
+{
+	const struct sqlite_store *s = impl;
+	/* A connection of its own, read-only: a long scan never holds up the
+	 * writer. */
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(s->open_path, &db, SQLITE_OPEN_READONLY, NULL);
+	sqlite3_stmt *st = NULL;
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(db, s->busy_timeout_ms);
+		rc = sqlite3_prepare_v2(
+			db,
+			"SELECT strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day, type, count(*) "
+			"FROM portal_live_events "
+			"WHERE ?1 <= 0 OR ts >= (SELECT max(ts) FROM portal_live_events) - ?1 * 86400000 "
+			"GROUP BY day, type ORDER BY day DESC, type LIMIT 10000",
+			-1, &st, NULL);
+	}
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, days);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			if (fn(arg, (const char *)sqlite3_column_text(st, 0),
+			       (const char *)sqlite3_column_text(st, 1),
+			       sqlite3_column_int64(st, 2)) < 0) {
+				rc = SQLITE_DONE;
+				break;
+			}
+	}
+	int out = 0;
+	if (rc != SQLITE_DONE)
+		out = fail(err, PERR_STORE, s->label, db, rc);
+	sqlite3_finalize(st);
+	sqlite3_close_v2(db);
+	return out;
+}
+
+/* --- portal_tokens ------------------------------------------------------- */
+
+static int sqlite_token_add(void *impl, const struct store_token *t, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db,
+				    "INSERT INTO portal_tokens (id, name, scopes, hash, created_at) "
+				    "VALUES (?1, ?2, ?3, ?4, ?5)",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, t->id);
+		bind_text(st, 2, t->name);
+		bind_text(st, 3, t->scopes);
+		sqlite3_bind_blob(st, 4, t->hash, STORE_TOKEN_HASH_LEN, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, t->created_at);
+		rc = sqlite3_step(st);
+	}
+	int out = 0;
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
+	    (rc & 0xff) == SQLITE_CONSTRAINT)
+		out = perr_set(err, PERR_CONFLICT, "name", "a token named '%s' already exists",
+			       t->name);
+	else if (rc != SQLITE_DONE)
+		out = fail(err, PERR_STORE, s->label, s->db, rc);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
+static int sqlite_token_revoke(void *impl, const char *name, long long at_ms, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db,
+				    "UPDATE portal_tokens SET revoked_at = ?1 "
+				    "WHERE name = ?2 AND revoked_at IS NULL",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, at_ms);
+		bind_text(st, 2, name);
+		rc = sqlite3_step(st);
+	}
+	int out = 0;
+	if (rc != SQLITE_DONE)
+		out = fail(err, PERR_STORE, s->label, s->db, rc);
+	else if (sqlite3_changes(s->db) == 0)
+		out = perr_set(err, PERR_NOT_FOUND, "name", "no live token is named '%s'", name);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
+static int sqlite_tokens(void *impl, store_token_fn fn, void *arg, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT id, name, scopes, hash, created_at, revoked_at "
+				    "FROM portal_tokens ORDER BY created_at, name",
+				    -1, &st, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_token t;
+		memset(&t, 0, sizeof t);
+		snprintf(t.id, sizeof t.id, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(t.name, sizeof t.name, "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(t.scopes, sizeof t.scopes, "%s", (const char *)sqlite3_column_text(st, 2));
+		if (sqlite3_column_bytes(st, 3) == STORE_TOKEN_HASH_LEN)
+			memcpy(t.hash, sqlite3_column_blob(st, 3), STORE_TOKEN_HASH_LEN);
+		t.created_at = sqlite3_column_int64(st, 4);
+		t.revoked_at = sqlite3_column_int64(st, 5);
+		if (fn(arg, &t) < 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+		rc = SQLITE_OK;
+	}
+	int out = 0;
+	if (rc != SQLITE_DONE)
+		out = fail(err, PERR_STORE, s->label, s->db, rc);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
+const struct store_ops sqlite_store_ops = {
+	.name = "sqlite",
+	.close = sqlite_close,
+	.migrate = sqlite_migrate,
+	.check = sqlite_check,
+	.append = sqlite_append,
+	.scan = sqlite_scan,
+	.history = sqlite_history,
+	.token_add = sqlite_token_add,
+	.token_revoke = sqlite_token_revoke,
+	.tokens = sqlite_tokens,
+};

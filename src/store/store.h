@@ -1,0 +1,147 @@
+/* store: the persistence interface. The core and the HTTP layer only ever see
+ * struct store; each backend (SQLite now, PostgreSQL later) fills a
+ * struct store_ops, in the manner of SQLite's own VFS. Schema changes are
+ * numbered migrations embedded in the binary (src/store/migrations/<backend>/
+ * NNNN_name.sql) and recorded in schema_migrations. */
+#ifndef PORTAL_STORE_H
+#define PORTAL_STORE_H
+
+#include <stddef.h>
+
+#include "core/event.h"
+#include "util/perr.h"
+
+struct store_options {
+	int busy_timeout_ms; /* how long a writer waits on a lock */
+};
+
+/* A fresh look at the backing database, as readiness reports it. */
+struct store_status {
+	int ready;                /* 1 when reachable and schema current */
+	int schema_version;       /* highest applied migration (0 = none) */
+	int schema_latest;        /* highest migration this binary knows */
+	char instance_id[64];     /* id created by the first migration */
+	char reason[256];         /* why not ready; "" when ready */
+};
+
+/* One all-or-nothing batch for store_append. */
+struct store_batch {
+	struct event *evs;  /* in: validated events (seq ignored) */
+	size_t n;
+	long long *seqs;    /* out: each event's seq (the original one for a known id) */
+	int *fresh;         /* out: 1 when stored now, 0 when its id was already logged */
+	int rc;             /* out: 0, or PERR_* with err (then nothing of it is stored) */
+	struct perr err;
+};
+
+#define STORE_TOKEN_ID_MAX 16    /* 12 hex digits and a NUL, rounded up */
+#define STORE_TOKEN_HASH_LEN 32  /* BLAKE2b-256 of the secret */
+
+/* A bearer token as stored: never the secret itself. */
+struct store_token {
+	char id[STORE_TOKEN_ID_MAX];
+	char name[64];
+	char scopes[128];   /* space-separated, e.g. "events:write" */
+	unsigned char hash[STORE_TOKEN_HASH_LEN];
+	long long created_at, revoked_at; /* ms; revoked_at 0 when live */
+};
+
+/* Called per event by store_scan; ev->data is valid only during the call.
+ * A negative return stops the scan. */
+typedef int (*store_event_fn)(void *arg, const struct event *ev);
+/* Called per token by store_tokens. */
+typedef int (*store_token_fn)(void *arg, const struct store_token *t);
+
+struct store_ops {
+	const char *name; /* "sqlite" */
+	void (*close)(void *impl);
+	/* Applies every pending migration, each in its own transaction. Refuses
+	 * (PERR_SCHEMA) a database whose version is newer than the binary. */
+	int (*migrate)(void *impl, int *from, int *to, struct perr *err);
+	/* Checks reachability and schema without changing anything. Safe to
+	 * call from any thread; must not reuse state that a broken file would
+	 * keep looking healthy (SQLite: a fresh read-only connection). */
+	int (*check)(void *impl, struct store_status *st, struct perr *err);
+
+	/* portal_live_events. append: one transaction for all batches, each in
+	 * its own savepoint; a known id is not stored again and reports its
+	 * original seq. Returns <0 only when the transaction itself failed
+	 * (nothing stored); a batch's own failure is in its rc. */
+	int (*append)(void *impl, struct store_batch *const *batches, size_t n,
+		      struct perr *err);
+	/* Calls fn for up to limit events with seq > after, in seq order (limit 0
+	 * = no limit). Returns how many were delivered, or <0. */
+	long long (*scan)(void *impl, long long after, long long limit, store_event_fn fn,
+			  void *arg, struct perr *err);
+	/* Events per UTC day and type, newest day first: over the whole log, or
+	 * the last `days` days of it when days > 0; fn gets (day "YYYY-MM-DD",
+	 * type, count) and may stop the walk by returning <0. */
+	int (*history)(void *impl, int days,
+		       int (*fn)(void *arg, const char *day, const char *type, long long n),
+		       void *arg, struct perr *err);
+
+	/* portal_tokens. A duplicate name is PERR_CONFLICT; revoking an unknown
+	 * or already revoked name is PERR_NOT_FOUND. */
+	int (*token_add)(void *impl, const struct store_token *t, struct perr *err);
+	int (*token_revoke)(void *impl, const char *name, long long at_ms, struct perr *err);
+	int (*tokens)(void *impl, store_token_fn fn, void *arg, struct perr *err);
+};
+
+struct store {
+	const struct store_ops *ops;
+	void *impl;
+};
+
+/* Opens the store named by `url`: a file path or "sqlite:PATH" selects the
+ * SQLite backend (created if missing). Returns 0 and sets *out (the caller
+ * frees it with store_close), or a PERR_* code with err filled. */
+int store_open(const char *url, const struct store_options *opt, struct store **out,
+	       struct perr *err);
+void store_close(struct store *st);
+
+static inline int store_migrate(struct store *st, int *from, int *to, struct perr *err)
+{
+	return st->ops->migrate(st->impl, from, to, err);
+}
+
+static inline int store_check(struct store *st, struct store_status *status, struct perr *err)
+{
+	return st->ops->check(st->impl, status, err);
+}
+
+static inline int store_append(struct store *st, struct store_batch *const *b, size_t n,
+			       struct perr *err)
+{
+	return st->ops->append(st->impl, b, n, err);
+}
+
+static inline long long store_scan(struct store *st, long long after, long long limit,
+				   store_event_fn fn, void *arg, struct perr *err)
+{
+	return st->ops->scan(st->impl, after, limit, fn, arg, err);
+}
+
+static inline int store_history(struct store *st, int days,
+				int (*fn)(void *arg, const char *day, const char *type, long long n),
+				void *arg, struct perr *err)
+{
+	return st->ops->history(st->impl, days, fn, arg, err);
+}
+
+static inline int store_token_add(struct store *st, const struct store_token *t, struct perr *err)
+{
+	return st->ops->token_add(st->impl, t, err);
+}
+
+static inline int store_token_revoke(struct store *st, const char *name, long long at_ms,
+				     struct perr *err)
+{
+	return st->ops->token_revoke(st->impl, name, at_ms, err);
+}
+
+static inline int store_tokens(struct store *st, store_token_fn fn, void *arg, struct perr *err)
+{
+	return st->ops->tokens(st->impl, fn, arg, err);
+}
+
+#endif

@@ -1,0 +1,525 @@
+/* Store: opening, migrating and checking the SQLite backend on real files in
+ * a temporary directory. Each test runs in its own process (Criterion), in
+ * that directory, so paths read "./portal.db" as a user would type them. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/sqlite.h"
+#include "store/store.h"
+
+#define DB "./portal.db"
+
+static char dir[PATH_MAX];
+
+static void enter_tmpdir(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/portal-store-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(chdir(dir), 0);
+}
+
+static void remove_tmpdir(void)
+{
+	if (chdir("/") != 0)
+		return;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	char p[PATH_MAX + 300];
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+TestSuite(store, .init = enter_tmpdir, .fini = remove_tmpdir);
+
+static struct store *open_ok(const char *url)
+{
+	struct store *st = NULL;
+	struct perr err;
+	perr_clear(&err);
+	struct store_options opt = {2000};
+	int rc = store_open(url, &opt, &st, &err);
+	cr_assert_eq(rc, 0, "store_open(%s): %s", url, err.msg);
+	cr_assert_not_null(st);
+	return st;
+}
+
+static struct store *open_migrated(void)
+{
+	struct store *st = open_ok(DB);
+	struct perr err;
+	int from = -1, to = -1;
+	cr_assert_eq(store_migrate(st, &from, &to, &err), 0, "%s", err.msg);
+	return st;
+}
+
+/* A plain connection, to look at or tamper with the file behind the store. */
+static sqlite3 *raw(void)
+{
+	sqlite3 *db = NULL;
+	cr_assert_eq(sqlite3_open_v2(DB, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	return db;
+}
+
+static int raw_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+	int v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static int is_hex32(const char *s)
+{
+	if (strlen(s) != 32)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* The highest migration this binary carries: tests must not hard-code it,
+ * since every new migration raises it. */
+static int latest(void)
+{
+	int n = 0;
+	for (size_t i = 0; i < embedded_count; i++)
+		if (strncmp(embedded_files[i].name, SQLITE_MIGRATIONS_PREFIX,
+			    strlen(SQLITE_MIGRATIONS_PREFIX)) == 0)
+			n++;
+	return n;
+}
+
+static int exists(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+}
+
+Test(store, a_fresh_database_migrates_from_0_to_the_latest_and_is_ready)
+{
+	struct store *st = open_ok(DB);
+	struct perr err;
+	int from = -1, to = -1;
+	cr_assert_eq(store_migrate(st, &from, &to, &err), 0, "%s", err.msg);
+	cr_assert_eq(from, 0);
+	cr_assert_geq(latest(), 1);
+	cr_assert_eq(to, latest());
+
+	struct store_status s;
+	cr_assert_eq(store_check(st, &s, &err), 0, "%s", s.reason);
+	cr_assert_eq(s.ready, 1);
+	cr_assert_eq(s.schema_version, latest());
+	cr_assert_eq(s.schema_latest, latest());
+	cr_assert(is_hex32(s.instance_id), "instance id '%s'", s.instance_id);
+	cr_assert_str_eq(s.reason, "");
+	store_close(st);
+}
+
+Test(store, migrations_are_recorded_with_name_and_time)
+{
+	store_close(open_migrated());
+	sqlite3 *db = raw();
+	sqlite3_stmt *q = NULL;
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT version, name, applied_at FROM schema_migrations",
+					-1, &q, NULL),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+	cr_assert_eq(sqlite3_column_int(q, 0), 1);
+	cr_assert_str_eq((const char *)sqlite3_column_text(q, 1), "0001_init.sql");
+	cr_assert_gt(sqlite3_column_int64(q, 2), 1700000000000LL); /* ms, not s */
+	sqlite3_finalize(q);
+	cr_assert_eq(raw_int(db, "SELECT count(*) FROM schema_migrations"), latest());
+	cr_assert_eq(raw_int(db, "SELECT max(version) FROM schema_migrations"), latest());
+	long long created = raw_int(db, "SELECT created_at / 1000 FROM portal_instance");
+	cr_assert_gt(created, 1700000000LL);
+	sqlite3_close(db);
+}
+
+Test(store, a_second_migrate_changes_nothing)
+{
+	struct store *st = open_migrated();
+	struct perr err;
+	int from = -1, to = -1;
+	cr_assert_eq(store_migrate(st, &from, &to, &err), 0, "%s", err.msg);
+	cr_assert_eq(from, latest());
+	cr_assert_eq(to, latest());
+	store_close(st);
+	sqlite3 *db = raw();
+	cr_assert_eq(raw_int(db, "SELECT count(*) FROM schema_migrations"), latest());
+	cr_assert_eq(raw_int(db, "SELECT count(*) FROM portal_instance"), 1);
+	sqlite3_close(db);
+}
+
+Test(store, the_instance_id_survives_reopening)
+{
+	struct store *st = open_migrated();
+	struct store_status a, b;
+	struct perr err;
+	cr_assert_eq(store_check(st, &a, &err), 0);
+	store_close(st);
+	st = open_migrated();
+	cr_assert_eq(store_check(st, &b, &err), 0);
+	store_close(st);
+	cr_assert_str_eq(a.instance_id, b.instance_id);
+}
+
+Test(store, a_database_from_a_newer_portal_is_refused_and_left_untouched)
+{
+	store_close(open_migrated());
+	sqlite3 *db = raw();
+	cr_assert_eq(sqlite3_exec(db,
+				  "INSERT INTO schema_migrations VALUES (7, '0007_future.sql', 1)",
+				  NULL, NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(db);
+
+	struct store *st = open_ok(DB);
+	struct perr err;
+	perr_clear(&err);
+	int from = -1, to = -1;
+	cr_assert_eq(store_migrate(st, &from, &to, &err), PERR_SCHEMA);
+	cr_assert_eq(err.code, PERR_SCHEMA);
+	cr_assert_str_eq(err.field, "store.db");
+	char want[200];
+	snprintf(want, sizeof want,
+		 "database ./portal.db is at schema version 7, newer than this portal (knows up to "
+		 "%d); use a newer portal binary", latest());
+	cr_assert_str_eq(err.msg, want);
+	cr_assert_eq(from, 7);
+	cr_assert_eq(to, 7);
+
+	struct store_status s;
+	cr_assert_eq(store_check(st, &s, &err), PERR_UNAVAILABLE);
+	cr_assert_eq(s.ready, 0);
+	cr_assert_eq(s.schema_version, 7);
+	cr_assert_str_eq(s.reason, err.msg);
+	cr_assert(strstr(s.reason, "newer than this portal"));
+	store_close(st);
+
+	db = raw();
+	cr_assert_eq(raw_int(db, "SELECT count(*) FROM schema_migrations"), latest() + 1);
+	cr_assert_eq(raw_int(db, "SELECT count(*) FROM portal_instance"), 1);
+	sqlite3_close(db);
+}
+
+Test(store, a_failing_migration_is_rolled_back_and_named)
+{
+	/* A table in the way makes 0001_init.sql fail half-way. */
+	sqlite3 *db = NULL;
+	cr_assert_eq(sqlite3_open(DB, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "CREATE TABLE portal_instance (x INTEGER)", NULL, NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(db);
+
+	struct store *st = open_ok(DB);
+	struct perr err;
+	int from = -1, to = -1;
+	cr_assert_eq(store_migrate(st, &from, &to, &err), PERR_STORE);
+	cr_assert_str_eq(err.field, "store.db");
+	cr_assert(strstr(err.msg, "store/migrations/sqlite/0001_init.sql"), "%s", err.msg);
+	cr_assert(strstr(err.msg, "table portal_instance already exists"), "%s", err.msg);
+	cr_assert_eq(from, 0);
+	cr_assert_eq(to, 0);
+	store_close(st);
+
+	db = raw();
+	cr_assert_eq(raw_int(db, "SELECT count(*) FROM schema_migrations"), 0);
+	cr_assert_eq(raw_int(db, "SELECT count(*) FROM pragma_table_info('portal_instance')"), 1);
+	sqlite3_close(db);
+}
+
+Test(store, check_reports_a_deleted_file_and_does_not_recreate_it)
+{
+	struct store *st = open_migrated();
+	cr_assert_eq(unlink(DB), 0);
+	struct store_status s;
+	struct perr err;
+	perr_clear(&err);
+	cr_assert_eq(store_check(st, &s, &err), PERR_UNAVAILABLE);
+	cr_assert_eq(s.ready, 0);
+	cr_assert_str_eq(s.reason, "database ./portal.db cannot be opened: unable to open database file");
+	cr_assert_str_eq(err.msg, s.reason);
+	cr_assert_str_eq(err.field, "store.db");
+	cr_assert_not(exists(DB));
+	store_close(st);
+}
+
+Test(store, check_reports_a_file_overwritten_with_garbage)
+{
+	struct store *st = open_migrated();
+	write_file(DB, "this is not a database");
+	struct store_status s;
+	struct perr err;
+	cr_assert_eq(store_check(st, &s, &err), PERR_UNAVAILABLE);
+	cr_assert_eq(s.ready, 0);
+	cr_assert_str_eq(s.reason, "database ./portal.db is unreadable: file is not a database");
+	store_close(st);
+}
+
+Test(store, check_reports_a_file_replaced_by_another)
+{
+	struct store *st = open_migrated();
+	write_file("other", "this is not a database either, but it is long enough");
+	cr_assert_eq(rename("other", DB), 0);
+	struct store_status s;
+	struct perr err;
+	cr_assert_eq(store_check(st, &s, &err), PERR_UNAVAILABLE);
+	cr_assert(strstr(s.reason, "is unreadable"), "%s", s.reason);
+	store_close(st);
+}
+
+Test(store, check_is_ready_again_once_the_file_is_restored)
+{
+	struct store *st = open_migrated();
+	struct store_status before, s;
+	struct perr err;
+	cr_assert_eq(store_check(st, &before, &err), 0);
+	cr_assert_eq(rename(DB, "saved"), 0);
+	write_file(DB, "this is not a database, just bytes");
+	cr_assert_eq(store_check(st, &s, &err), PERR_UNAVAILABLE);
+	cr_assert_eq(rename("saved", DB), 0);
+	cr_assert_eq(store_check(st, &s, &err), 0, "%s", s.reason);
+	cr_assert_str_eq(s.instance_id, before.instance_id);
+	store_close(st);
+}
+
+Test(store, check_reports_a_file_made_unreadable)
+{
+	if (geteuid() == 0) {
+		remove_tmpdir(); /* a skipped test runs no .fini */
+		cr_skip_test("root reads any file");
+	}
+	struct store *st = open_migrated();
+	cr_assert_eq(chmod(DB, 0), 0);
+	struct store_status s;
+	struct perr err;
+	cr_assert_eq(store_check(st, &s, &err), PERR_UNAVAILABLE);
+	cr_assert(strstr(s.reason, "database ./portal.db cannot be opened"), "%s", s.reason);
+	chmod(DB, 0600);
+	store_close(st);
+}
+
+Test(store, check_reports_a_directory_in_place_of_the_file)
+{
+	struct store *st = open_migrated();
+	cr_assert_eq(unlink(DB), 0);
+	cr_assert_eq(mkdir(DB, 0700), 0);
+	struct store_status s;
+	struct perr err;
+	cr_assert_eq(store_check(st, &s, &err), PERR_UNAVAILABLE);
+	cr_assert_eq(s.ready, 0);
+	cr_assert(strstr(s.reason, "database ./portal.db is unreadable: "), "%s", s.reason);
+	cr_assert_eq(rmdir(DB), 0);
+	store_close(st);
+}
+
+Test(store, check_on_an_unmigrated_database_says_run_portal_migrate)
+{
+	struct store *st = open_ok(DB);
+	struct store_status s;
+	struct perr err;
+	cr_assert_eq(store_check(st, &s, &err), PERR_UNAVAILABLE);
+	cr_assert_eq(s.ready, 0);
+	cr_assert_eq(s.schema_version, 0);
+	cr_assert_eq(s.schema_latest, latest());
+	cr_assert_str_eq(s.instance_id, "");
+	char want[160];
+	snprintf(want, sizeof want,
+		 "database ./portal.db is at schema version 0, this portal needs %d: run `portal migrate`",
+		 latest());
+	cr_assert_str_eq(s.reason, want);
+	store_close(st);
+}
+
+static void *check_in_thread(void *arg)
+{
+	struct perr err;
+	static struct store_status s;
+	int rc = store_check(arg, &s, &err);
+	return rc == 0 && s.ready ? &s : NULL;
+}
+
+Test(store, check_from_another_thread_is_ready_while_a_writer_holds_the_lock)
+{
+	struct store *st = open_migrated();
+	sqlite3 *w = raw();
+	cr_assert_eq(sqlite3_exec(w,
+				  "BEGIN IMMEDIATE; INSERT INTO portal_instance VALUES ('x', 0)",
+				  NULL, NULL, NULL),
+		     SQLITE_OK);
+	pthread_t t;
+	void *ok = NULL;
+	cr_assert_eq(pthread_create(&t, NULL, check_in_thread, st), 0);
+	cr_assert_eq(pthread_join(t, &ok), 0);
+	cr_assert_not_null(ok);
+	sqlite3_exec(w, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(w);
+	store_close(st);
+}
+
+Test(store, the_database_is_in_wal_mode)
+{
+	struct store *st = open_ok(DB);
+	sqlite3 *db = raw();
+	sqlite3_stmt *q = NULL;
+	cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+	cr_assert_str_eq((const char *)sqlite3_column_text(q, 0), "wal");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+Test(store, closing_leaves_no_wal_file)
+{
+	struct store *st = open_migrated();
+	struct store_status s;
+	struct perr err;
+	cr_assert_eq(store_check(st, &s, &err), 0);
+	cr_assert(exists(DB "-wal"));
+	store_close(st);
+	cr_assert_not(exists(DB "-wal"));
+	cr_assert_not(exists(DB "-shm"));
+	cr_assert(exists(DB));
+}
+
+Test(store, a_sqlite_prefix_names_a_path)
+{
+	struct store *st = open_ok("sqlite:./other.db");
+	cr_assert_str_eq(st->ops->name, "sqlite");
+	cr_assert(exists("other.db"));
+	cr_assert_not(exists(DB));
+	store_close(st);
+}
+
+Test(store, a_postgres_url_is_refused_without_echoing_the_password)
+{
+	const char *urls[] = {"postgres://portal:s3cret@db.internal:5432/portal",
+			      "postgresql://portal:s3cret@db.internal/portal"};
+	for (size_t i = 0; i < 2; i++) {
+		struct store *st = (struct store *)1;
+		struct perr err;
+		perr_clear(&err);
+		cr_assert_eq(store_open(urls[i], NULL, &st, &err), PERR_UNAVAILABLE);
+		cr_assert_null(st);
+		cr_assert_str_eq(err.field, "store.db");
+		cr_assert_str_eq(err.msg,
+				 "PostgreSQL is not built into this portal yet; use a SQLite path");
+		cr_assert_null(strstr(err.msg, "s3cret"));
+	}
+	cr_assert_not(exists("postgres:"));
+}
+
+Test(store, an_unknown_scheme_is_invalid_and_named_by_scheme_only)
+{
+	struct store *st = NULL;
+	struct perr err;
+	cr_assert_eq(store_open("mysql://root:hunter2@h/db", NULL, &st, &err), PERR_INVALID);
+	cr_assert_str_eq(err.field, "store.db");
+	cr_assert(strstr(err.msg, "'mysql'"), "%s", err.msg);
+	cr_assert_null(strstr(err.msg, "hunter2"));
+}
+
+Test(store, an_empty_url_is_invalid)
+{
+	struct store *st = NULL;
+	struct perr err;
+	cr_assert_eq(store_open("", NULL, &st, &err), PERR_INVALID);
+	cr_assert_str_eq(err.field, "store.db");
+	cr_assert_eq(store_open("sqlite:", NULL, &st, &err), PERR_INVALID);
+	cr_assert_str_eq(err.field, "store.db");
+}
+
+Test(store, a_directory_that_does_not_exist_cannot_be_opened)
+{
+	struct store *st = NULL;
+	struct perr err;
+	cr_assert_lt(store_open("./missing/portal.db", NULL, &st, &err), 0);
+	cr_assert_str_eq(err.field, "store.db");
+	cr_assert_str_eq(err.msg, "database ./missing/portal.db cannot be opened: unable to open "
+				  "database file");
+}
+
+Test(store, a_garbage_file_is_refused_at_open)
+{
+	write_file(DB, "this is not a database");
+	struct store *st = NULL;
+	struct perr err;
+	cr_assert_eq(store_open(DB, NULL, &st, &err), PERR_STORE);
+	cr_assert_str_eq(err.msg, "database ./portal.db is unreadable: file is not a database");
+}
+
+/* --- the migration plan, on made-up embedded tables --- */
+
+#define F(n) {n, (const unsigned char *)"", 0}
+
+Test(store, migrations_are_ordered_by_number_and_other_backends_ignored)
+{
+	const struct embedded_file files[] = {
+		F("store/migrations/sqlite/0002_b.sql"), F("web/assets/x.css"),
+		F("store/migrations/postgres/0001_a.sql"), F("store/migrations/sqlite/0001_a.sql"),
+	};
+	const struct embedded_file *out[SQLITE_MIGRATIONS_MAX];
+	int n = -1;
+	struct perr err;
+	cr_assert_eq(sqlite_migrations_plan(files, 4, out, &n, &err), 0, "%s", err.msg);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(out[0]->name, "store/migrations/sqlite/0001_a.sql");
+	cr_assert_str_eq(out[1]->name, "store/migrations/sqlite/0002_b.sql");
+}
+
+Test(store, a_gap_in_migration_numbers_is_an_internal_error)
+{
+	const struct embedded_file files[] = {
+		F("store/migrations/sqlite/0001_a.sql"), F("store/migrations/sqlite/0003_c.sql"),
+	};
+	const struct embedded_file *out[SQLITE_MIGRATIONS_MAX];
+	int n = -1;
+	struct perr err;
+	cr_assert_eq(sqlite_migrations_plan(files, 2, out, &n, &err), PERR_INTERNAL);
+	cr_assert(strstr(err.msg, "skip version 2"), "%s", err.msg);
+}
+
+Test(store, a_misnamed_or_duplicate_migration_is_an_internal_error)
+{
+	const struct embedded_file bad[] = {F("store/migrations/sqlite/init.sql")};
+	const struct embedded_file dup[] = {
+		F("store/migrations/sqlite/0001_a.sql"), F("store/migrations/sqlite/1_b.sql"),
+	};
+	const struct embedded_file *out[SQLITE_MIGRATIONS_MAX];
+	int n;
+	struct perr err;
+	cr_assert_eq(sqlite_migrations_plan(bad, 1, out, &n, &err), PERR_INTERNAL);
+	cr_assert(strstr(err.msg, "init.sql"), "%s", err.msg);
+	cr_assert_eq(sqlite_migrations_plan(dup, 2, out, &n, &err), PERR_INTERNAL);
+	cr_assert(strstr(err.msg, "share version 1"), "%s", err.msg);
+}

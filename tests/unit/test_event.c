@@ -1,0 +1,91 @@
+/* The producers' contract: what an event must look like, and what each
+ * refusal says about which field. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "core/event.h"
+
+static int parse(const char *text, struct event *ev, struct perr *err)
+{
+	json_t *obj = json_loads(text, 0, NULL);
+	cr_assert(obj, "bad test JSON: %s", text);
+	int rc = event_from_json(obj, 777, "token-a", ev, err);
+	if (rc == 0)
+		event_release(ev);
+	json_decref(obj);
+	return rc;
+}
+
+Test(event, a_minimal_event_gets_time_source_and_empty_data)
+{
+	json_t *obj = json_loads("{\"id\":\"e1\",\"type\":\"deploy.done\",\"project\":\"p\"}", 0, NULL);
+	struct event ev;
+	struct perr err = {0};
+	cr_assert_eq(event_from_json(obj, 777, "token-a", &ev, &err), 0, "%s", err.msg);
+	cr_assert_eq(ev.ts, 777);
+	cr_assert_str_eq(ev.source, "token-a");
+	cr_assert(json_is_object(ev.data) && json_object_size(ev.data) == 0);
+	cr_assert_null(ev.session);
+	event_release(&ev);
+	json_decref(obj);
+}
+
+struct refusal {
+	const char *json, *field, *msg;
+	int code;
+};
+
+Test(event, bad_events_are_refused_naming_the_field)
+{
+	const struct refusal cases[] = {
+		{"[]", "", "an event must be a JSON object", PERR_INVALID},
+		{"{\"type\":\"a\",\"project\":\"p\"}", "id", "id is required", PERR_INVALID},
+		{"{\"id\":\"1\",\"project\":\"p\"}", "type", "type is required", PERR_INVALID},
+		{"{\"id\":\"1\",\"type\":\"a\"}", "project", "project is required", PERR_INVALID},
+		{"{\"id\":7,\"type\":\"a\",\"project\":\"p\"}", "id", "id must be a string", PERR_INVALID},
+		{"{\"id\":\"\",\"type\":\"a\",\"project\":\"p\"}", "id", "must not be empty", PERR_INVALID},
+		{"{\"id\":\"1\",\"type\":\"Bad Type\",\"project\":\"p\"}", "type", "may contain only", PERR_INVALID},
+		{"{\"id\":\"1\",\"type\":\"a\",\"project\":\"p\",\"extra\":1}", "extra", "unknown field", PERR_INVALID},
+		{"{\"id\":\"1\",\"type\":\"a\",\"project\":\"p\",\"ts\":\"now\"}", "ts", "positive integer", PERR_INVALID},
+		{"{\"id\":\"1\",\"type\":\"a\",\"project\":\"p\",\"data\":[1]}", "data", "must be an object", PERR_INVALID},
+		{"{\"id\":\"1\",\"type\":\"session.tool\",\"project\":\"p\",\"data\":{\"tool\":\"x\"}}", "session", "session is required", PERR_INVALID},
+		{"{\"id\":\"1\",\"type\":\"session.blocked\",\"project\":\"p\",\"session\":\"s\",\"data\":{\"reason\":\"r\",\"class\":\"weird\"}}", "data.class", "must be one of auth, contract, dependency, product", PERR_INVALID},
+		{"{\"id\":\"1\",\"type\":\"health.changed\",\"project\":\"p\",\"data\":{\"component\":\"t\"}}", "data.state", "is required", PERR_INVALID},
+		{"{\"id\":\"1\",\"type\":\"health.changed\",\"project\":\"p\",\"data\":{\"component\":\"t\",\"state\":\"up\",\"latency_ms\":-3}}", "data.latency_ms", "non-negative", PERR_INVALID},
+		{"{\"id\":\"1\",\"type\":\"ouroboros.cycle.started\",\"project\":\"p\",\"data\":{}}", "data.cycle", "non-negative integer", PERR_INVALID},
+		{"{\"id\":\"1\",\"type\":\"a\",\"project\":\"p\",\"data\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{\"i\":1}}}}}}}}}}", "data", "nested deeper than 8", PERR_TOO_LARGE},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct event ev;
+		struct perr err = {0};
+		int rc = parse(cases[i].json, &ev, &err);
+		cr_expect_eq(rc, cases[i].code, "case %zu (%s): rc %d", i, cases[i].json, rc);
+		cr_expect_str_eq(err.field, cases[i].field, "case %zu: field", i);
+		cr_expect(strstr(err.msg, cases[i].msg), "case %zu: message '%s' lacks '%s'", i,
+			  err.msg, cases[i].msg);
+	}
+}
+
+Test(event, limits_on_string_length_and_data_size_are_too_large)
+{
+	char big[20000], text[21000];
+	memset(big, 'x', 129);
+	big[129] = 0;
+	snprintf(text, sizeof text, "{\"id\":\"%s\",\"type\":\"a\",\"project\":\"p\"}", big);
+	struct event ev;
+	struct perr err = {0};
+	cr_assert_eq(parse(text, &ev, &err), PERR_TOO_LARGE);
+	cr_assert_str_eq(err.field, "id");
+	memset(big, 'x', 17000);
+	big[17000] = 0;
+	snprintf(text, sizeof text, "{\"id\":\"1\",\"type\":\"a\",\"project\":\"p\",\"data\":{\"s\":\"%s\"}}", big);
+	cr_assert_eq(parse(text, &ev, &err), PERR_TOO_LARGE);
+	cr_assert_str_eq(err.field, "data");
+}
+
+Test(event, known_types_are_recognised_and_others_are_not)
+{
+	cr_assert(event_type_known("session.started"));
+	cr_assert(event_type_known("proposal.transitioned"));
+	cr_assert_not(event_type_known("session.exploded"));
+}

@@ -1,0 +1,70 @@
+/* app: the state one `portal serve` process shares between its threads: the
+ * current configuration (swapped whole on SIGHUP, never edited in place), the
+ * store, the last readiness result and the metrics. Handlers read it; only the
+ * main thread replaces the configuration and only the monitor thread writes
+ * the readiness result. */
+#ifndef PORTAL_APP_H
+#define PORTAL_APP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "config/config.h"
+#include "http/metrics.h"
+#include "store/store.h"
+
+struct config_ref;
+struct hub;
+struct writer;
+struct token_cache;
+
+struct readiness {
+	struct store_status store;
+	long long checked_at_ms; /* wall clock of the last check; 0 = never */
+	long long latency_us;
+};
+
+struct app {
+	pthread_mutex_t lock; /* guards cfg and ready */
+	struct config_ref *cfg;
+	struct readiness ready;
+	struct store *store;
+	struct metrics *metrics;
+	struct hub *hub;             /* the live truth (borrowed) */
+	struct writer *writer;       /* the event log's one writer (borrowed) */
+	struct token_cache *tokens;  /* bearer tokens, refreshed by the monitor */
+	long long started_ms;
+	_Atomic int draining;
+	/* readiness monitor */
+	pthread_t monitor;
+	pthread_cond_t wake;
+	int monitor_running, monitor_stop;
+};
+
+/* Initialises a with a copy of cfg and borrows store and metrics (the caller
+ * keeps ownership of both and frees them after app_destroy). */
+void app_init(struct app *a, const struct config *cfg, struct store *store,
+	      struct metrics *metrics, long long now_ms);
+void app_destroy(struct app *a);
+
+/* The configuration in force, valid until released. Any thread. */
+const struct config *app_config_acquire(struct app *a);
+void app_config_release(struct app *a, const struct config *cfg);
+/* Makes a copy of cfg the configuration in force; readers holding the old
+ * one keep it until they release it. */
+void app_config_replace(struct app *a, const struct config *cfg);
+
+/* Runs one store check now and records it (and its latency metric). */
+void app_check_store(struct app *a);
+/* Reloads the bearer tokens from the store (the monitor does it every
+ * interval, so a created or revoked token takes effect within one). */
+void app_refresh_tokens(struct app *a);
+/* A copy of the last readiness result. */
+void app_readiness(struct app *a, struct readiness *out);
+
+/* Starts/stops the thread that re-checks the store every
+ * config.ready_interval_ms and logs each change of readiness. */
+int app_monitor_start(struct app *a);
+void app_monitor_stop(struct app *a);
+
+#endif

@@ -1,0 +1,94 @@
+/* http: the request context every handler receives and the only ways to
+ * answer. Every reply goes through http_reply(), which adds the security
+ * headers and the request id, so no handler can forget them; errors have one
+ * JSON shape, {"error":{"code","message","field","request_id"}}, or the
+ * recovery page for people. */
+#ifndef PORTAL_HTTP_H
+#define PORTAL_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "http/router.h"
+#include "util/perr.h"
+
+struct app;
+struct config;
+struct evhttp_request;
+struct event_base;
+
+struct http_ctx {
+	struct evhttp_request *req;
+	struct app *app;
+	const struct config *cfg;   /* the configuration in force for this request */
+	struct route_match match;
+	enum http_method method;
+	const char *path;           /* raw path, no query */
+	const char *query;          /* raw query or NULL */
+	char request_id[65];
+	long long start_us;
+	int status;                 /* 0 until replied */
+	int shard;                  /* metrics shard of the serving thread */
+	int closing;                /* the server is draining: ask clients to close */
+	struct event_base *base;    /* the loop this request lives on */
+	/* Set by the server: records metrics and the log line once the answer
+	 * is complete, and releases cfg. */
+	void (*finish)(struct http_ctx *c);
+	void *finish_arg;
+	int deferred;               /* answered later, from a heap copy */
+	int streaming;              /* a chunked reply is under way */
+	void *close_hook;           /* see http_stream_on_close */
+	int req_gone;               /* libevent freed req with its connection */
+};
+
+/* Sends status with body (copied). content_type NULL sends no body type. */
+int http_reply(struct http_ctx *c, int status, const char *content_type,
+	       const void *body, size_t len);
+/* Like http_reply, but the body is referenced, not copied: done(body, len,
+ * arg) runs once libevent no longer needs it (for shared snapshots). */
+int http_reply_ref(struct http_ctx *c, int status, const char *content_type,
+		   const void *body, size_t len,
+		   void (*done)(const void *body, size_t len, void *arg), void *arg);
+/* Sends doc (stolen) as application/json. */
+int http_reply_json(struct http_ctx *c, int status, json_t *doc);
+/* Sends the one error shape. field may be NULL. */
+int http_reply_error(struct http_ctx *c, int status, const char *code, const char *field,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Adds a response header before the reply. */
+void http_header(struct http_ctx *c, const char *name, const char *value);
+/* A request header, or NULL. */
+const char *http_request_header(struct http_ctx *c, const char *name);
+/* Whether the client is a person's browser (HTML) rather than a machine:
+ * false for /api/ paths, for paths of API routes (/healthz, /metrics…) and for
+ * requests that accept JSON but not HTML. */
+int http_wants_html(struct http_ctx *c);
+
+/* Keeps the request open after the handler returns: returns a heap copy to
+ * answer later, on this loop's thread (c->base; from other threads go through
+ * event_base_once), with http_reply* or the stream calls below. The copy is
+ * freed once its answer is complete. The handler must not answer c itself. */
+struct http_ctx *http_defer(struct http_ctx *c);
+
+/* A chunked 200 reply that stays open (server-sent events). Only on a
+ * deferred context. http_stream_write queues bytes the stream references,
+ * not copies: `done(data, len, arg)` runs once they are sent or dropped. */
+void http_stream_start(struct http_ctx *c, const char *content_type);
+void http_stream_write(struct http_ctx *c, const void *data, size_t len,
+		       void (*done)(const void *data, size_t len, void *arg), void *arg);
+/* Bytes queued for the client and not yet written to the socket. */
+size_t http_stream_pending(struct http_ctx *c);
+/* Whether the client is still there to receive. */
+int http_stream_open(struct http_ctx *c);
+/* Runs cb once when the client goes away, from inside libevent: cb must not
+ * end the stream there, only arrange for it to be ended (the context stays
+ * valid until http_stream_end). */
+void http_stream_on_close(struct http_ctx *c, void (*cb)(struct http_ctx *c, void *arg),
+			  void *arg);
+/* Ends the stream, completes the request and frees c. */
+void http_stream_end(struct http_ctx *c);
+
+/* Whether s is an acceptable incoming X-Request-Id: 1..64 characters of
+ * [A-Za-z0-9._-]. Anything else is replaced, never echoed. */
+int http_request_id_valid(const char *s);
+
+#endif

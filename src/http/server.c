@@ -1,0 +1,388 @@
+/* server: listeners, loop threads, request dispatch and graceful drain.
+ * See server.h. The request path is: evhttp callback -> request id -> route
+ * match -> handler (or the central 404/405/OPTIONS answer) -> metrics + one
+ * log line. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <sodium.h>
+
+#include "app/app.h"
+#include "config/config.h"
+#include "http/http.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "web/web.h"
+
+struct loop {
+	struct server *srv;
+	int index;
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	pthread_t tid;
+	int started;
+	/* Owned by the loop thread: */
+	int inflight; /* handler entered, response not yet fully written */
+	int draining;
+	long long drain_deadline_us;
+	struct event *drain_tick;
+};
+
+struct server {
+	struct app *app;
+	const struct route *routes;
+	size_t nroutes;
+	struct loop *loops;
+	int nloops;
+	char address[300];
+	int drain_timeout_ms;
+};
+
+int server_thread_count(int threads)
+{
+	if (threads > 0)
+		return threads;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
+}
+
+const char *server_address(const struct server *s) { return s->address; }
+int server_threads(const struct server *s) { return s->nloops; }
+
+static enum http_method method_of(struct evhttp_request *req)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET: return METHOD_GET;
+	case EVHTTP_REQ_HEAD: return METHOD_HEAD;
+	case EVHTTP_REQ_POST: return METHOD_POST;
+	case EVHTTP_REQ_PUT: return METHOD_PUT;
+	case EVHTTP_REQ_DELETE: return METHOD_DELETE;
+	case EVHTTP_REQ_PATCH: return METHOD_PATCH;
+	case EVHTTP_REQ_OPTIONS: return METHOD_OPTIONS;
+	default: return METHOD_OTHER;
+	}
+}
+
+static void request_id_make(char out[65])
+{
+	unsigned char raw[16];
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2hex(out, 65, raw, sizeof raw);
+}
+
+static void on_complete(struct evhttp_request *req, void *arg)
+{
+	struct loop *l = arg;
+	l->inflight--;
+}
+
+/* 404, 405 and OPTIONS, decided once for every route. */
+static void answer_unrouted(struct http_ctx *c)
+{
+	if (c->match.status == 405) {
+		http_header(c, "Allow", c->match.allow);
+		if (c->method == METHOD_OPTIONS) {
+			http_reply(c, 204, NULL, NULL, 0);
+			return;
+		}
+	}
+	web_reply_unrouted(c);
+}
+
+static void log_request(struct http_ctx *c, long long us)
+{
+	enum log_level lvl = c->status >= 500 ? LOG_ERROR : LOG_INFO;
+	if (!log_enabled(lvl))
+		return;
+	const char *route = c->match.route ? c->match.route->pattern : "unmatched";
+	log_emit(lvl, "request",
+		 json_pack("{s:s,s:s,s:s,s:i,s:f}", "request_id", c->request_id, "method",
+			   http_method_name(c->method), "route", route, "status", c->status,
+			   "duration_ms", (double)us / 1000.0));
+}
+
+/* The request is answered (now, or later for a deferred one): metrics, the
+ * log line, and the configuration reference go back. */
+static void finish(struct http_ctx *c)
+{
+	struct loop *l = c->finish_arg;
+	struct server *s = l->srv;
+	if (c->req_gone) /* freed without reaching on_complete */
+		l->inflight--;
+	long long us = clock_mono_us() - c->start_us;
+	metrics_record(s->app->metrics, c->shard,
+		       c->match.route_index >= 0 ? c->match.route_index : (int)s->nroutes,
+		       (int)c->method, c->status, us);
+	log_request(c, us);
+	app_config_release(s->app, c->cfg);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct loop *l = arg;
+	struct server *s = l->srv;
+	struct http_ctx c;
+	memset(&c, 0, sizeof c);
+	c.req = req;
+	c.app = s->app;
+	c.shard = l->index;
+	c.start_us = clock_mono_us();
+	c.method = method_of(req);
+	c.closing = l->draining;
+	c.cfg = app_config_acquire(s->app);
+	c.base = l->base;
+	c.finish = finish;
+	c.finish_arg = l;
+	l->inflight++;
+	evhttp_request_set_on_complete_cb(req, on_complete, l);
+
+	const char *rid = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
+	if (rid && http_request_id_valid(rid))
+		snprintf(c.request_id, sizeof c.request_id, "%s", rid);
+	else
+		request_id_make(c.request_id);
+
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	c.path = uri ? evhttp_uri_get_path(uri) : NULL;
+	if (!c.path || !*c.path)
+		c.path = "/";
+	c.query = uri ? evhttp_uri_get_query(uri) : NULL;
+
+	router_match(s->routes, s->nroutes, c.method, c.path, &c.match);
+	if (c.match.status == 200)
+		c.match.route->handler(&c);
+	else
+		answer_unrouted(&c);
+	if (c.deferred) /* the heap copy answers later and finishes then */
+		return;
+	if (!c.status) /* a handler that forgot to answer is a product fault */
+		http_reply_error(&c, 500, "internal", NULL, "the handler gave no answer");
+	finish(&c);
+}
+
+static void *loop_main(void *arg)
+{
+	struct loop *l = arg;
+	event_base_dispatch(l->base);
+	return NULL;
+}
+
+/* Splits "host:port" / "[v6]:port" and resolves it for a passive socket. */
+static int resolve(const char *listen, struct addrinfo **res, struct perr *err)
+{
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	if (!colon)
+		return perr_set(err, PERR_INVALID, "server.listen", "'%s' is not host:port", listen);
+	size_t hl = (size_t)(colon - listen);
+	const char *h = listen;
+	if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl >= sizeof host)
+		return perr_set(err, PERR_INVALID, "server.listen", "host too long");
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	struct addrinfo hints;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	int rc = getaddrinfo(hl ? host : NULL, colon + 1, &hints, res);
+	if (rc != 0)
+		return perr_set(err, PERR_INVALID, "server.listen", "cannot resolve '%s': %s",
+				listen, gai_strerror(rc));
+	return 0;
+}
+
+/* Binds once without SO_REUSEPORT: if anyone holds the address (even with
+ * SO_REUSEPORT) this fails, so two servers never silently share a port.
+ * Fills in the port the kernel chose when the port was 0. */
+static int probe(struct sockaddr_storage *sa, socklen_t len, struct perr *err,
+		 const char *addr)
+{
+	int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return perr_set(err, PERR_IO, "server.listen", "socket: %s", strerror(errno));
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)sa, len) < 0) {
+		int e = errno;
+		close(fd);
+		return perr_set(err, PERR_IO, "server.listen", "cannot listen on %s: %s", addr,
+				strerror(e));
+	}
+	socklen_t l = len;
+	getsockname(fd, (struct sockaddr *)sa, &l);
+	close(fd);
+	return 0;
+}
+
+static void format_address(const struct sockaddr_storage *sa, char *out, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (sa->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof host);
+		port = ntohs(a6->sin6_port);
+		snprintf(out, cap, "[%s]:%d", host, port);
+		return;
+	}
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
+	inet_ntop(AF_INET, &a4->sin_addr, host, sizeof host);
+	port = ntohs(a4->sin_port);
+	snprintf(out, cap, "%s:%d", host, port);
+}
+
+static int loop_setup(struct loop *l, const struct config *cfg, struct sockaddr_storage *sa,
+		      socklen_t len, struct perr *err)
+{
+	l->base = event_base_new();
+	l->http = l->base ? evhttp_new(l->base) : NULL;
+	if (!l->http)
+		return perr_set(err, PERR_INTERNAL, NULL, "cannot create the event loop");
+	evhttp_set_gencb(l->http, on_request, l);
+	evhttp_set_max_body_size(l->http, cfg->max_body_bytes);
+	evhttp_set_max_headers_size(l->http, cfg->max_header_bytes);
+	evhttp_set_timeout(l->http, 30);
+	/* Every method reaches the router, which answers 405 with Allow. */
+	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+						    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	/* Read the rest of an oversized body so the client sees the 413. */
+	evhttp_set_flags(l->http, EVHTTP_SERVER_LINGERING_CLOSE);
+	struct evconnlistener *lis = evconnlistener_new_bind(
+		l->base, NULL, NULL,
+		LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_FREE |
+			LEV_OPT_CLOSE_ON_EXEC,
+		1024, (struct sockaddr *)sa, (int)len);
+	if (!lis)
+		return perr_set(err, PERR_IO, "server.listen", "cannot listen: %s", strerror(errno));
+	l->bound = evhttp_bind_listener(l->http, lis);
+	if (!l->bound) {
+		evconnlistener_free(lis);
+		return perr_set(err, PERR_INTERNAL, NULL, "cannot attach the listener");
+	}
+	return 0;
+}
+
+int server_start(struct server **out, struct app *app, const struct config *cfg,
+		 const struct route *routes, size_t nroutes, struct perr *err)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, (void (*)(void))evthread_use_pthreads);
+
+	struct addrinfo *ai = NULL;
+	int rc = resolve(cfg->listen, &ai, err);
+	if (rc < 0)
+		return rc;
+	struct sockaddr_storage sa;
+	socklen_t len = (socklen_t)ai->ai_addrlen;
+	memcpy(&sa, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if ((rc = probe(&sa, len, err, cfg->listen)) < 0)
+		return rc;
+
+	struct server *s = calloc(1, sizeof *s);
+	if (!s)
+		abort();
+	s->app = app;
+	s->routes = routes;
+	s->nroutes = nroutes;
+	s->nloops = server_thread_count(cfg->threads);
+	s->loops = calloc((size_t)s->nloops, sizeof *s->loops);
+	if (!s->loops)
+		abort();
+	format_address(&sa, s->address, sizeof s->address);
+	for (int i = 0; i < s->nloops; i++) {
+		s->loops[i].srv = s;
+		s->loops[i].index = i;
+		if ((rc = loop_setup(&s->loops[i], cfg, &sa, len, err)) < 0) {
+			server_free(s);
+			return rc;
+		}
+	}
+	for (int i = 0; i < s->nloops; i++) {
+		if (pthread_create(&s->loops[i].tid, NULL, loop_main, &s->loops[i]) != 0) {
+			server_drain(s, 0);
+			server_free(s);
+			return perr_set(err, PERR_INTERNAL, NULL, "cannot start loop thread %d", i);
+		}
+		s->loops[i].started = 1;
+	}
+	*out = s;
+	return 0;
+}
+
+static void drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg;
+	if (l->inflight <= 0 || clock_mono_us() >= l->drain_deadline_us)
+		event_base_loopexit(l->base, NULL);
+}
+
+/* Runs on the loop thread: stop accepting, then exit once idle. */
+static void drain_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg;
+	if (l->bound) {
+		evhttp_del_accept_socket(l->http, l->bound);
+		l->bound = NULL;
+	}
+	l->draining = 1;
+	l->drain_deadline_us = clock_mono_us() + (long long)l->srv->drain_timeout_ms * 1000;
+	l->drain_tick = event_new(l->base, -1, EV_PERSIST, drain_tick, l);
+	struct timeval tv = {0, 10000};
+	event_add(l->drain_tick, &tv);
+	drain_tick(-1, 0, l);
+}
+
+void server_drain(struct server *s, int timeout_ms)
+{
+	s->drain_timeout_ms = timeout_ms;
+	struct timeval now = {0, 0};
+	for (int i = 0; i < s->nloops; i++)
+		if (s->loops[i].started)
+			event_base_once(s->loops[i].base, -1, EV_TIMEOUT, drain_start, &s->loops[i],
+					&now);
+	for (int i = 0; i < s->nloops; i++) {
+		if (s->loops[i].started)
+			pthread_join(s->loops[i].tid, NULL);
+		s->loops[i].started = 0;
+	}
+}
+
+void server_free(struct server *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->nloops; i++) {
+		struct loop *l = &s->loops[i];
+		if (l->drain_tick)
+			event_free(l->drain_tick);
+		if (l->http)
+			evhttp_free(l->http);
+		if (l->base)
+			event_base_free(l->base);
+	}
+	free(s->loops);
+	free(s);
+}

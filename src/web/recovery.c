@@ -1,0 +1,78 @@
+/* recovery: the page a blocked route downshifts to. It names the blocker
+ * class, keeps the status honest and always offers a way on; it never shows
+ * anything internal (no stack, no path on disk, no internal URL). */
+#include <string.h>
+
+#include "http/http.h"
+#include "web/html.h"
+#include "web/web.h"
+
+static const char *class_title(const char *cls)
+{
+	if (!strcmp(cls, "auth")) return "Sign-in or access needed";
+	if (!strcmp(cls, "contract")) return "A contract is not satisfied";
+	if (!strcmp(cls, "dependency")) return "A dependency is unavailable";
+	return "Portal could not serve this";
+}
+
+int web_reply_recovery(struct http_ctx *c, int status, const char *blocker_class,
+		       const char *title, const char *message,
+		       const struct web_action *actions, int nactions)
+{
+	struct buf b = BUF_INIT;
+	web_layout_begin(&b, c, title);
+	html_lit(&b, "<section class=\"recovery\" role=\"alert\"");
+	html_attr(&b, "data-recovery-class", blocker_class);
+	html_lit(&b, ">\n<p class=\"blocker\">");
+	html_text(&b, class_title(blocker_class));
+	html_lit(&b, " · <span class=\"class\">");
+	html_text(&b, blocker_class);
+	html_lit(&b, "</span> · HTTP ");
+	html_textf(&b, "%d", status);
+	html_lit(&b, "</p>\n<h1>");
+	html_text(&b, title);
+	html_lit(&b, "</h1>\n<p>");
+	html_text(&b, message);
+	html_lit(&b, "</p>\n<h2>Next</h2>\n<ul class=\"actions\">\n");
+	for (int i = 0; i < nactions; i++) {
+		html_lit(&b, "<li><a");
+		html_href_local(&b, actions[i].href);
+		html_lit(&b, ">");
+		html_text(&b, actions[i].label);
+		html_lit(&b, "</a></li>\n");
+	}
+	html_lit(&b, "</ul>\n<p class=\"muted\">Quote request id <code>");
+	html_text(&b, c->request_id);
+	html_lit(&b, "</code> when you report this.</p>\n</section>\n");
+	web_layout_end(&b, c);
+	int rc = web_reply_page(c, status, &b);
+	buf_free(&b);
+	return rc;
+}
+
+int web_reply_unrouted(struct http_ctx *c)
+{
+	int status = c->match.status == 405 ? 405 : 404;
+	const char *m = http_method_name(c->method);
+	if (!http_wants_html(c)) {
+		if (status == 405)
+			return http_reply_error(c, 405, "method_not_allowed", "method",
+						"%s is not allowed on %s; allowed: %s", m, c->path,
+						c->match.allow);
+		return http_reply_error(c, 404, "not_found", "path", "no resource at %s", c->path);
+	}
+	static const struct web_action home[] = {
+		{"/", "Go to the workflow path"},
+	};
+	struct buf msg = BUF_INIT;
+	if (status == 405)
+		buf_printf(&msg, "%s is not allowed on %s. Allowed: %s.", m, c->path, c->match.allow);
+	else
+		buf_printf(&msg, "There is no page at %s. It may have moved, or the link was mistyped.",
+			   c->path);
+	int rc = web_reply_recovery(c, status, "product",
+				    status == 405 ? "Method not allowed" : "Page not found",
+				    msg.data, home, 1);
+	buf_free(&msg);
+	return rc;
+}

@@ -1,0 +1,64 @@
+// The live operator view in a real browser: events posted by a producer
+// reach the sessions table and the minimap at the same projection version,
+// through the one event stream, without a reload.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chromium } from 'playwright-core';
+import { startPortal, request, sanitizerReport, binPath, tempDir } from '../lib/portal.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+let portal, browser, token;
+
+before(async () => {
+  const dir = tempDir();
+  const db = `${dir}/portal.db`;
+  const env = { PATH: process.env.PATH };
+  execFileSync(binPath(), ['demo', '--db', db], { env });
+  token = execFileSync(binPath(), ['token', 'create', '--name', 'e2e', '--scope', 'events:write', '--db', db],
+    { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  portal = await startPortal({ dir, db });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => {
+  await browser?.close();
+  const { code } = await portal.stop();
+  assert.equal(code, 0);
+  assert.equal(sanitizerReport(portal), '');
+});
+
+test('posted events reach the table and the minimap at the same new version', async () => {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${portal.url}/operator`);
+  await page.locator('#freshness[data-freshness="live"]').waitFor({ timeout: 10000 });
+  const before = Number(await page.locator('#sessions').getAttribute('data-version'));
+
+  const r = await request(`${portal.url}/api/v1/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify([
+      { id: 'e2e-1', type: 'session.started', project: 'browser-check', session: 'e2e-session', data: { harness: 'playwright' } },
+      { id: 'e2e-2', type: 'session.blocked', project: 'browser-check', session: 'e2e-session', data: { reason: 'SSO expired', class: 'auth' } },
+    ]),
+  });
+  assert.equal(r.status, 201);
+  const version = r.json.events.at(-1).seq;
+  assert.ok(version > before);
+
+  await page.locator(`#sessions[data-version="${version}"]`).waitFor({ timeout: 10000 });
+  await page.locator(`#minimap[data-version="${version}"]`).waitFor({ timeout: 10000 });
+  const row = page.locator('#sessions tbody tr', { hasText: 'e2e-session' });
+  assert.equal(await row.getAttribute('data-status'), 'blocked');
+  assert.match(await row.textContent(), /access blocker, not a failure/);
+  assert.equal(await page.locator('#minimap g[data-project="browser-check"] rect.blocked').count(), 1);
+  assert.equal(await page.locator('#version').textContent(), `v${version}`);
+  await page.close();
+  assert.deepEqual(problems, []);
+});

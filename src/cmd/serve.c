@@ -1,0 +1,226 @@
+/* serve: `portal serve` — opens and migrates the store, starts the readiness
+ * monitor and the HTTP loops, then waits for signals on the main thread:
+ * SIGHUP reloads the configuration (keeping the old one when the new one is
+ * invalid), SIGTERM/SIGINT drain and exit 0. Signals are blocked in every
+ * thread and taken with sigwait here, so no handler runs in signal context. */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "app/app.h"
+#include "cmd/cmd.h"
+#include "http/auth.h"
+#include "http/routes.h"
+#include "http/server.h"
+#include "live/hub.h"
+#include "live/writer.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "web/web.h"
+
+static const char *const serve_flags[] = {
+	"listen", "db", "threads", "environment", "max-body-bytes", "max-header-bytes",
+	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "log-level", NULL,
+};
+
+static const struct cmd_spec serve_spec = {
+	"serve",
+	"Run Portal: pages, API, metrics and probes on one HTTP listener, on the embedded\n"
+	"SQLite store (migrated at start-up). SIGHUP reloads the configuration; SIGTERM or\n"
+	"SIGINT stops accepting, finishes in-flight requests, closes the store, exits 0.",
+	serve_flags,
+	NULL,
+	NULL,
+};
+
+/* Settings that only take effect at start: a reload keeps the running value
+ * and says so. */
+static void keep_restart_only(const struct config *old, struct config *fresh)
+{
+#define KEEP(field, key)                                                                 \
+	if (memcmp(&old->field, &fresh->field, sizeof old->field) != 0) {                \
+		log_emit(LOG_WARN, "setting needs a restart to take effect",             \
+			 json_pack("{s:s}", "key", key));                                \
+		memcpy(&fresh->field, &old->field, sizeof old->field);                   \
+	}
+	KEEP(listen, "server.listen")
+	KEEP(threads, "server.threads")
+	KEEP(max_body_bytes, "server.max_body_bytes")
+	KEEP(max_header_bytes, "server.max_header_bytes")
+	KEEP(db, "store.db")
+	KEEP(busy_timeout_ms, "store.busy_timeout_ms")
+	KEEP(idle_after_ms, "live.idle_after_ms")
+#undef KEEP
+}
+
+static void reload(struct app *a, const struct cmd_args *args)
+{
+	struct config *fresh = malloc(sizeof *fresh);
+	struct config_errors *errs = calloc(1, sizeof *errs);
+	if (!fresh || !errs)
+		abort();
+	if (config_build(fresh, &args->src, errs) < 0) {
+		json_t *list = json_array();
+		struct buf line = BUF_INIT;
+		for (int i = 0; i < errs->n; i++) {
+			buf_reset(&line);
+			config_error_format(&errs->items[i], &line);
+			json_array_append_new(list, json_string(buf_cstr(&line)));
+		}
+		buf_free(&line);
+		atomic_fetch_add(&a->metrics->reload_failed, 1);
+		log_emit(LOG_ERROR, "configuration reload failed; keeping the running configuration",
+			 json_pack("{s:o,s:i}", "errors", list, "dropped", errs->dropped));
+	} else {
+		const struct config *old = app_config_acquire(a);
+		keep_restart_only(old, fresh);
+		app_config_release(a, old);
+		app_config_replace(a, fresh);
+		log_set_level(fresh->log_level);
+		atomic_fetch_add(&a->metrics->reload_ok, 1);
+		log_emit(LOG_INFO, "configuration reloaded",
+			 json_pack("{s:s,s:s}", "environment", fresh->environment, "log_level",
+				   log_level_name(fresh->log_level)));
+	}
+	free(errs);
+	free(fresh);
+}
+
+static int wait_for_stop(struct app *a, const struct cmd_args *args, const sigset_t *set)
+{
+	for (;;) {
+		int sig = 0;
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload(a, args);
+			continue;
+		}
+		return sig;
+	}
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct cmd_args args;
+	if (cmd_parse(&serve_spec, argc, argv, &args) != 0)
+		return 2;
+	if (args.help) {
+		cmd_help(&serve_spec, stdout);
+		return 0;
+	}
+	struct config cfg;
+	if (cmd_config(&args, &cfg) != 0)
+		return 1;
+	log_set_level(cfg.log_level);
+	if (sodium_init() < 0) {
+		log_printf(LOG_ERROR, "libsodium failed to initialise");
+		return 1;
+	}
+
+	/* Block the signals we wait for before any thread exists, so every thread
+	 * inherits the mask and only sigwait below receives them. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct perr err;
+	perr_clear(&err);
+	struct store *store = NULL;
+	struct store_options sopt = {cfg.busy_timeout_ms};
+	if (store_open(cfg.db, &sopt, &store, &err) < 0) {
+		log_emit(LOG_ERROR, "cannot open the store", json_pack("{s:s}", "reason", err.msg));
+		return 1;
+	}
+	int from = 0, to = 0;
+	long long t0 = clock_mono_us();
+	if (store_migrate(store, &from, &to, &err) < 0) {
+		log_emit(LOG_ERROR, "cannot migrate the store", json_pack("{s:s}", "reason", err.msg));
+		store_close(store);
+		return 1;
+	}
+	int threads = server_thread_count(cfg.threads);
+	struct metrics *metrics = metrics_new(threads, http_routes, http_nroutes, clock_wall_ms());
+	hist_observe(&metrics->store[STORE_OP_MIGRATE], clock_mono_us() - t0);
+	if (from != to)
+		log_emit(LOG_INFO, "store migrated", json_pack("{s:i,s:i}", "from", from, "to", to));
+
+	struct app app;
+	app_init(&app, &cfg, store, metrics, clock_wall_ms());
+	app_check_store(&app);
+	web_assets_init();
+	int rc = 1;
+	struct server *srv = NULL;
+	struct writer *writer = NULL;
+	struct hub_options hopt = {
+		.idle_after_ms = cfg.idle_after_ms,
+		.ring = 4096,
+		.max_pending_bytes = 4u << 20,
+		.slow_drop_ms = 30000,
+		.heartbeat_ms = 15000,
+		.snapshots_kept = 8,
+	};
+	struct hub *hub = hub_new(&hopt);
+	struct token_cache *tokens = token_cache_new();
+	app.hub = hub;
+	app.tokens = tokens;
+	app_refresh_tokens(&app);
+	long long r0 = clock_mono_us();
+	if (writer_start(&writer, store, hub, 250, &err) < 0) {
+		log_emit(LOG_ERROR, "cannot start the event writer", json_pack("{s:s}", "reason", err.msg));
+		goto out;
+	}
+	app.writer = writer;
+	log_emit(LOG_INFO, "projection replayed",
+		 json_pack("{s:I,s:f}", "version", (json_int_t)hub_version(hub), "duration_ms",
+			   (double)(clock_mono_us() - r0) / 1000.0));
+	if (app_monitor_start(&app) < 0) {
+		log_printf(LOG_ERROR, "cannot start the readiness monitor");
+		goto out;
+	}
+	if (server_start(&srv, &app, &cfg, http_routes, http_nroutes, &err) < 0) {
+		log_emit(LOG_ERROR, "cannot start the HTTP server",
+			 json_pack("{s:s,s:s}", "reason", err.msg, "field", err.field));
+		goto out;
+	}
+	log_emit(LOG_INFO, "listening",
+		 json_pack("{s:s,s:i,s:s,s:s}", "listen", server_address(srv), "threads",
+			   server_threads(srv), "version", PORTAL_VERSION, "environment",
+			   cfg.environment));
+
+	int sig = wait_for_stop(&app, &args, &set);
+	const struct config *now = app_config_acquire(&app);
+	int drain_ms = now->drain_timeout_ms;
+	app_config_release(&app, now);
+	atomic_store(&app.draining, 1);
+	log_emit(LOG_INFO, "draining",
+		 json_pack("{s:s,s:i}", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM",
+			   "timeout_ms", drain_ms));
+	long long d0 = clock_mono_us();
+	/* Streams never finish on their own: end them so the drain can. */
+	hub_close_streams(hub);
+	server_drain(srv, drain_ms);
+	rc = 0;
+	log_emit(LOG_INFO, "drained",
+		 json_pack("{s:f}", "duration_ms", (double)(clock_mono_us() - d0) / 1000.0));
+out:
+	/* Order: requests are done (drained), so the writer answers nobody;
+	 * then the hub's loop events go before the loops' bases. */
+	writer_stop(writer);
+	app_monitor_stop(&app);
+	hub_free(hub);
+	server_free(srv);
+	token_cache_free(tokens);
+	app_destroy(&app);
+	store_close(store);
+	metrics_free(metrics);
+	log_emit(LOG_INFO, "stopped", json_pack("{s:i,s:b}", "exit_code", rc, "store_closed", 1));
+	return rc;
+}

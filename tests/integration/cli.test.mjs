@@ -1,0 +1,115 @@
+// The command line: help, version, check, migrate, and option precedence.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startPortal, request, binPath } from '../lib/portal.mjs';
+
+const bin = binPath();
+const run = (args, opts = {}) => spawnSync(bin, args, { encoding: 'utf8', ...opts });
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'portal-cli-'));
+
+test('--help lists exactly the working commands', () => {
+  const r = run(['--help']);
+  assert.equal(r.status, 0);
+  const listed = r.stdout.split('\n').filter((l) => /^  [a-z]+ /.test(l)).map((l) => l.trim().split(/\s+/)[0]);
+  assert.deepEqual(listed.sort(), ['check', 'demo', 'emit', 'migrate', 'replay', 'serve', 'token']);
+  for (const c of listed) {
+    const h = run([c, '--help']);
+    assert.equal(h.status, 0, `${c} --help`);
+    assert.match(h.stdout, new RegExp(`^usage: portal ${c}`), `${c} --help`);
+  }
+});
+
+test('--version prints the version', () => {
+  const r = run(['--version']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^portal \d+\.\d+\.\d+ \(/);
+});
+
+test('each command explains its options with --help', () => {
+  for (const c of ['serve', 'migrate', 'check']) {
+    const r = run([c, '--help']);
+    assert.equal(r.status, 0, c);
+    assert.match(r.stdout, new RegExp(`usage: portal ${c}`));
+    assert.match(r.stdout, /--config/);
+  }
+  assert.match(run(['serve', '--help']).stdout, /--listen .*PORTAL_LISTEN/);
+});
+
+test('an unknown command or option exits 2 and says what was wrong', () => {
+  let r = run(['frobnicate']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown command 'frobnicate'/);
+  r = run(['serve', '--no-such-flag', 'x']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown option '--no-such-flag'/);
+});
+
+test('check accepts a valid file with a one-line summary', () => {
+  const dir = tmp();
+  fs.writeFileSync(path.join(dir, 'portal.yaml'), 'server:\n  listen: 127.0.0.1:9999\nlog:\n  level: debug\n');
+  const r = run(['check', '--config', path.join(dir, 'portal.yaml')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n').length, 1);
+  assert.match(r.stdout, /valid/);
+});
+
+test('check lists every error with file:line:column and the key, and exits 1', () => {
+  const dir = tmp();
+  const file = path.join(dir, 'portal.yaml');
+  fs.writeFileSync(file, 'server:\n  listn: 127.0.0.1:1\n  threads: many\nstore:\n  busy_timeout_ms: -5\n');
+  const r = run(['check', '--config', file]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /portal\.yaml:2:3: server\.listn: .*unknown.*listen/);
+  assert.match(r.stderr, /portal\.yaml:3:\d+: server\.threads: /);
+  assert.match(r.stderr, /portal\.yaml:5:\d+: store\.busy_timeout_ms: /);
+});
+
+test('the example configuration shipped in config/ is valid', () => {
+  const r = run(['check', '--config', path.resolve('config/portal.example.yaml')]);
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test('migrate applies the schema once, then reports it current', () => {
+  const db = path.join(tmp(), 'p.db');
+  let r = run(['migrate', '--db', db]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /migrated from schema version 0 to \d+/);
+  r = run(['migrate', '--db', db]);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /up to date at version \d+/);
+});
+
+test('a database newer than the binary is refused by migrate and by serve', async () => {
+  const db = path.join(tmp(), 'p.db');
+  assert.equal(run(['migrate', '--db', db]).status, 0);
+  execFileSync('sqlite3', [db, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (9999, '9999_future.sql', 0)"]);
+  const r = run(['migrate', '--db', db]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /9999.*newer than this portal/);
+  await assert.rejects(startPortal({ db }), /newer than this portal/);
+});
+
+test('a flag wins over the environment, which wins over the file', async () => {
+  const config = 'server:\n  environment: from-file\n';
+  let p = await startPortal({ config });
+  assert.match((await request(`${p.url}/`)).text, /data-environment>from-file</);
+  await p.stop();
+  p = await startPortal({ config, env: { PORTAL_ENVIRONMENT: 'from-env' } });
+  assert.match((await request(`${p.url}/`)).text, /data-environment>from-env</);
+  await p.stop();
+  p = await startPortal({ config, env: { PORTAL_ENVIRONMENT: 'from-env' }, args: ['--environment', 'from-flag'] });
+  assert.match((await request(`${p.url}/`)).text, /data-environment>from-flag</);
+  await p.stop();
+});
+
+test('serve refuses an invalid configuration before listening', () => {
+  const dir = tmp();
+  fs.writeFileSync(path.join(dir, 'portal.yaml'), 'log:\n  level: loud\n');
+  const r = run(['serve', '--listen', '127.0.0.1:0', '--db', path.join(dir, 'p.db'), '--config', path.join(dir, 'portal.yaml')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /portal\.yaml:2:\d+: log\.level: /);
+});

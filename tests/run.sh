@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every suite and ends with one summary line: "N passed, N failed".
+#   unit          Criterion, release build
+#   unit-san      Criterion, AddressSanitizer + UBSan build
+#   integration   the real server (release build), node:test
+#   integration-san  the same tests against the sanitizer build
+#   browser       Chromium through playwright-core
+# Expects the builds to exist (make test builds them first).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0 failed=0
+log_dir=$(mktemp -d /tmp/portal-tests.XXXXXX)
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+count() { # suite-name passed failed
+	printf '%-16s %4d passed, %d failed\n' "$1" "$2" "$3"
+	passed=$((passed + $2)) failed=$((failed + $3))
+}
+
+# Criterion prints "Synthesis: Tested: N | Passing: P | Failing: F | Crashing: C".
+unit() { # name binary
+	local out="$log_dir/$1.log" rc
+	"$2" --jobs=2 >"$out" 2>&1; rc=$?
+	local line; line=$(grep -a 'Synthesis:' "$out" | tail -1)
+	if [[ -z $line ]]; then cat "$out"; count "$1" 0 1; return; fi
+	local p f c
+	p=$(sed -E 's/.*Passing: ([0-9]+).*/\1/' <<<"$line")
+	f=$(sed -E 's/.*Failing: ([0-9]+).*/\1/' <<<"$line")
+	c=$(sed -E 's/.*Crashing: ([0-9]+).*/\1/' <<<"$line")
+	if ((f + c > 0 || rc != 0)); then cat "$out"; fi
+	((rc != 0 && f + c == 0)) && f=1
+	count "$1" "$p" $((f + c))
+}
+
+# node --test prints "# pass N" and "# fail N" at the end (TAP reporter).
+node_suite() { # name bin files...
+	local name=$1 bin=$2; shift 2
+	local out="$log_dir/$name.log" rc
+	PORTAL_BIN=$bin node --test --test-reporter=tap --test-concurrency=1 "$@" >"$out" 2>&1; rc=$?
+	local p f
+	p=$(grep -aE '^# pass [0-9]+' "$out" | tail -1 | awk '{print $3}')
+	f=$(grep -aE '^# fail [0-9]+' "$out" | tail -1 | awk '{print $3}')
+	if [[ -z $p || -z $f ]]; then cat "$out"; count "$name" 0 1; return; fi
+	if ((f > 0 || rc != 0)); then cat "$out"; fi
+	((rc != 0 && f == 0)) && f=1
+	count "$name" "$p" "$f"
+}
+
+unit unit build/unit-tests
+unit unit-san build-san/unit-tests
+node_suite integration build/portal tests/integration/*.test.mjs
+node_suite integration-san build-san/portal tests/integration/*.test.mjs
+node_suite browser build/portal tests/e2e/*.test.mjs
+
+echo "logs: $log_dir"
+echo "$passed passed, $failed failed"
+((failed == 0))

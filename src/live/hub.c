@@ -395,6 +395,8 @@ void hub_subscribe(struct hub *h, struct http_ctx *c, int has_last, long long la
 		s->last = last_id;
 		deliver(h, s, clock_mono_us());
 	} else {
+		if (has_last) /* asked to resume from a position no longer covered */
+			atomic_fetch_add(&h->resyncs, 1);
 		send_snapshot(h, s);
 	}
 	s->next = hl->subs;

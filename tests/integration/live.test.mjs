@@ -224,6 +224,9 @@ test('the stream starts with the snapshot, carries deltas, and resumes from Last
   const res3 = await fetch(`${portal.url}/api/v1/stream`, { headers: { 'Last-Event-ID': '99999999' } });
   const fresh = await readEvents(res3, (m) => m.length >= 1);
   assert.equal(fresh[0].event, 'snapshot', 'an unknown position gets a full snapshot');
+  const metrics = (await request(`${portal.url}/metrics`)).text;
+  assert.match(metrics, /^portal_stream_resyncs_total [1-9]/m);
+  assert.match(metrics, new RegExp(`^portal_projection_version ${b.json.events[0].seq}$`, 'm'));
 });
 
 test('an event appended from the shell reaches the running server', async () => {

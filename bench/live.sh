@@ -24,6 +24,7 @@ if ((${#need[@]})); then
 fi
 make -s build/portal
 work=$(mktemp -d)
+chmod 755 "$work" # nginx workers (www-data) read the reference file from here
 cc -O2 -o "$work/sse_latency" bench/sse_latency.c $(pkg-config --cflags --libs libevent libevent_pthreads) -lpthread
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 ulimit -n 8192

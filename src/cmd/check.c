@@ -4,10 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "adapters/secrets.h"
 #include "cmd/cmd.h"
 
 static const char *const check_flags[] = {
-	"listen", "db", "threads", "environment", "max-body-bytes", "max-header-bytes",
+	"listen", "db", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes",
 	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "log-level", NULL,
 };
 
@@ -15,11 +16,48 @@ static const struct cmd_spec check_spec = {
 	"check",
 	"Validate the configuration (the file, PORTAL_* variables and the flags given here,\n"
 	"combined as `portal serve` would) and exit: 0 and a one-line summary when valid,\n"
-	"1 and every error as file:line:column: key: message when not.",
+	"1 and every error as file:line:column: key: message when not. A valid configuration's\n"
+	"secrets are then resolved (env:, file:, vault:) and each one that is missing or\n"
+	"unreadable is reported with the components that need it, never its value; exit 1\n"
+	"when one that something needs is missing or unreadable.",
 	check_flags,
 	NULL,
 	NULL,
 };
+
+/* Resolves every secret contract and prints one line per secret that is not
+ * present, with why and who needs it (never a value). Returns 1 when a secret
+ * that a component (or the vault token) needs is missing or unreadable. */
+static int check_secrets(const struct catalogue *cat, char **envp)
+{
+	if (!cat->nsecrets)
+		return 0;
+	struct secret_values *values;
+	struct secret_status *sts;
+	size_t n;
+	struct perr err;
+	if (secrets_resolve(cat, envp, &values, &sts, &n, &err) < 0) {
+		fprintf(stderr, "portal check: cannot resolve secrets: %s\n", err.msg);
+		return 1;
+	}
+	secret_values_free(values); /* check judges presence; it keeps no value */
+	int bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct secret_status *st = &sts[i];
+		if (st->state == SECRET_PRESENT)
+			continue;
+		if (st->needed_by[0])
+			bad++;
+		fprintf(stderr, "secret %s: %s (%s); %s%s\n", st->name, secret_state_name(st->state),
+			st->detail, st->needed_by[0] ? "needed by " : "not needed by any component",
+			st->needed_by);
+	}
+	free(sts);
+	if (bad)
+		fprintf(stderr, "portal check: %d needed secret%s missing or unreadable\n", bad,
+			bad == 1 ? "" : "s");
+	return bad ? 1 : 0;
+}
 
 int cmd_check(int argc, char **argv)
 {
@@ -50,9 +88,19 @@ int cmd_check(int argc, char **argv)
 		buf_free(&b);
 		rc = 1;
 	} else {
-		printf("%s: valid (%d settings; listen %s, db %s, environment %s)\n",
+		const struct catalogue *cat = &cfg->catalogue;
+		size_t owned = 0;
+		for (size_t i = 0; i < cat->ncomponents; i++)
+			owned += cat->components[i].ownership == OWNERSHIP_OWNED;
+		size_t endpoints = cat->ncomponents - owned;
+		printf("%s: valid (%d settings; listen %s, db %s, environment %s, mode %s; "
+		       "%zu component%s (%zu owned, %zu endpoint%s), %zu secret contract%s)\n",
 		       cfg->path[0] ? cfg->path : "defaults", config_setting_count(), cfg->listen,
-		       cfg->db, cfg->environment);
+		       cfg->db, cfg->environment, cat->dev_mode ? "dev" : "production",
+		       cat->ncomponents, cat->ncomponents == 1 ? "" : "s", owned, endpoints,
+		       endpoints == 1 ? "" : "s", cat->nsecrets, cat->nsecrets == 1 ? "" : "s");
+		rc = check_secrets(cat, args.src.envp);
+		config_dispose(cfg);
 	}
 	free(errs);
 	free(cfg);

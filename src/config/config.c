@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <yaml.h>
 
 /* A config file larger than this is refused rather than read. */
@@ -24,6 +25,7 @@ enum setting_type {
 	SET_LABEL,   /* char[] field, 1..max chars of [A-Za-z0-9 ._-] */
 	SET_PATH,    /* char[] field, non-empty, shorter than the field */
 	SET_LEVEL,   /* enum log_level */
+	SET_MODE,    /* int field: dev = 1, production = 0 */
 };
 
 struct setting {
@@ -48,6 +50,8 @@ static const struct setting settings[] = {
 	 "event-loop threads, 0 = one per core"},
 	{"server.environment", "environment", "PORTAL_ENVIRONMENT", SET_LABEL, FIELD(environment),
 	 1, 32, "local", "NAME", "label shown in every page header"},
+	{"server.mode", "mode", "PORTAL_MODE", SET_MODE, FIELD(catalogue.dev_mode), 0, 0, "dev",
+	 "MODE", "dev or production; production refuses loopback/private public URLs"},
 	{"server.max_body_bytes", "max-body-bytes", "PORTAL_MAX_BODY_BYTES", SET_LONG,
 	 FIELD(max_body_bytes), 1024, 67108864, "1048576", "N", "request body limit, in bytes"},
 	{"server.max_header_bytes", "max-header-bytes", "PORTAL_MAX_HEADER_BYTES", SET_LONG,
@@ -71,9 +75,13 @@ static const struct setting settings[] = {
 
 #define NSETTINGS ((int)(sizeof settings / sizeof settings[0]))
 
-/* Sections in the order the file and the docs present them. */
-static const char *const sections[] = {"server", "store", "live", "log"};
+/* Sections in the order the file and the docs present them. The first four
+ * hold settings; the last three the catalogue (file only, no overrides). */
+static const char *const sections[] = {"server", "store", "live", "log",
+				       "components", "secrets", "vault"};
 #define NSECTIONS ((int)(sizeof sections / sizeof sections[0]))
+#define SECTION_LIST "server, store, live, log, components, secrets, vault"
+enum { SEC_COMPONENTS = 4, SEC_SECRETS = 5, SEC_VAULT = 6 };
 
 int config_setting_count(void)
 {
@@ -210,6 +218,8 @@ static const char *type_name(enum setting_type t)
 		return "HOST:PORT";
 	case SET_LEVEL:
 		return "a log level";
+	case SET_MODE:
+		return "a mode";
 	default:
 		return "a string";
 	}
@@ -276,6 +286,20 @@ static int setting_apply(const struct setting *s, struct config *c, const char *
 			return -1;
 		}
 		memcpy(field, &lvl, sizeof lvl);
+		return 0;
+	}
+	case SET_MODE: {
+		int dev;
+		if (strcmp(text, "dev") == 0) {
+			dev = 1;
+		} else if (strcmp(text, "production") == 0) {
+			dev = 0;
+		} else {
+			snprintf(msg, msgsz, "must be one of dev, production, got '%s'",
+				 shown(text, b));
+			return -1;
+		}
+		memcpy(field, &dev, sizeof dev);
 		return 0;
 	}
 	}
@@ -409,7 +433,7 @@ static void unknown_section_msg(const char *name, char *msg, size_t msgsz)
 		snprintf(msg, msgsz, "unknown section; did you mean '%s'?", s->key);
 		return;
 	}
-	snprintf(msg, msgsz, "unknown section; the sections are server, store, live, log");
+	snprintf(msg, msgsz, "unknown section; the sections are " SECTION_LIST);
 }
 
 /* --- defaults */
@@ -425,6 +449,8 @@ void config_defaults(struct config *c)
 
 /* --- YAML */
 
+struct cat_marks;
+
 struct parser {
 	yaml_parser_t yp;
 	yaml_event_t ev;
@@ -433,6 +459,7 @@ struct parser {
 	const char *name;     /* file name, for messages */
 	struct config *c;
 	struct config_errors *errs;
+	struct cat_marks *marks; /* where catalogue entries were written */
 	char last_key[256];   /* nearest key, for syntax errors */
 	int repeated;         /* inside a repeated section: that error says it all */
 	int seen_line[sizeof settings / sizeof settings[0]]; /* where each was set */
@@ -606,6 +633,717 @@ static int parse_section(struct parser *p, const char *section)
 	}
 }
 
+/* --- the catalogue: components:, secrets:, vault: */
+
+/* One field of a component entry. Keys with a dot live in a nested mapping
+ * ("health.path"); CF_GROUP is that mapping's own key. */
+enum cfield_type {
+	CF_GROUP,     /* a nested mapping */
+	CF_NAME,      /* [a-z0-9-]{1,63} */
+	CF_TEXT,      /* one line, no control characters */
+	CF_OWNERSHIP, /* owned | endpoint */
+	CF_URL,       /* shape checked by catalogue_check */
+	CF_AUTH_KIND, /* none | bearer | basic */
+	CF_SECRET,    /* a secret contract name */
+	CF_HPATH,     /* starts with '/' */
+	CF_INT,       /* bounded decimal */
+	CF_DOTPATH,   /* a.b.c */
+	CF_JSON,      /* JSON text */
+};
+
+struct cfield {
+	const char *key;
+	enum cfield_type type;
+	size_t offset, size;
+	long min, max;
+};
+
+#define CF(f) offsetof(struct component_contract, f), sizeof(((struct component_contract *)0)->f)
+
+static const struct cfield cfields[] = {
+	{"name", CF_NAME, CF(name), 0, 0},
+	{"title", CF_TEXT, CF(title), 0, 0},
+	{"role", CF_TEXT, CF(role), 0, 0},
+	{"ownership", CF_OWNERSHIP, CF(ownership), 0, 0},
+	{"public_url", CF_URL, CF(public_url), 0, 0},
+	{"internal_url", CF_URL, CF(internal_url), 0, 0},
+	{"executor_url", CF_URL, CF(executor_url), 0, 0},
+	{"auth", CF_GROUP, 0, 0, 0, 0},
+	{"auth.kind", CF_AUTH_KIND, CF(auth), 0, 0},
+	{"auth.secret", CF_SECRET, CF(auth_secret), 0, 0},
+	{"health", CF_GROUP, 0, 0, 0, 0},
+	{"health.path", CF_HPATH, CF(health.path), 0, 0},
+	{"health.expect_status", CF_INT, CF(health.expect_status), 0, 599},
+	{"health.body_path", CF_DOTPATH, CF(health.body_path), 0, 0},
+	{"health.body_equals", CF_JSON, CF(health.body_equals), 0, 0},
+	{"health.interval_ms", CF_INT, CF(health.interval_ms), 100, 3600000},
+	{"health.timeout_ms", CF_INT, CF(health.timeout_ms), 50, 60000},
+	{"health.slow_ms", CF_INT, CF(health.slow_ms), 1, 60000},
+	{"launch", CF_GROUP, 0, 0, 0, 0},
+	{"launch.opens", CF_TEXT, CF(launch.opens), 0, 0},
+	{"launch.sign_in", CF_TEXT, CF(launch.sign_in), 0, 0},
+	{"launch.needs", CF_TEXT, CF(launch.needs), 0, 0},
+	{"launch.on_failure", CF_TEXT, CF(launch.on_failure), 0, 0},
+};
+
+#define NCFIELDS ((int)(sizeof cfields / sizeof cfields[0]))
+
+static const char *const vault_keys[] = {"addr", "token"};
+
+struct mark {
+	int line, col; /* 0: not in the file */
+};
+
+/* Where each entry and field was written, and which were refused already, so
+ * catalogue_check's problems point at the right place and a field refused on
+ * its own is not reported twice. */
+struct comp_marks {
+	struct mark entry, field[NCFIELDS];
+	unsigned char bad[NCFIELDS];
+	int identity_bad; /* no valid name or ownership: its other problems would mislead */
+};
+
+struct secret_marks {
+	struct mark key;
+	int bad;
+};
+
+struct cat_marks {
+	struct comp_marks *comps;
+	struct secret_marks *secrets;
+	size_t ncomps, nsecrets; /* as many as the catalogue got from this file */
+	size_t comp_base, secret_base; /* catalogue entries that were there before */
+	struct mark vault, vault_field[2];
+	int vault_bad[2];
+};
+
+static void cat_marks_free(struct cat_marks *m)
+{
+	free(m->comps);
+	free(m->secrets);
+	memset(m, 0, sizeof *m);
+}
+
+static int cfield_find(const char *key)
+{
+	for (int i = 0; i < NCFIELDS; i++)
+		if (strcmp(cfields[i].key, key) == 0)
+			return i;
+	return -1;
+}
+
+static void *grow(void *arr, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return arr;
+	size_t nc = *cap ? *cap * 2 : 16;
+	void *na = realloc(arr, nc * size);
+	if (!na)
+		abort();
+	memset((char *)na + *cap * size, 0, (nc - *cap) * size);
+	*cap = nc;
+	return na;
+}
+
+/* The current event as a string scalar for key; NULL after reporting why it
+ * is not one (the node is consumed; *rc = -1 when the YAML broke). */
+static const char *want_scalar(struct parser *p, const char *key, const char *expected,
+			       int *rc)
+{
+	yaml_event_t *ev = &p->ev;
+	yaml_mark_t m = ev->start_mark;
+	*rc = 0;
+	if (ev->type != YAML_SCALAR_EVENT) {
+		err_add(p->errs, p->name, line_of(m), col_of(m), key, "expected %s, got %s",
+			expected, node_kind(ev));
+		*rc = skip_node(p);
+		return NULL;
+	}
+	const char *v = (const char *)ev->data.scalar.value;
+	if (is_null_scalar(ev)) {
+		err_add(p->errs, p->name, line_of(m), col_of(m), key, "expected %s, got %s",
+			expected, *v ? "null" : "nothing");
+		return NULL;
+	}
+	if (strlen(v) != ev->data.scalar.length) {
+		err_add(p->errs, p->name, line_of(m), col_of(m), key,
+			"must not contain a NUL character");
+		return NULL;
+	}
+	return v;
+}
+
+static int one_line(const char *v)
+{
+	for (; *v; v++)
+		if (iscntrl((unsigned char)*v))
+			return 0;
+	return 1;
+}
+
+static int dotpath_valid(const char *v)
+{
+	size_t seg = 0;
+	for (; *v; v++) {
+		if (*v == '.') {
+			if (!seg)
+				return 0;
+			seg = 0;
+		} else if (isalnum((unsigned char)*v) || *v == '_' || *v == '-') {
+			seg++;
+		} else {
+			return 0;
+		}
+	}
+	return seg > 0;
+}
+
+/* Validates text for component field f and stores it in comp. Returns 0, or
+ * -1 with a message (never quoting more than shown() allows). */
+static int cfield_apply(const struct cfield *f, void *base, const char *text, int quoted,
+			char *msg, size_t msgsz)
+{
+	char b[48];
+	char *field = (char *)base + f->offset;
+	size_t len = strlen(text);
+	switch (f->type) {
+	case CF_GROUP:
+		return -1;
+	case CF_NAME:
+		if (!contract_name_valid(text)) {
+			snprintf(msg, msgsz, "must be 1 to 63 lower-case letters, digits or '-', "
+					     "got '%s'", shown(text, b));
+			return -1;
+		}
+		break;
+	case CF_SECRET:
+		if (!secret_name_valid(text)) {
+			snprintf(msg, msgsz, "must name a secrets: entry (1 to 63 lower-case "
+					     "letters, digits, '_' or '-'), got '%s'", shown(text, b));
+			return -1;
+		}
+		break;
+	case CF_OWNERSHIP: {
+		enum ownership o;
+		if (strcmp(text, "owned") == 0) {
+			o = OWNERSHIP_OWNED;
+		} else if (strcmp(text, "endpoint") == 0) {
+			o = OWNERSHIP_ENDPOINT;
+		} else {
+			snprintf(msg, msgsz, "must be one of owned, endpoint, got '%s'", shown(text, b));
+			return -1;
+		}
+		memcpy(field, &o, sizeof o);
+		return 0;
+	}
+	case CF_AUTH_KIND: {
+		enum contract_auth a;
+		if (strcmp(text, "none") == 0) {
+			a = CONTRACT_AUTH_NONE;
+		} else if (strcmp(text, "bearer") == 0) {
+			a = CONTRACT_AUTH_BEARER;
+		} else if (strcmp(text, "basic") == 0) {
+			a = CONTRACT_AUTH_BASIC;
+		} else {
+			snprintf(msg, msgsz, "must be one of none, bearer, basic, got '%s'",
+				 shown(text, b));
+			return -1;
+		}
+		memcpy(field, &a, sizeof a);
+		return 0;
+	}
+	case CF_INT: {
+		long v = 0;
+		if (quoted) {
+			snprintf(msg, msgsz, "expected an integer, got the quoted string '%s' "
+					     "(write it without quotes)", shown(text, b));
+			return -1;
+		}
+		int rc = parse_decimal(text, &v);
+		if (rc < 0) {
+			snprintf(msg, msgsz, "expected an integer, got '%s'", shown(text, b));
+			return -1;
+		}
+		if (rc > 0 || v < f->min || v > f->max) {
+			snprintf(msg, msgsz, "must be between %ld and %ld, got %s", f->min, f->max,
+				 shown(text, b));
+			return -1;
+		}
+		int iv = (int)v;
+		memcpy(field, &iv, sizeof iv);
+		return 0;
+	}
+	case CF_HPATH:
+		if (text[0] != '/' || !one_line(text) || strchr(text, ' ')) {
+			snprintf(msg, msgsz, "must be a path starting with '/', got '%s'",
+				 shown(text, b));
+			return -1;
+		}
+		break;
+	case CF_DOTPATH:
+		if (!dotpath_valid(text)) {
+			snprintf(msg, msgsz, "must be a dotted path of JSON keys, e.g. value.ready, "
+					     "got '%s'", shown(text, b));
+			return -1;
+		}
+		break;
+	case CF_JSON: {
+		json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+		if (!j) {
+			snprintf(msg, msgsz, "must be JSON text, e.g. true, 200 or '\"UP\"', got '%s'",
+				 shown(text, b));
+			return -1;
+		}
+		json_decref(j);
+		break;
+	}
+	case CF_URL:
+	case CF_TEXT:
+		if (!one_line(text)) {
+			snprintf(msg, msgsz, "must be one line without control characters");
+			return -1;
+		}
+		break;
+	}
+	if (len >= f->size) {
+		snprintf(msg, msgsz, "must be shorter than %zu characters", f->size);
+		return -1;
+	}
+	memcpy(field, text, len + 1);
+	return 0;
+}
+
+/* "unknown key; …" for `name` in the mapping `group` ("" = the entry). */
+static void unknown_field_msg(const char *group, const char *name, char *msg, size_t msgsz)
+{
+	size_t gl = strlen(group);
+	const char *best = NULL;
+	int best_d = INT_MAX;
+	struct buf all = BUF_INIT;
+	for (int i = 0; i < NCFIELDS; i++) {
+		const char *k = cfields[i].key;
+		const char *dot = strchr(k, '.');
+		const char *sn;
+		if (gl) {
+			if (strncmp(k, group, gl) != 0 || k[gl] != '.')
+				continue;
+			sn = k + gl + 1;
+		} else {
+			if (dot)
+				continue;
+			sn = k;
+		}
+		buf_printf(&all, "%s%s", all.len ? ", " : "", sn);
+		if (close_enough(name, sn) && distance(name, sn) < best_d)
+			best = sn, best_d = distance(name, sn);
+	}
+	if (best)
+		snprintf(msg, msgsz, "unknown key; did you mean '%s'?", best);
+	else if (gl)
+		snprintf(msg, msgsz, "unknown key; '%s' has %s", group, buf_cstr(&all));
+	else
+		snprintf(msg, msgsz, "unknown key; a component has %s", buf_cstr(&all));
+	buf_free(&all);
+}
+
+/* The keys of one component mapping (or of its nested `group`); the current
+ * event is the MAPPING-START. */
+static int parse_cmap(struct parser *p, size_t idx, struct comp_marks *cm, const char *group)
+{
+	struct component_contract *comp = &p->c->catalogue.components[idx];
+	for (;;) {
+		if (next(p) < 0)
+			return -1;
+		if (p->ev.type == YAML_MAPPING_END_EVENT)
+			return 0;
+		yaml_mark_t km = p->ev.start_mark;
+		char key[128], full[96], msg[256];
+		if (p->ev.type != YAML_SCALAR_EVENT) {
+			snprintf(key, sizeof key, "components[%zu]%s%s", idx - p->marks->comp_base,
+				 group[0] ? "." : "", group);
+			err_add(p->errs, p->name, line_of(km), col_of(km), key,
+				"expected a key, got %s", node_kind(&p->ev));
+			if (skip_node(p) < 0 || next(p) < 0 || skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		const char *name = (const char *)p->ev.data.scalar.value;
+		snprintf(full, sizeof full, "%s%s%s", group, group[0] ? "." : "", name);
+		snprintf(key, sizeof key, "components[%zu].%s", idx - p->marks->comp_base, full);
+		snprintf(p->last_key, sizeof p->last_key, "%s", key);
+		int fi = cfield_find(full);
+		if (fi < 0) {
+			unknown_field_msg(group, name, msg, sizeof msg);
+			err_add(p->errs, p->name, line_of(km), col_of(km), key, "%s", msg);
+		} else if (cm->field[fi].line) {
+			err_add(p->errs, p->name, line_of(km), col_of(km), key,
+				"duplicate key, first set at line %d", cm->field[fi].line);
+			fi = -2;
+		} else {
+			cm->field[fi].line = line_of(km);
+			cm->field[fi].col = col_of(km);
+		}
+		if (next(p) < 0)
+			return -1;
+		if (fi < 0) {
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		const struct cfield *f = &cfields[fi];
+		yaml_mark_t vm = p->ev.start_mark;
+		if (f->type == CF_GROUP) {
+			if (p->ev.type != YAML_MAPPING_START_EVENT) {
+				char what[64];
+				err_add(p->errs, p->name, line_of(vm), col_of(vm), key,
+					"expected a mapping, got %s", found(&p->ev, what));
+				cm->bad[fi] = 1;
+				if (skip_node(p) < 0)
+					return -1;
+				continue;
+			}
+			if (parse_cmap(p, idx, cm, f->key) < 0)
+				return -1;
+			continue;
+		}
+		/* Point at the value from now on: that is what a problem is about. */
+		cm->field[fi].line = line_of(vm);
+		cm->field[fi].col = col_of(vm);
+		int rc;
+		const char *v = want_scalar(p, key, f->type == CF_INT ? "an integer" : "a string",
+					    &rc);
+		if (!v) {
+			cm->bad[fi] = 1;
+			if (rc < 0)
+				return -1;
+			continue;
+		}
+		int quoted = p->ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+		if (cfield_apply(f, comp, v, quoted, msg, sizeof msg) < 0) {
+			err_add(p->errs, p->name, line_of(vm), col_of(vm), key, "%s", msg);
+			cm->bad[fi] = 1;
+		}
+	}
+}
+
+/* components: a sequence of mappings; the current event is its first. */
+static int parse_components(struct parser *p)
+{
+	struct catalogue *cat = &p->c->catalogue;
+	struct cat_marks *mk = p->marks;
+	yaml_mark_t sm = p->ev.start_mark;
+	if (p->ev.type != YAML_SEQUENCE_START_EVENT) {
+		char what[64];
+		err_add(p->errs, p->name, line_of(sm), col_of(sm), "components",
+			"expected a sequence of components (- name: …), got %s", found(&p->ev, what));
+		return skip_node(p);
+	}
+	size_t cap = cat->ncomponents, mcap = 0;
+	mk->comp_base = cat->ncomponents;
+	int over = 0;
+	for (;;) {
+		if (next(p) < 0)
+			return -1;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		size_t n = cat->ncomponents - mk->comp_base;
+		yaml_mark_t em = p->ev.start_mark;
+		char key[64];
+		snprintf(key, sizeof key, "components[%zu]", n);
+		snprintf(p->last_key, sizeof p->last_key, "%s", key);
+		if (n >= CONFIG_MAX_COMPONENTS) {
+			if (!over)
+				err_add(p->errs, p->name, line_of(em), col_of(em), key,
+					"too many components: at most %d", CONFIG_MAX_COMPONENTS);
+			over = 1;
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		if (p->ev.type != YAML_MAPPING_START_EVENT) {
+			char what[64];
+			err_add(p->errs, p->name, line_of(em), col_of(em), key,
+				"expected a component (a mapping with name, ownership, …), got %s",
+				found(&p->ev, what));
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		cat->components = grow(cat->components, cat->ncomponents, &cap,
+				       sizeof *cat->components);
+		mk->comps = grow(mk->comps, n, &mcap, sizeof *mk->comps);
+		size_t idx = cat->ncomponents++;
+		mk->ncomps = n + 1;
+		struct component_contract *comp = &cat->components[idx];
+		struct comp_marks *cm = &mk->comps[n];
+		memset(comp, 0, sizeof *comp);
+		memset(cm, 0, sizeof *cm);
+		comp->ownership = OWNERSHIP_OWNED;
+		comp->auth = CONTRACT_AUTH_NONE;
+		snprintf(comp->health.path, sizeof comp->health.path, "/");
+		comp->health.expect_status = 200;
+		comp->health.interval_ms = 15000;
+		comp->health.timeout_ms = 2000;
+		comp->health.slow_ms = 1000;
+		cm->entry.line = line_of(em);
+		cm->entry.col = col_of(em);
+		if (parse_cmap(p, idx, cm, "") < 0)
+			return -1;
+		int fname = cfield_find("name"), fown = cfield_find("ownership");
+		if (!cm->field[fname].line) {
+			char k[96];
+			snprintf(k, sizeof k, "%s.name", key);
+			err_add(p->errs, p->name, cm->entry.line, cm->entry.col, k,
+				"every component needs a name");
+		}
+		if (!cm->field[fown].line) {
+			char k[96];
+			snprintf(k, sizeof k, "%s.ownership", key);
+			err_add(p->errs, p->name, cm->entry.line, cm->entry.col, k,
+				"every component needs an ownership: owned or endpoint");
+		}
+		cm->identity_bad = !cm->field[fname].line || !cm->field[fown].line ||
+				   cm->bad[fname] || cm->bad[fown];
+		if (!comp->title[0])
+			snprintf(comp->title, sizeof comp->title, "%s", comp->name);
+	}
+}
+
+/* secrets: a mapping of contract names to sources; the current event is its
+ * first. A value is never quoted in a message: it may be the secret. */
+static int parse_secrets(struct parser *p)
+{
+	struct catalogue *cat = &p->c->catalogue;
+	struct cat_marks *mk = p->marks;
+	yaml_mark_t sm = p->ev.start_mark;
+	if (p->ev.type != YAML_MAPPING_START_EVENT) {
+		err_add(p->errs, p->name, line_of(sm), col_of(sm), "secrets",
+			"expected a mapping of secret names to env:VAR, file:/path or "
+			"vault:mount/path#key, got %s", node_kind(&p->ev));
+		return skip_node(p);
+	}
+	size_t cap = cat->nsecrets, mcap = 0;
+	mk->secret_base = cat->nsecrets;
+	int over = 0;
+	for (;;) {
+		if (next(p) < 0)
+			return -1;
+		if (p->ev.type == YAML_MAPPING_END_EVENT)
+			return 0;
+		yaml_mark_t km = p->ev.start_mark;
+		char key[128], b[48];
+		if (p->ev.type != YAML_SCALAR_EVENT) {
+			err_add(p->errs, p->name, line_of(km), col_of(km), "secrets",
+				"expected a secret name, got %s", node_kind(&p->ev));
+			if (skip_node(p) < 0 || next(p) < 0 || skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		/* Copied: the event goes at the next one. */
+		char name[CONTRACT_NAME_MAX];
+		const char *given = (const char *)p->ev.data.scalar.value;
+		int too_long = strlen(given) >= sizeof name;
+		snprintf(name, sizeof name, "%s", given);
+		snprintf(key, sizeof key, "secrets.%s", shown(name, b));
+		snprintf(p->last_key, sizeof p->last_key, "%s", key);
+		size_t n = cat->nsecrets - mk->secret_base;
+		int skip = 0;
+		if (n >= CONFIG_MAX_SECRETS) {
+			if (!over)
+				err_add(p->errs, p->name, line_of(km), col_of(km), key,
+					"too many secrets: at most %d", CONFIG_MAX_SECRETS);
+			over = 1;
+			skip = 1;
+		}
+		for (size_t i = 0; i < n && !skip; i++) {
+			if (strcmp(cat->secrets[mk->secret_base + i].name, name) == 0) {
+				err_add(p->errs, p->name, line_of(km), col_of(km), key,
+					"duplicate key, first set at line %d", mk->secrets[i].key.line);
+				skip = 1;
+			}
+		}
+		if (next(p) < 0)
+			return -1;
+		if (skip) {
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		cat->secrets = grow(cat->secrets, cat->nsecrets, &cap, sizeof *cat->secrets);
+		mk->secrets = grow(mk->secrets, n, &mcap, sizeof *mk->secrets);
+		struct secret_contract *s = &cat->secrets[cat->nsecrets++];
+		struct secret_marks *smk = &mk->secrets[n];
+		mk->nsecrets = n + 1;
+		memset(s, 0, sizeof *s);
+		smk->key.line = line_of(km);
+		smk->key.col = col_of(km);
+		snprintf(s->name, sizeof s->name, "%s", name);
+		if (too_long || !secret_name_valid(name)) {
+			err_add(p->errs, p->name, line_of(km), col_of(km), key,
+				"a secret name is 1 to 63 lower-case letters, digits, '_' or '-'");
+			smk->bad = 1;
+		}
+		yaml_mark_t vm = p->ev.start_mark;
+		if (p->ev.type != YAML_SCALAR_EVENT) {
+			err_add(p->errs, p->name, line_of(vm), col_of(vm), key,
+				"expected env:VAR, file:/path or vault:mount/path#key, got %s",
+				node_kind(&p->ev));
+			smk->bad = 1;
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		const char *v = (const char *)p->ev.data.scalar.value;
+		struct perr e = {0};
+		if (is_null_scalar(&p->ev)) {
+			err_add(p->errs, p->name, line_of(vm), col_of(vm), key,
+				"expected env:VAR, file:/path or vault:mount/path#key, got nothing");
+			smk->bad = 1;
+		} else if (strlen(v) != p->ev.data.scalar.length) {
+			err_add(p->errs, p->name, line_of(vm), col_of(vm), key,
+				"must not contain a NUL character");
+			smk->bad = 1;
+		} else if (secret_ref_parse(v, s, &e) < 0) {
+			err_add(p->errs, p->name, line_of(vm), col_of(vm), key, "%s", e.msg);
+			smk->bad = 1;
+		}
+	}
+}
+
+/* vault: {addr, token}; the current event is its first. */
+static int parse_vault(struct parser *p)
+{
+	struct vault_contract *v = &p->c->catalogue.vault;
+	struct cat_marks *mk = p->marks;
+	yaml_mark_t sm = p->ev.start_mark;
+	mk->vault.line = line_of(sm);
+	mk->vault.col = col_of(sm);
+	if (p->ev.type != YAML_MAPPING_START_EVENT) {
+		char what[64];
+		err_add(p->errs, p->name, line_of(sm), col_of(sm), "vault",
+			"expected a mapping with addr and token, got %s", found(&p->ev, what));
+		return skip_node(p);
+	}
+	for (;;) {
+		if (next(p) < 0)
+			return -1;
+		if (p->ev.type == YAML_MAPPING_END_EVENT)
+			return 0;
+		yaml_mark_t km = p->ev.start_mark;
+		char key[128], msg[256];
+		if (p->ev.type != YAML_SCALAR_EVENT) {
+			err_add(p->errs, p->name, line_of(km), col_of(km), "vault",
+				"expected a key, got %s", node_kind(&p->ev));
+			if (skip_node(p) < 0 || next(p) < 0 || skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		const char *name = (const char *)p->ev.data.scalar.value;
+		snprintf(key, sizeof key, "vault.%s", name);
+		snprintf(p->last_key, sizeof p->last_key, "%s", key);
+		int ki = strcmp(name, "addr") == 0 ? 0 : strcmp(name, "token") == 0 ? 1 : -1;
+		if (ki < 0) {
+			const char *near = close_enough(name, "addr")    ? "addr"
+					   : close_enough(name, "token") ? "token" : NULL;
+			if (near)
+				err_add(p->errs, p->name, line_of(km), col_of(km), key,
+					"unknown key; did you mean '%s'?", near);
+			else
+				err_add(p->errs, p->name, line_of(km), col_of(km), key,
+					"unknown key; 'vault' has addr, token");
+		} else if (mk->vault_field[ki].line) {
+			err_add(p->errs, p->name, line_of(km), col_of(km), key,
+				"duplicate key, first set at line %d", mk->vault_field[ki].line);
+			ki = -1;
+		}
+		if (next(p) < 0)
+			return -1;
+		if (ki < 0) {
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		yaml_mark_t vm = p->ev.start_mark;
+		mk->vault_field[ki].line = line_of(vm);
+		mk->vault_field[ki].col = col_of(vm);
+		int rc;
+		const char *val = want_scalar(p, key, "a string", &rc);
+		if (!val) {
+			mk->vault_bad[ki] = 1;
+			if (rc < 0)
+				return -1;
+			continue;
+		}
+		struct cfield f = {vault_keys[ki], ki == 0 ? CF_URL : CF_SECRET, 0,
+				   ki == 0 ? sizeof v->addr.s : sizeof v->token_secret, 0, 0};
+		void *into = ki == 0 ? (void *)v->addr.s : (void *)v->token_secret;
+		if (cfield_apply(&f, into, val, 0, msg, sizeof msg) < 0) {
+			err_add(p->errs, p->name, line_of(vm), col_of(vm), key, "%s", msg);
+			mk->vault_bad[ki] = 1;
+		}
+	}
+}
+
+/* Runs catalogue_check and adds each problem as an error located by marks
+ * (mk may be empty: then without a position). */
+static void check_catalogue(const struct catalogue *cat, const char *file,
+			    const struct cat_marks *mk, struct config_errors *errs)
+{
+	size_t n = catalogue_check(cat, NULL, 0);
+	if (!n)
+		return;
+	struct contract_problem *ps = calloc(n, sizeof *ps);
+	if (!ps)
+		abort();
+	catalogue_check(cat, ps, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct contract_problem *pr = &ps[i];
+		struct mark at = {0, 0};
+		char key[128];
+		if (pr->component >= 0) {
+			size_t ci = (size_t)pr->component;
+			const struct comp_marks *cm = NULL;
+			if (ci >= mk->comp_base && ci - mk->comp_base < mk->ncomps)
+				cm = &mk->comps[ci - mk->comp_base];
+			int fi = cfield_find(pr->field);
+			if (cm && (cm->identity_bad || (fi >= 0 && cm->bad[fi])))
+				continue; /* already reported where it was written */
+			if (cm) {
+				/* the field, else its group ("health"), else the entry */
+				char group[64];
+				snprintf(group, sizeof group, "%.*s", (int)strcspn(pr->field, "."),
+					 pr->field);
+				int gi = cfield_find(group);
+				at = cm->entry;
+				if (fi >= 0 && cm->field[fi].line)
+					at = cm->field[fi];
+				else if (gi >= 0 && cm->field[gi].line)
+					at = cm->field[gi];
+			}
+			snprintf(key, sizeof key, "components[%zu].%s",
+				 cm ? ci - mk->comp_base : ci, pr->field);
+		} else if (pr->secret >= 0) {
+			size_t si = (size_t)pr->secret;
+			const struct secret_marks *sk = NULL;
+			if (si >= mk->secret_base && si - mk->secret_base < mk->nsecrets)
+				sk = &mk->secrets[si - mk->secret_base];
+			if (sk && sk->bad)
+				continue;
+			if (sk)
+				at = sk->key;
+			snprintf(key, sizeof key, "secrets.%s", pr->subject);
+		} else {
+			int ki = strcmp(pr->field, "addr") == 0 ? 0 : 1;
+			if (mk->vault_bad[ki])
+				continue;
+			at = mk->vault_field[ki].line ? mk->vault_field[ki] : mk->vault;
+			snprintf(key, sizeof key, "vault.%s", pr->field);
+		}
+		err_add(errs, file, at.line, at.line ? at.col : 0, key, "%s", pr->msg);
+	}
+	free(ps);
+}
+
 /* The top-level mapping of sections; the current event is its MAPPING-START. */
 static int parse_sections(struct parser *p)
 {
@@ -617,7 +1355,7 @@ static int parse_sections(struct parser *p)
 		yaml_mark_t km = p->ev.start_mark;
 		if (p->ev.type != YAML_SCALAR_EVENT) {
 			err_add(p->errs, p->name, line_of(km), col_of(km), "",
-				"expected a section name (server, store, live, log), got %s",
+				"expected a section name (" SECTION_LIST "), got %s",
 				node_kind(&p->ev));
 			if (skip_node(p) < 0 || next(p) < 0 || skip_node(p) < 0)
 				return -1;
@@ -638,9 +1376,19 @@ static int parse_sections(struct parser *p)
 		}
 		if (next(p) < 0)
 			return -1;
-		if (si < 0 || is_null_scalar(&p->ev)) {
-			/* unknown: already reported; empty: every setting commented out */
+		int dup = si >= 0 && p->section_line[si] != line_of(km);
+		if (si < 0 || is_null_scalar(&p->ev) || (dup && si >= SEC_COMPONENTS)) {
+			/* unknown or a repeated catalogue section: already reported;
+			 * empty: every setting commented out */
 			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		if (si >= SEC_COMPONENTS) {
+			int rc = si == SEC_COMPONENTS ? parse_components(p)
+				 : si == SEC_SECRETS  ? parse_secrets(p)
+						      : parse_vault(p);
+			if (rc < 0)
 				return -1;
 			continue;
 		}
@@ -676,7 +1424,7 @@ static void parse_stream(struct parser *p)
 		yaml_mark_t m = p->ev.start_mark;
 		char what[64];
 		err_add(p->errs, p->name, line_of(m), col_of(m), "",
-			"the file must be a mapping of sections (server, store, live, log), got %s",
+			"the file must be a mapping of sections (" SECTION_LIST "), got %s",
 			found(&p->ev, what));
 		if (skip_node(p) < 0)
 			return;
@@ -692,8 +1440,9 @@ static void parse_stream(struct parser *p)
 	}
 }
 
-int config_parse(struct config *c, const char *name, const char *text, size_t len,
-		 struct config_errors *errs)
+/* config_parse, also telling marks where the catalogue entries were. */
+static int parse_text(struct config *c, const char *name, const char *text, size_t len,
+		      struct config_errors *errs, struct cat_marks *marks)
 {
 	int before = errs->n + errs->dropped;
 	struct parser *p = calloc(1, sizeof *p);
@@ -702,6 +1451,7 @@ int config_parse(struct config *c, const char *name, const char *text, size_t le
 	p->name = name;
 	p->c = c;
 	p->errs = errs;
+	p->marks = marks;
 	if (!yaml_parser_initialize(&p->yp))
 		abort();
 	yaml_parser_set_input_string(&p->yp, (const unsigned char *)text, len);
@@ -711,6 +1461,46 @@ int config_parse(struct config *c, const char *name, const char *text, size_t le
 	yaml_parser_delete(&p->yp);
 	free(p);
 	return errs->n + errs->dropped > before ? -1 : 0;
+}
+
+int config_parse(struct config *c, const char *name, const char *text, size_t len,
+		 struct config_errors *errs)
+{
+	struct cat_marks marks = {0};
+	int rc = parse_text(c, name, text, len, errs, &marks);
+	cat_marks_free(&marks);
+	return rc;
+}
+
+void config_dispose(struct config *c)
+{
+	free(c->catalogue.components);
+	free(c->catalogue.secrets);
+	c->catalogue.components = NULL;
+	c->catalogue.ncomponents = 0;
+	c->catalogue.secrets = NULL;
+	c->catalogue.nsecrets = 0;
+}
+
+void config_copy(struct config *dst, const struct config *src)
+{
+	const struct catalogue *sc = &src->catalogue;
+	*dst = *src;
+	dst->catalogue.components = NULL;
+	dst->catalogue.secrets = NULL;
+	if (sc->ncomponents) {
+		dst->catalogue.components = malloc(sc->ncomponents * sizeof *sc->components);
+		if (!dst->catalogue.components)
+			abort();
+		memcpy(dst->catalogue.components, sc->components,
+		       sc->ncomponents * sizeof *sc->components);
+	}
+	if (sc->nsecrets) {
+		dst->catalogue.secrets = malloc(sc->nsecrets * sizeof *sc->secrets);
+		if (!dst->catalogue.secrets)
+			abort();
+		memcpy(dst->catalogue.secrets, sc->secrets, sc->nsecrets * sizeof *sc->secrets);
+	}
 }
 
 /* --- build */
@@ -793,13 +1583,14 @@ int config_build(struct config *c, const struct config_source *src,
 	errs->n = 0;
 	errs->dropped = 0;
 	config_defaults(c);
+	struct cat_marks marks = {0};
 	if (src->path) {
 		struct buf text = BUF_INIT;
 		if (read_file(src->path, &text) < 0)
 			err_add(errs, src->path, 0, 0, "", "cannot read: %s",
 				errno == EFBIG ? "larger than 1048576 bytes" : strerror(errno));
 		else
-			config_parse(c, src->path, buf_cstr(&text), text.len, errs);
+			parse_text(c, src->path, buf_cstr(&text), text.len, errs, &marks);
 		buf_free(&text);
 		if (strlen(src->path) >= sizeof c->path)
 			err_add(errs, "command line", 0, 0, "--config",
@@ -807,8 +1598,13 @@ int config_build(struct config *c, const struct config_source *src,
 	}
 	apply_env(c, src->envp, errs);
 	apply_flags(c, src, errs);
-	if (errs->n + errs->dropped > 0)
+	/* After the overrides: server.mode decides what a public URL may be. */
+	check_catalogue(&c->catalogue, src->path ? src->path : "", &marks, errs);
+	cat_marks_free(&marks);
+	if (errs->n + errs->dropped > 0) {
+		config_dispose(c);
 		return -1;
+	}
 	snprintf(c->path, sizeof c->path, "%s", src->path ? src->path : "");
 	return 0;
 }

@@ -10,11 +10,14 @@
 
 #include <stdio.h>
 
+#include "core/contract.h"
 #include "util/buf.h"
 #include "util/log.h"
 
 #define CONFIG_MAX_ERRORS 64
 #define CONFIG_MAX_FLAGS 32
+#define CONFIG_MAX_COMPONENTS 1024
+#define CONFIG_MAX_SECRETS 1024
 
 struct config {
 	/* server: */
@@ -32,6 +35,11 @@ struct config {
 	int idle_after_ms;       /* a running session with no event this long is idle */
 	/* log: */
 	enum log_level log_level;
+	/* components:, secrets:, vault: (from the file only) and server.mode
+	 * (catalogue.dev_mode: 1 = dev, the default; 0 = production). The
+	 * arrays are heap memory owned by this struct: a plain `a = b` copy
+	 * shares them, so copy with config_copy() and free with config_dispose(). */
+	struct catalogue catalogue;
 	/* provenance, for messages: the file the settings came from ("" if none) */
 	char path[1024];
 };
@@ -60,17 +68,35 @@ struct config_source {
 	int nflags;
 };
 
-/* Fills c with the built-in defaults. */
+/* Fills c with the built-in defaults (an empty catalogue, dev mode). c is
+ * overwritten, not freed: dispose of a catalogue it holds first. */
 void config_defaults(struct config *c);
 
+/* Frees c's catalogue arrays and leaves them empty (NULL, 0); the rest of c,
+ * vault and dev_mode included, is untouched. Safe on an empty catalogue and
+ * twice in a row. */
+void config_dispose(struct config *c);
+
+/* Makes dst a deep copy of src: dst gets its own catalogue arrays (dispose of
+ * them with config_dispose). dst is overwritten, not freed. */
+void config_copy(struct config *dst, const struct config *src);
+
 /* Parses YAML text as a config file named `name` (used in messages) on top of
- * what c holds. Collects every error; returns 0 when there were none, -1
- * otherwise (c may then be partly updated: use a scratch copy). */
+ * what c holds; components and secrets are appended to c's catalogue (heap:
+ * config_dispose). Checks each value on its own; the rules that span fields
+ * and components (catalogue_check) run in config_build, after the
+ * environment and flags have set server.mode. Collects every error; returns
+ * 0 when there were none, -1 otherwise (c may then be partly updated: use a
+ * scratch copy, and dispose of it). */
 int config_parse(struct config *c, const char *name, const char *text, size_t len,
 		 struct config_errors *errs);
 
 /* Builds c from defaults, then src->path (if set), then src->envp's PORTAL_*
- * variables, then src->flags. Returns 0, or -1 with every error in errs.
+ * variables, then src->flags, then checks the catalogue (catalogue_check;
+ * each problem becomes an error located at the component's entry or field).
+ * c is overwritten, not freed (it may be uninitialised). Returns 0 with c
+ * owning its catalogue (config_dispose when done), or -1 with every error in
+ * errs and c's catalogue already disposed.
  * Unknown PORTAL_* variables are ignored (other tools share the prefix);
  * unknown keys in the file and unknown flags are errors. */
 int config_build(struct config *c, const struct config_source *src,

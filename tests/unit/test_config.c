@@ -15,6 +15,7 @@ static struct config_errors errs;
 static int parse(const char *yaml)
 {
 	memset(&errs, 0, sizeof errs);
+	config_dispose(&cfg); /* what the previous parse in this test left */
 	config_defaults(&cfg);
 	return config_parse(&cfg, "portal.yaml", yaml, strlen(yaml), &errs);
 }
@@ -56,6 +57,7 @@ static const char *temp_file(const char *text)
 static int build(struct config_source *src)
 {
 	memset(&errs, 0, sizeof errs);
+	config_dispose(&cfg);
 	return config_build(&cfg, src, &errs);
 }
 
@@ -88,9 +90,9 @@ Test(config, defaults_are_the_documented_values)
 	cr_expect_str_eq(cfg.path, "");
 }
 
-Test(config, the_table_declares_eleven_settings)
+Test(config, the_table_declares_twelve_settings)
 {
-	cr_expect_eq(config_setting_count(), 11);
+	cr_expect_eq(config_setting_count(), 12);
 }
 
 Test(config, building_from_nothing_gives_the_defaults_and_no_path)
@@ -166,11 +168,15 @@ Test(config, the_shipped_example_is_valid_and_gives_the_defaults)
 {
 	struct config_source src = {.path = "config/portal.example.yaml"};
 	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	cr_expect_eq(errs.n + errs.dropped, 0);
 	cr_expect_str_eq(cfg.path, "config/portal.example.yaml");
 	struct config d;
 	config_defaults(&d);
 	snprintf(d.path, sizeof d.path, "%s", cfg.path);
+	/* The settings are the defaults; the catalogue is the example's own. */
+	d.catalogue = cfg.catalogue;
 	cr_expect_eq(memcmp(&d, &cfg, sizeof d), 0, "the example must hold the defaults");
+	config_dispose(&cfg);
 }
 
 /* --- each kind of error, located */
@@ -291,10 +297,12 @@ Test(config, a_syntax_error_uses_the_parser_position_and_the_nearest_key)
 Test(config, a_top_level_that_is_not_a_mapping_is_refused)
 {
 	expect_one_error("- server\n- store\n", 1, 1, "",
-			 "the file must be a mapping of sections (server, store, live, log), "
+			 "the file must be a mapping of sections "
+			 "(server, store, live, log, components, secrets, vault), "
 			 "got a sequence");
 	expect_one_error("just words\n", 1, 1, "",
-			 "the file must be a mapping of sections (server, store, live, log), "
+			 "the file must be a mapping of sections "
+			 "(server, store, live, log, components, secrets, vault), "
 			 "got 'just words'");
 }
 
@@ -545,7 +553,7 @@ Test(config, flag_help_names_the_variable_and_the_default)
 Test(config, every_flag_is_documented_in_the_reference_and_the_example)
 {
 	static const char *const all[] = {
-		"listen", "threads", "environment", "max-body-bytes", "max-header-bytes",
+		"listen", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes",
 		"drain-timeout-ms", "db", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms",
 		"log-level", NULL,
 	};
@@ -582,4 +590,381 @@ Test(config, every_flag_is_documented_in_the_reference_and_the_example)
 	}
 	buf_free(&docs);
 	buf_free(&example);
+}
+
+/* --- the catalogue: components, secrets, vault */
+
+/* Builds yaml from a temporary file, with extra flags; the file is removed. */
+static int build_yaml(const char *yaml, const char *mode)
+{
+	const char *path = temp_file(yaml);
+	static char kept[64];
+	snprintf(kept, sizeof kept, "%s", path);
+	struct config_source src = {.path = kept};
+	if (mode) {
+		src.flags[0][0] = "mode";
+		src.flags[0][1] = mode;
+		src.nflags = 1;
+	}
+	int rc = build(&src);
+	unlink(kept);
+	return rc;
+}
+
+/* After build_yaml: the only error is at line:column for key, containing want. */
+static void expect_only(int line, int column, const char *key, const char *want)
+{
+	cr_assert_eq(errs.n, 1, "expected 1 error, got %d (first: %s)", errs.n,
+		     errs.n ? formatted(&errs.items[0]) : "");
+	expect_error(0, line, column, key, NULL);
+	cr_expect(strstr(errs.items[0].msg, want) != NULL, "'%s' lacks '%s'", errs.items[0].msg,
+		  want);
+}
+
+static const char *const temporal_yaml = "components:\n"
+					 "  - name: temporal\n"
+					 "    ownership: owned\n"
+					 "    public_url: http://127.0.0.1:8233\n"
+					 "    internal_url: http://127.0.0.1:7243\n";
+
+Test(config, the_example_declares_the_whole_catalogue)
+{
+	struct config_source src = {.path = "config/portal.example.yaml"};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	const struct catalogue *cat = &cfg.catalogue;
+	cr_expect_geq(cat->ncomponents, 14);
+	size_t owned = 0;
+	for (size_t i = 0; i < cat->ncomponents; i++) {
+		const struct component_contract *c = &cat->components[i];
+		owned += c->ownership == OWNERSHIP_OWNED;
+		cr_expect(c->launch.opens[0] && c->launch.sign_in[0] && c->launch.needs[0] &&
+				  c->launch.on_failure[0],
+			  "%s lacks launch guidance", c->name);
+		cr_expect(c->internal_url.s[0], "%s lacks an internal URL", c->name);
+	}
+	cr_expect_geq(owned, 1);
+	cr_expect_lt(owned, cat->ncomponents, "the example needs endpoints too");
+	cr_expect(cat->dev_mode);
+	const struct component_contract *grid = catalogue_find(cat, "playwright-grid");
+	cr_assert_not_null(grid);
+	cr_expect_str_eq(grid->health.path, "/status");
+	cr_expect_str_eq(grid->health.body_path, "value.ready");
+	cr_expect_str_eq(grid->health.body_equals, "true");
+	const struct component_contract *t = catalogue_find(cat, "temporal");
+	cr_assert_not_null(t);
+	cr_expect_str_eq(t->health.path, "/api/v1/system-info");
+	cr_expect_eq(t->auth, CONTRACT_AUTH_BEARER);
+	cr_expect_geq(cat->nsecrets, 1);
+	cr_expect_str_eq(cat->vault.token_secret, "vault_token");
+	config_dispose(&cfg);
+}
+
+Test(config, a_component_is_read_with_health_defaults)
+{
+	cr_assert_eq(build_yaml(temporal_yaml, NULL), 0, "%s", formatted(&errs.items[0]));
+	cr_assert_eq(cfg.catalogue.ncomponents, 1);
+	const struct component_contract *c = &cfg.catalogue.components[0];
+	cr_expect_str_eq(c->name, "temporal");
+	cr_expect_str_eq(c->title, "temporal");
+	cr_expect_eq(c->ownership, OWNERSHIP_OWNED);
+	cr_expect_str_eq(c->public_url.s, "http://127.0.0.1:8233");
+	cr_expect_str_eq(c->health.path, "/");
+	cr_expect_eq(c->health.expect_status, 200);
+	cr_expect_eq(c->health.interval_ms, 15000);
+	cr_expect_eq(c->health.timeout_ms, 2000);
+	cr_expect_eq(c->health.slow_ms, 1000);
+	cr_expect_eq(c->auth, CONTRACT_AUTH_NONE);
+	config_dispose(&cfg);
+}
+
+Test(config, mode_defaults_to_dev_and_takes_production_from_flag_or_environment)
+{
+	config_defaults(&cfg);
+	cr_expect_eq(cfg.catalogue.dev_mode, 1);
+	char *env[] = {"PORTAL_MODE=production", NULL};
+	struct config_source src = {.envp = env};
+	cr_assert_eq(build(&src), 0);
+	cr_expect_eq(cfg.catalogue.dev_mode, 0);
+	expect_one_error("server:\n  mode: staging\n", 2, 9, "server.mode",
+			 "must be one of dev, production, got 'staging'");
+}
+
+Test(config, production_mode_refuses_a_loopback_public_url_that_dev_allows)
+{
+	cr_assert_eq(build_yaml(temporal_yaml, "dev"), 0, "%s", formatted(&errs.items[0]));
+	cr_assert_eq(build_yaml(temporal_yaml, "production"), -1);
+	expect_only(4, 17, "components[0].public_url", "'127.0.0.1' is loopback or private");
+	cr_expect_eq(cfg.catalogue.ncomponents, 0, "a failed build leaves no catalogue");
+	cr_expect_null(cfg.catalogue.components);
+}
+
+Test(config, an_owned_component_without_an_internal_url_is_located_at_its_entry)
+{
+	cr_assert_eq(build_yaml("components:\n  - name: api\n    ownership: owned\n", NULL), -1);
+	expect_only(2, 5, "components[0].internal_url", "api is owned, so it needs an internal_url");
+}
+
+Test(config, an_endpoint_with_an_executor_url_is_refused)
+{
+	cr_assert_eq(build_yaml("components:\n"
+				"  - name: nexus\n"
+				"    ownership: endpoint\n"
+				"    internal_url: http://127.0.0.1:8081\n"
+				"    executor_url: http://nexus:8081\n",
+				NULL),
+		     -1);
+	expect_only(5, 19, "components[0].executor_url", "nexus is an endpoint");
+}
+
+Test(config, conflated_urls_name_the_component_and_both_fields)
+{
+	cr_assert_eq(build_yaml("components:\n"
+				"  - name: hasura\n"
+				"    ownership: owned\n"
+				"    public_url: http://127.0.0.1:8080/\n"
+				"    internal_url: http://127.0.0.1:8080\n",
+				NULL),
+		     -1);
+	expect_only(4, 17, "components[0].public_url",
+		    "hasura's public_url and internal_url are the same URL (conflated)");
+}
+
+Test(config, a_public_url_equal_to_another_components_internal_url_is_conflated)
+{
+	cr_assert_eq(build_yaml("components:\n"
+				"  - {name: a, ownership: owned, internal_url: http://127.0.0.1:1}\n"
+				"  - {name: b, ownership: endpoint, public_url: http://127.0.0.1:1/,"
+				" internal_url: http://127.0.0.1:2}\n",
+				NULL),
+		     -1);
+	expect_only(3, 48, "components[1].public_url", "b's public_url is a's internal_url");
+}
+
+Test(config, duplicate_component_names_are_refused)
+{
+	cr_assert_eq(build_yaml("components:\n"
+				"  - {name: a, ownership: owned, internal_url: http://127.0.0.1:1}\n"
+				"  - {name: a, ownership: owned, internal_url: http://127.0.0.1:2}\n",
+				NULL),
+		     -1);
+	expect_only(3, 12, "components[1].name", "'a' is declared twice (first as components[0])");
+}
+
+Test(config, a_component_needs_a_valid_name_and_ownership)
+{
+	cr_assert_eq(build_yaml("components:\n  - title: Nameless\n", NULL), -1);
+	cr_assert_eq(errs.n, 2, "%s", formatted(&errs.items[0]));
+	expect_error(0, 2, 5, "components[0].name", "every component needs a name");
+	expect_error(1, 2, 5, "components[0].ownership",
+		     "every component needs an ownership: owned or endpoint");
+	cr_assert_eq(build_yaml("components:\n  - {name: Temporal_UI, ownership: both}\n", NULL),
+		     -1);
+	cr_assert_eq(errs.n, 2, "%s", formatted(&errs.items[0]));
+	expect_error(0, 2, 12, "components[0].name",
+		     "must be 1 to 63 lower-case letters, digits or '-', got 'Temporal_UI'");
+	expect_error(1, 2, 36, "components[0].ownership",
+		     "must be one of owned, endpoint, got 'both'");
+}
+
+Test(config, an_unknown_component_key_suggests_the_right_one)
+{
+	expect_one_error("components:\n  - name: a\n    ownership: owned\n    public_ur: x\n", 4, 5,
+			 "components[0].public_ur", "unknown key; did you mean 'public_url'?");
+	expect_one_error("components:\n  - {name: a, ownership: owned, health: {pth: /x}}\n", 2, 42,
+			 "components[0].health.pth", "unknown key; did you mean 'path'?");
+	expect_one_error("components:\n  - {name: a, ownership: owned, colour: red}\n", 2, 33,
+			 "components[0].colour",
+			 "unknown key; a component has name, title, role, ownership, public_url, "
+			 "internal_url, executor_url, auth, health, launch");
+}
+
+Test(config, a_malformed_url_is_reported_at_its_value)
+{
+	cr_assert_eq(build_yaml("components:\n"
+				"  - name: a\n"
+				"    ownership: owned\n"
+				"    internal_url: 127.0.0.1:7243\n",
+				NULL),
+		     -1);
+	expect_only(4, 19, "components[0].internal_url", "must be http(s)://host[:port][/path]");
+}
+
+/* A component "a" whose health mapping is `health` (written on line 4). */
+static void expect_health_error(const char *health, int column, const char *key,
+				const char *msg)
+{
+	char yaml[256];
+	snprintf(yaml, sizeof yaml, "components:\n  - name: a\n    ownership: owned\n"
+				    "    health: %s\n", health);
+	expect_one_error(yaml, 4, column, key, msg);
+}
+
+Test(config, health_values_are_bounded)
+{
+	expect_health_error("{interval_ms: 50}", 27, "components[0].health.interval_ms",
+			    "must be between 100 and 3600000, got 50");
+	expect_health_error("{timeout_ms: 70000}", 26, "components[0].health.timeout_ms",
+			    "must be between 50 and 60000, got 70000");
+	expect_health_error("{path: healthz}", 20, "components[0].health.path",
+			    "must be a path starting with '/', got 'healthz'");
+	expect_health_error("{body_equals: ok}", 27, "components[0].health.body_equals",
+			    "must be JSON text, e.g. true, 200 or '\"UP\"', got 'ok'");
+	expect_health_error("{expect_status: \"200\"}", 29, "components[0].health.expect_status",
+			    "expected an integer, got the quoted string '200' "
+			    "(write it without quotes)");
+}
+
+Test(config, a_health_body_check_reads_like_selenium_grid)
+{
+	cr_assert_eq(build_yaml("components:\n"
+				"  - name: playwright-grid\n"
+				"    ownership: owned\n"
+				"    internal_url: http://127.0.0.1:4444\n"
+				"    health: {path: /status, body_path: value.ready, body_equals: true}\n",
+				NULL),
+		     0, "%s", formatted(&errs.items[0]));
+	cr_expect_str_eq(cfg.catalogue.components[0].health.body_path, "value.ready");
+	cr_expect_str_eq(cfg.catalogue.components[0].health.body_equals, "true");
+	cr_assert_eq(build_yaml("components:\n"
+				"  - name: g\n"
+				"    ownership: owned\n"
+				"    internal_url: http://127.0.0.1:4444\n"
+				"    health: {body_path: value.ready}\n",
+				NULL),
+		     -1);
+	expect_only(5, 5, "components[0].health.body_equals", "both body_path and body_equals");
+}
+
+Test(config, auth_must_name_a_declared_secret)
+{
+	cr_assert_eq(build_yaml("components:\n"
+				"  - name: a\n"
+				"    ownership: owned\n"
+				"    internal_url: http://127.0.0.1:1\n"
+				"    auth: {kind: bearer, secret: a_token}\n",
+				NULL),
+		     -1);
+	expect_only(5, 34, "components[0].auth.secret",
+		    "names the secret 'a_token', which is not declared under secrets");
+	cr_assert_eq(build_yaml("components:\n"
+				"  - name: a\n"
+				"    ownership: owned\n"
+				"    internal_url: http://127.0.0.1:1\n"
+				"    auth: {kind: bearer, secret: a_token}\n"
+				"secrets:\n"
+				"  a_token: env:A_TOKEN\n",
+				NULL),
+		     0, "%s", formatted(&errs.items[0]));
+	expect_one_error("components:\n  - name: a\n    ownership: owned\n    auth: {kind: oauth}\n",
+			 4, 18,
+			 "components[0].auth.kind", "must be one of none, bearer, basic, got 'oauth'");
+}
+
+Test(config, secrets_of_each_source_are_read)
+{
+	cr_assert_eq(parse("secrets:\n"
+			   "  temporal_token: env:TEMPORAL_TOKEN\n"
+			   "  vault_token: file:/run/secrets/vault-token\n"
+			   "  datahub_token: vault:secret/portal/datahub#token\n"
+			   "vault: {addr: http://127.0.0.1:8200, token: vault_token}\n"),
+		     0, "%s", errs.items[0].msg);
+	cr_assert_eq(cfg.catalogue.nsecrets, 3);
+	cr_expect_str_eq(cfg.catalogue.secrets[0].name, "temporal_token");
+	cr_expect_eq(cfg.catalogue.secrets[0].source, SECRET_ENV);
+	cr_expect_eq(cfg.catalogue.secrets[1].source, SECRET_FILE);
+	cr_expect_eq(cfg.catalogue.secrets[2].source, SECRET_VAULT);
+	cr_expect_str_eq(cfg.catalogue.secrets[2].ref, "secret/portal/datahub#token");
+	cr_expect_str_eq(cfg.catalogue.vault.addr.s, "http://127.0.0.1:8200");
+	cr_expect_str_eq(cfg.catalogue.vault.token_secret, "vault_token");
+}
+
+Test(config, an_inline_secret_is_refused_and_never_echoed)
+{
+	expect_one_error("secrets:\n  db_password: hunter2-very-secret\n", 2, 16,
+			 "secrets.db_password",
+			 "looks like an inline secret value; give env:VAR, file:/path or "
+			 "vault:mount/path#key");
+	struct buf b = BUF_INIT;
+	config_error_format(&errs.items[0], &b);
+	cr_expect_null(strstr(buf_cstr(&b), "hunter2"));
+	buf_free(&b);
+	expect_one_error("secrets:\n  db_password: {value: hunter2}\n", 2, 16,
+			 "secrets.db_password",
+			 "expected env:VAR, file:/path or vault:mount/path#key, got a mapping");
+}
+
+Test(config, secret_names_are_unique_and_well_formed)
+{
+	expect_one_error("secrets:\n  a: env:A\n  a: env:B\n", 3, 3, "secrets.a",
+			 "duplicate key, first set at line 2");
+	expect_one_error("secrets:\n  A-Token: env:A\n", 2, 3, "secrets.A-Token",
+			 "a secret name is 1 to 63 lower-case letters, digits, '_' or '-'");
+}
+
+Test(config, a_vault_secret_without_a_vault_is_refused)
+{
+	cr_assert_eq(build_yaml("secrets:\n  d: vault:secret/portal/d#token\n", NULL), -1);
+	expect_only(2, 3, "secrets.d", "needs vault.addr and vault.token");
+	cr_assert_eq(build_yaml("secrets:\n  v: vault:secret/portal/v#token\n"
+				"vault: {addr: http://127.0.0.1:8200, token: v}\n",
+				NULL),
+		     -1);
+	expect_only(3, 45, "vault.token", "cannot itself come from vault");
+	expect_one_error("vault: {adr: http://x}\n", 1, 9, "vault.adr",
+			 "unknown key; did you mean 'addr'?");
+}
+
+Test(config, the_catalogue_sections_must_have_the_right_shape)
+{
+	expect_one_error("components:\n  name: a\n", 2, 3, "components",
+			 "expected a sequence of components (- name: …), got a mapping");
+	expect_one_error("components:\n  - temporal\n", 2, 5, "components[0]",
+			 "expected a component (a mapping with name, ownership, …), got 'temporal'");
+	expect_one_error("secrets: [a]\n", 1, 10, "secrets",
+			 "expected a mapping of secret names to env:VAR, file:/path or "
+			 "vault:mount/path#key, got a sequence");
+	expect_one_error("componets: []\n", 1, 1, "componets",
+			 "unknown section; did you mean 'components'?");
+}
+
+Test(config, at_most_1024_components)
+{
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "components:\n");
+	for (int i = 0; i < CONFIG_MAX_COMPONENTS + 2; i++)
+		buf_printf(&b, "  - {name: c%d, ownership: owned}\n", i);
+	cr_assert_eq(parse(buf_cstr(&b)), -1);
+	buf_free(&b);
+	expect_error(0, CONFIG_MAX_COMPONENTS + 2, 5, "components[1024]",
+		     "too many components: at most 1024");
+	cr_expect_eq(errs.n, 1);
+	cr_expect_eq(cfg.catalogue.ncomponents, CONFIG_MAX_COMPONENTS);
+}
+
+Test(config, copy_is_deep_and_dispose_leaves_it_empty)
+{
+	struct config_source src = {.path = "config/portal.example.yaml"};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	struct config *copy = malloc(sizeof *copy);
+	config_copy(copy, &cfg);
+	cr_assert_eq(copy->catalogue.ncomponents, cfg.catalogue.ncomponents);
+	cr_expect_neq(copy->catalogue.components, cfg.catalogue.components);
+	cr_expect_neq(copy->catalogue.secrets, cfg.catalogue.secrets);
+	cr_expect_eq(memcmp(copy->catalogue.components, cfg.catalogue.components,
+			    cfg.catalogue.ncomponents * sizeof *cfg.catalogue.components),
+		     0);
+	config_dispose(&cfg);
+	cr_expect_null(cfg.catalogue.components);
+	cr_expect_eq(cfg.catalogue.ncomponents, 0);
+	cr_expect_eq(cfg.catalogue.nsecrets, 0);
+	config_dispose(&cfg); /* twice is harmless */
+	cr_expect_str_eq(copy->catalogue.components[0].name, "portal");
+	config_dispose(copy);
+	free(copy);
+	/* An empty catalogue copies to an empty one. */
+	struct config a, c;
+	config_defaults(&a);
+	config_copy(&c, &a);
+	cr_expect_null(c.catalogue.components);
+	config_dispose(&c);
 }

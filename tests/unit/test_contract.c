@@ -1,0 +1,320 @@
+/* Contract: component and secret contracts — names, secret references, URL
+ * shape, private-host detection and every rule catalogue_check enforces. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/contract.h"
+
+/* --- names */
+
+Test(contract, names_of_the_enums_are_stable)
+{
+	cr_expect_str_eq(ownership_name(OWNERSHIP_OWNED), "owned");
+	cr_expect_str_eq(ownership_name(OWNERSHIP_ENDPOINT), "endpoint");
+	cr_expect_str_eq(contract_auth_name(CONTRACT_AUTH_NONE), "none");
+	cr_expect_str_eq(contract_auth_name(CONTRACT_AUTH_BEARER), "bearer");
+	cr_expect_str_eq(contract_auth_name(CONTRACT_AUTH_BASIC), "basic");
+	cr_expect_str_eq(secret_source_name(SECRET_ENV), "env");
+	cr_expect_str_eq(secret_source_name(SECRET_FILE), "file");
+	cr_expect_str_eq(secret_source_name(SECRET_VAULT), "vault");
+}
+
+Test(contract, component_names_are_lower_case_digits_and_dashes)
+{
+	cr_expect(contract_name_valid("temporal"));
+	cr_expect(contract_name_valid("supabase-realtime"));
+	cr_expect(contract_name_valid("a"));
+	cr_expect_not(contract_name_valid(""));
+	cr_expect_not(contract_name_valid("Temporal"));
+	cr_expect_not(contract_name_valid("temporal_ui"));
+	cr_expect_not(contract_name_valid("a b"));
+	char long_name[70];
+	memset(long_name, 'a', 64);
+	long_name[64] = '\0';
+	cr_expect_not(contract_name_valid(long_name));
+	long_name[63] = '\0';
+	cr_expect(contract_name_valid(long_name));
+	cr_expect(secret_name_valid("temporal_token"));
+	cr_expect_not(secret_name_valid("Token"));
+}
+
+/* --- secret references */
+
+Test(contract, secret_references_of_each_source_parse)
+{
+	struct secret_contract s = {.name = "x"};
+	struct perr e = {0};
+	cr_assert_eq(secret_ref_parse("env:TEMPORAL_TOKEN", &s, &e), 0, "%s", e.msg);
+	cr_expect_eq(s.source, SECRET_ENV);
+	cr_expect_str_eq(s.ref, "TEMPORAL_TOKEN");
+	cr_assert_eq(secret_ref_parse("file:/run/secrets/vault-token", &s, &e), 0, "%s", e.msg);
+	cr_expect_eq(s.source, SECRET_FILE);
+	cr_expect_str_eq(s.ref, "/run/secrets/vault-token");
+	cr_assert_eq(secret_ref_parse("vault:secret/portal/datahub#token", &s, &e), 0, "%s", e.msg);
+	cr_expect_eq(s.source, SECRET_VAULT);
+	cr_expect_str_eq(s.ref, "secret/portal/datahub#token");
+	cr_expect_str_eq(s.name, "x");
+}
+
+Test(contract, an_inline_value_is_refused_without_being_echoed)
+{
+	struct secret_contract s = {0};
+	struct perr e = {0};
+	cr_assert_eq(secret_ref_parse("hunter2-s3cr3t", &s, &e), PERR_INVALID);
+	cr_expect_str_eq(e.msg, "looks like an inline secret value; give env:VAR, file:/path or "
+				"vault:mount/path#key");
+	cr_expect_null(strstr(e.msg, "hunter2"));
+}
+
+Test(contract, malformed_references_say_which_form_is_expected)
+{
+	const char *bad[] = {"env:", "env:1VAR", "env:A-B", "file:relative/path", "file:",
+			     "vault:secret#key", "vault:secret/portal", "vault:secret/portal#",
+			     "vault:/secret/x#k", "vault:secret//x#k", "vault:secret/../x#k",
+			     "ENV:X", "", "Bearer abc"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct secret_contract s = {0};
+		struct perr e = {0};
+		cr_expect_lt(secret_ref_parse(bad[i], &s, &e), 0, "'%s' should be refused", bad[i]);
+		cr_expect(e.msg[0], "'%s' gave no message", bad[i]);
+	}
+}
+
+/* --- URLs and hosts */
+
+Test(contract, urls_need_http_or_https_and_a_host)
+{
+	char host[128];
+	cr_expect(contract_url_valid("http://127.0.0.1:8233", host, sizeof host));
+	cr_expect_str_eq(host, "127.0.0.1");
+	cr_expect(contract_url_valid("https://Temporal.Example.org/ui/", host, sizeof host));
+	cr_expect_str_eq(host, "temporal.example.org");
+	cr_expect(contract_url_valid("http://[::1]:8080/x?y=1", host, sizeof host));
+	cr_expect_str_eq(host, "::1");
+	const char *bad[] = {"", "ftp://x", "http://", "http://:80", "http://a b",
+			     "http://user:pw@host/", "http://host:0", "http://host:65536",
+			     "http://host:x", "http://[::1", "http://[zz]:80", "localhost:8080",
+			     "http://host/#frag"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_expect_not(contract_url_valid(bad[i], host, sizeof host), "'%s'", bad[i]);
+}
+
+Test(contract, private_hosts_are_told_from_public_ones)
+{
+	static const struct {
+		const char *host;
+		int private_;
+	} cases[] = {
+		{"127.0.0.1", 1},   {"::1", 1},           {"[::1]", 1},       {"10.1.2.3", 1},
+		{"172.20.0.1", 1},  {"172.16.0.1", 1},    {"172.31.255.255", 1},
+		{"172.32.0.1", 0},  {"172.15.0.1", 0},    {"192.168.1.1", 1}, {"169.254.1.1", 1},
+		{"0.0.0.0", 1},     {"fd00::1", 1},       {"fc00::1", 1},     {"fe80::1", 1},
+		{"::ffff:10.0.0.1", 1},                   {"::ffff:8.8.8.8", 0},
+		{"2001:4860:4860::8888", 0},              {"localhost", 1},   {"LOCALHOST", 1},
+		{"localhost.", 1},  {"app.localhost", 1}, {"temporal", 1},    {"a.internal", 1},
+		{"printer.local", 1},                     {"api.default.svc", 1},
+		{"api.default.svc.cluster.local", 1},     {"example.org", 0},
+		{"8.8.8.8", 0},     {"portal.fractalops.io", 0},              {"internal.example.org", 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		cr_expect_eq(contract_host_private(cases[i].host), cases[i].private_,
+			     "%s: want %s", cases[i].host, cases[i].private_ ? "private" : "public");
+}
+
+/* --- catalogue_check */
+
+static struct component_contract comps[4];
+static struct secret_contract secs[3];
+static struct catalogue cat;
+static struct contract_problem probs[16];
+
+static void owned(int i, const char *name, const char *pub, const char *in, const char *ex)
+{
+	struct component_contract *c = &comps[i];
+	memset(c, 0, sizeof *c);
+	snprintf(c->name, sizeof c->name, "%s", name);
+	c->ownership = OWNERSHIP_OWNED;
+	snprintf(c->public_url.s, sizeof c->public_url.s, "%s", pub);
+	snprintf(c->internal_url.s, sizeof c->internal_url.s, "%s", in);
+	snprintf(c->executor_url.s, sizeof c->executor_url.s, "%s", ex);
+	snprintf(c->health.path, sizeof c->health.path, "/");
+	c->health.expect_status = 200;
+	c->health.interval_ms = 15000;
+	c->health.timeout_ms = 2000;
+	c->health.slow_ms = 1000;
+}
+
+static void setup(void)
+{
+	memset(&cat, 0, sizeof cat);
+	memset(probs, 0, sizeof probs);
+	owned(0, "temporal", "https://temporal.example.org", "http://10.0.0.5:7243",
+	      "http://temporal-frontend:7243");
+	owned(1, "nexus", "https://nexus.example.org", "http://10.0.0.6:8081", "");
+	comps[1].ownership = OWNERSHIP_ENDPOINT;
+	cat.components = comps;
+	cat.ncomponents = 2;
+	memset(secs, 0, sizeof secs);
+	cat.secrets = secs;
+	cat.nsecrets = 0;
+}
+
+/* The only problem is on subject.field, and its message contains each of want. */
+static void expect_one(const char *subject, const char *field, const char *want1,
+		       const char *want2)
+{
+	size_t n = catalogue_check(&cat, probs, 16);
+	cr_assert_eq(n, 1, "expected 1 problem, got %zu (first: %s)", n, probs[0].msg);
+	cr_expect_str_eq(probs[0].subject, subject);
+	cr_expect_str_eq(probs[0].field, field);
+	if (want1)
+		cr_expect(strstr(probs[0].msg, want1) != NULL, "'%s' lacks '%s'", probs[0].msg, want1);
+	if (want2)
+		cr_expect(strstr(probs[0].msg, want2) != NULL, "'%s' lacks '%s'", probs[0].msg, want2);
+}
+
+Test(contract, a_sound_catalogue_has_no_problems, .init = setup)
+{
+	cr_expect_eq(catalogue_check(&cat, probs, 16), 0, "%s", probs[0].msg);
+	cr_expect_eq(catalogue_check(&cat, NULL, 0), 0);
+}
+
+Test(contract, an_owned_component_needs_an_internal_url, .init = setup)
+{
+	comps[0].internal_url.s[0] = '\0';
+	expect_one("temporal", "internal_url", "temporal is owned", "internal_url");
+	cr_expect_eq(probs[0].component, 0);
+	cr_expect_eq(probs[0].secret, -1);
+}
+
+Test(contract, an_endpoint_has_no_executor_url, .init = setup)
+{
+	snprintf(comps[1].executor_url.s, CONTRACT_URL_MAX, "http://nexus:8081");
+	expect_one("nexus", "executor_url", "nexus is an endpoint", "executor_url");
+	cr_expect_eq(probs[0].component, 1);
+}
+
+Test(contract, a_private_public_url_is_refused_outside_dev_mode, .init = setup)
+{
+	snprintf(comps[0].public_url.s, CONTRACT_URL_MAX, "http://127.0.0.1:8233");
+	expect_one("temporal", "public_url", "'127.0.0.1' is loopback or private", "dev");
+	cat.dev_mode = 1;
+	cr_expect_eq(catalogue_check(&cat, probs, 16), 0, "%s", probs[0].msg);
+}
+
+Test(contract, a_single_label_public_host_is_private, .init = setup)
+{
+	snprintf(comps[1].public_url.s, CONTRACT_URL_MAX, "http://nexus:8081");
+	expect_one("nexus", "public_url", "'nexus' is loopback or private", NULL);
+}
+
+Test(contract, a_malformed_url_is_named, .init = setup)
+{
+	snprintf(comps[0].executor_url.s, CONTRACT_URL_MAX, "temporal-frontend:7243");
+	expect_one("temporal", "executor_url", "temporal's executor_url must be http(s)://", NULL);
+}
+
+Test(contract, the_same_url_twice_in_a_component_is_conflated, .init = setup)
+{
+	cat.dev_mode = 1;
+	snprintf(comps[0].public_url.s, CONTRACT_URL_MAX, "http://10.0.0.5:7243/");
+	expect_one("temporal", "public_url", "public_url and internal_url", "conflated");
+	owned(0, "temporal", "https://temporal.example.org", "http://10.0.0.5:7243",
+	      "http://10.0.0.5:7243");
+	expect_one("temporal", "executor_url", "internal_url and executor_url", "conflated");
+}
+
+Test(contract, a_public_url_that_is_another_components_internal_url_is_conflated,
+     .init = setup)
+{
+	cat.dev_mode = 1;
+	snprintf(comps[1].public_url.s, CONTRACT_URL_MAX, "http://10.0.0.5:7243");
+	expect_one("nexus", "public_url", "nexus's public_url is temporal's internal_url",
+		   "conflated");
+	snprintf(comps[1].public_url.s, CONTRACT_URL_MAX, "http://temporal-frontend:7243/");
+	expect_one("nexus", "public_url", "nexus's public_url is temporal's executor_url", NULL);
+}
+
+Test(contract, component_names_are_unique_and_well_formed, .init = setup)
+{
+	owned(2, "temporal", "", "http://10.0.0.7:1", "");
+	cat.ncomponents = 3;
+	expect_one("temporal", "name", "declared twice", "components[0]");
+	cr_expect_eq(probs[0].component, 2);
+	snprintf(comps[2].name, CONTRACT_NAME_MAX, "Bad_Name");
+	expect_one("Bad_Name", "name", "lower-case", NULL);
+}
+
+Test(contract, auth_names_a_declared_secret, .init = setup)
+{
+	comps[0].auth = CONTRACT_AUTH_BEARER;
+	expect_one("temporal", "auth.secret", "auth bearer needs a secret", NULL);
+	snprintf(comps[0].auth_secret, CONTRACT_NAME_MAX, "temporal_token");
+	expect_one("temporal", "auth.secret", "'temporal_token', which is not declared", NULL);
+	secs[0] = (struct secret_contract){"temporal_token", SECRET_ENV, "TEMPORAL_TOKEN"};
+	cat.nsecrets = 1;
+	cr_expect_eq(catalogue_check(&cat, probs, 16), 0, "%s", probs[0].msg);
+	comps[0].auth = CONTRACT_AUTH_NONE;
+	expect_one("temporal", "auth.secret", "auth none, so it takes no secret", NULL);
+}
+
+Test(contract, a_vault_secret_needs_a_vault_address_and_token, .init = setup)
+{
+	secs[0] = (struct secret_contract){"datahub_token", SECRET_VAULT, "secret/p/datahub#token"};
+	cat.nsecrets = 1;
+	expect_one("datahub_token", "source", "vault.addr and vault.token", NULL);
+	cr_expect_eq(probs[0].secret, 0);
+	cr_expect_eq(probs[0].component, -1);
+	snprintf(cat.vault.addr.s, CONTRACT_URL_MAX, "http://127.0.0.1:8200");
+	snprintf(cat.vault.token_secret, CONTRACT_NAME_MAX, "vault_token");
+	expect_one("vault", "token", "'vault_token', which is not declared", NULL);
+	cr_expect_eq(probs[0].secret, -1);
+	secs[1] = (struct secret_contract){"vault_token", SECRET_FILE, "/run/secrets/vault-token"};
+	cat.nsecrets = 2;
+	cr_expect_eq(catalogue_check(&cat, probs, 16), 0, "%s", probs[0].msg);
+	secs[1].source = SECRET_VAULT;
+	expect_one("vault", "token", "cannot itself come from vault", NULL);
+}
+
+Test(contract, a_vault_address_alone_needs_a_token_and_must_be_a_url, .init = setup)
+{
+	snprintf(cat.vault.addr.s, CONTRACT_URL_MAX, "http://127.0.0.1:8200");
+	expect_one("vault", "token", "vault.token must name the secret", NULL);
+	snprintf(cat.vault.addr.s, CONTRACT_URL_MAX, "vault:8200");
+	cr_expect_eq(catalogue_check(&cat, probs, 16), 2);
+	cr_expect_str_eq(probs[0].field, "addr");
+}
+
+Test(contract, health_timing_and_body_check_must_fit_together, .init = setup)
+{
+	comps[0].health.timeout_ms = 20000;
+	expect_one("temporal", "health.timeout_ms", "less than interval_ms", NULL);
+	comps[0].health.timeout_ms = 500;
+	expect_one("temporal", "health.slow_ms", "must not exceed timeout_ms", NULL);
+	comps[0].health.timeout_ms = 2000;
+	snprintf(comps[0].health.body_path, sizeof comps[0].health.body_path, "value.ready");
+	expect_one("temporal", "health.body_equals", "both body_path and body_equals", NULL);
+	comps[0].health.body_path[0] = '\0';
+	comps[0].health.expect_status = 42;
+	expect_one("temporal", "health.expect_status", "0 (any 2xx) or 100..599", NULL);
+	comps[0].health.expect_status = 0;
+	comps[0].health.path[0] = '\0';
+	expect_one("temporal", "health.path", "must start with '/'", NULL);
+}
+
+Test(contract, problems_beyond_cap_are_counted, .init = setup)
+{
+	comps[0].internal_url.s[0] = '\0';
+	snprintf(comps[1].executor_url.s, CONTRACT_URL_MAX, "http://nexus:8081");
+	cr_expect_eq(catalogue_check(&cat, probs, 1), 2);
+	cr_expect_str_eq(probs[1].msg, "");
+	cr_expect_eq(catalogue_check(&cat, NULL, 0), 2);
+}
+
+Test(contract, catalogue_find_finds_by_name, .init = setup)
+{
+	cr_expect_eq(catalogue_find(&cat, "nexus"), &comps[1]);
+	cr_expect_null(catalogue_find(&cat, "penpot"));
+	cr_expect_null(catalogue_find(&cat, NULL));
+}

@@ -1,6 +1,7 @@
 /* app: shared process state and the readiness monitor. See app.h. */
 #include "app/app.h"
 
+#include "adapters/secrets.h"
 #include "http/auth.h"
 
 #include <errno.h>
@@ -17,12 +18,18 @@ struct config_ref {
 	int refs;
 };
 
+static void ref_free(struct config_ref *r)
+{
+	config_dispose(&r->cfg);
+	free(r);
+}
+
 static struct config_ref *ref_new(const struct config *cfg)
 {
 	struct config_ref *r = malloc(sizeof *r);
 	if (!r)
 		abort();
-	r->cfg = *cfg;
+	config_copy(&r->cfg, cfg);
 	r->refs = 1;
 	return r;
 }
@@ -46,7 +53,8 @@ void app_init(struct app *a, const struct config *cfg, struct store *store,
 void app_destroy(struct app *a)
 {
 	app_monitor_stop(a);
-	free(a->cfg); /* every reader has released by now */
+	ref_free(a->cfg); /* every reader has released by now */
+	free(a->secrets);
 	a->cfg = NULL;
 	pthread_cond_destroy(&a->wake);
 	pthread_mutex_destroy(&a->lock);
@@ -69,7 +77,7 @@ void app_config_release(struct app *a, const struct config *cfg)
 	int last = --r->refs == 0;
 	pthread_mutex_unlock(&a->lock);
 	if (last)
-		free(r);
+		ref_free(r);
 }
 
 void app_config_replace(struct app *a, const struct config *cfg)
@@ -81,7 +89,31 @@ void app_config_replace(struct app *a, const struct config *cfg)
 	int last = --old->refs == 0;
 	pthread_mutex_unlock(&a->lock);
 	if (last)
-		free(old);
+		ref_free(old);
+}
+
+void app_set_secrets(struct app *a, struct secret_status *st, size_t n)
+{
+	pthread_mutex_lock(&a->lock);
+	struct secret_status *old = a->secrets;
+	a->secrets = st;
+	a->nsecrets = n;
+	pthread_mutex_unlock(&a->lock);
+	free(old);
+}
+
+void app_secret_status(struct app *a, const char *name, char *state, size_t scap, char *detail,
+		       size_t dcap)
+{
+	snprintf(state, scap, "undeclared");
+	snprintf(detail, dcap, "no secret contract of that name");
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < a->nsecrets; i++)
+		if (strcmp(a->secrets[i].name, name) == 0) {
+			snprintf(state, scap, "%s", secret_state_name(a->secrets[i].state));
+			snprintf(detail, dcap, "%s", a->secrets[i].detail);
+		}
+	pthread_mutex_unlock(&a->lock);
 }
 
 void app_check_store(struct app *a)

@@ -17,6 +17,7 @@ struct config_ref;
 struct hub;
 struct writer;
 struct token_cache;
+struct secret_status;
 
 struct readiness {
 	struct store_status store;
@@ -33,6 +34,8 @@ struct app {
 	struct hub *hub;             /* the live truth (borrowed) */
 	struct writer *writer;       /* the event log's one writer (borrowed) */
 	struct token_cache *tokens;  /* bearer tokens, refreshed by the monitor */
+	struct secret_status *secrets; /* last resolution of the secret contracts (under lock) */
+	size_t nsecrets;
 	long long started_ms;
 	_Atomic int draining;
 	/* readiness monitor */
@@ -59,6 +62,12 @@ void app_check_store(struct app *a);
 /* Reloads the bearer tokens from the store (the monitor does it every
  * interval, so a created or revoked token takes effect within one). */
 void app_refresh_tokens(struct app *a);
+/* Replaces the secret statuses (takes st, from secrets_resolve). */
+void app_set_secrets(struct app *a, struct secret_status *st, size_t n);
+/* The state name ("present", "missing", …, or "undeclared") and detail of
+ * secret `name`; never its value. */
+void app_secret_status(struct app *a, const char *name, char *state, size_t scap, char *detail,
+		       size_t dcap);
 /* A copy of the last readiness result. */
 void app_readiness(struct app *a, struct readiness *out);
 

@@ -16,6 +16,7 @@
 #include "http/routes.h"
 #include "http/server.h"
 #include "live/hub.h"
+#include "live/probing.h"
 #include "live/writer.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -23,7 +24,7 @@
 
 static const char *const serve_flags[] = {
 	"listen", "db", "threads", "environment", "max-body-bytes", "max-header-bytes",
-	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "log-level", NULL,
+	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "mode", "log-level", NULL,
 };
 
 static const struct cmd_spec serve_spec = {
@@ -56,6 +57,8 @@ static void keep_restart_only(const struct config *old, struct config *fresh)
 #undef KEEP
 }
 
+static struct probing *probing_now;
+
 static void reload(struct app *a, const struct cmd_args *args)
 {
 	struct config *fresh = malloc(sizeof *fresh);
@@ -79,6 +82,9 @@ static void reload(struct app *a, const struct cmd_args *args)
 		keep_restart_only(old, fresh);
 		app_config_release(a, old);
 		app_config_replace(a, fresh);
+		/* Secrets are re-read and the prober follows the new contracts. */
+		probing_stop(probing_now);
+		probing_now = probing_start(a, a->writer, fresh);
 		log_set_level(fresh->log_level);
 		atomic_fetch_add(&a->metrics->reload_ok, 1);
 		log_emit(LOG_INFO, "configuration reloaded",
@@ -86,6 +92,7 @@ static void reload(struct app *a, const struct cmd_args *args)
 				   log_level_name(fresh->log_level)));
 	}
 	free(errs);
+	config_dispose(fresh);
 	free(fresh);
 }
 
@@ -181,6 +188,7 @@ int cmd_serve(int argc, char **argv)
 	log_emit(LOG_INFO, "projection replayed",
 		 json_pack("{s:I,s:f}", "version", (json_int_t)hub_version(hub), "duration_ms",
 			   (double)(clock_mono_us() - r0) / 1000.0));
+	probing_now = probing_start(&app, writer, &cfg);
 	if (app_monitor_start(&app) < 0) {
 		log_printf(LOG_ERROR, "cannot start the readiness monitor");
 		goto out;
@@ -213,6 +221,8 @@ int cmd_serve(int argc, char **argv)
 out:
 	/* Order: requests are done (drained), so the writer answers nobody;
 	 * then the hub's loop events go before the loops' bases. */
+	probing_stop(probing_now); /* it appends through the writer */
+	probing_now = NULL;
 	writer_stop(writer);
 	app_monitor_stop(&app);
 	hub_free(hub);
@@ -222,5 +232,6 @@ out:
 	store_close(store);
 	metrics_free(metrics);
 	log_emit(LOG_INFO, "stopped", json_pack("{s:i,s:b}", "exit_code", rc, "store_closed", 1));
+	config_dispose(&cfg);
 	return rc;
 }

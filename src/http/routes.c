@@ -12,6 +12,8 @@ const struct route http_routes[] = {
 	{METHOD_GET, "/readyz", api_readyz, ROUTE_API, "Readiness: store reachable and schema current"},
 	{METHOD_GET, "/metrics", api_metrics, ROUTE_API, "Prometheus metrics"},
 	{METHOD_GET, "/operator", web_page_operator, ROUTE_PAGE, "Live operator view: sessions, minimap, Ouroboros, runtime health"},
+	{METHOD_GET, "/substrate", web_page_substrate, ROUTE_PAGE, "Owned substrate and integrated endpoints: health, auth, launch"},
+	{METHOD_GET, "/launch/{component}", web_page_launch, ROUTE_PAGE, "Browser-first launch guidance for one component"},
 	{METHOD_GET, "/debug/history", web_page_debug_history, ROUTE_PAGE, "Debug surface: events per day and type over the log"},
 	{METHOD_GET, "/api/v1/openapi.json", api_openapi, ROUTE_API, "This API's OpenAPI 3 document"},
 	{METHOD_POST, "/api/v1/events", api_events_post, ROUTE_API, "Append events to portal_live_events"},

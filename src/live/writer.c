@@ -116,7 +116,9 @@ static void answer_all(struct write_job *list)
 	for (struct write_job *j = list, *n; j; j = n) {
 		n = j->next;
 		j->next = NULL;
-		if (event_base_once(j->base, -1, EV_TIMEOUT, answer, j, &now) < 0)
+		if (!j->base) /* nobody waits on a loop (the prober): finish here */
+			j->done(j);
+		else if (event_base_once(j->base, -1, EV_TIMEOUT, answer, j, &now) < 0)
 			j->done(j); /* the loop is gone: nobody is waiting */
 	}
 }

@@ -1,6 +1,8 @@
 /* html: escaping primitives. See html.h. */
 #include "web/html.h"
 
+#include "core/contract.h"
+
 #include <stdarg.h>
 #include <string.h>
 
@@ -50,6 +52,14 @@ void html_href_local(struct buf *b, const char *path)
 {
 	int local = path && path[0] == '/' && path[1] != '/' && path[1] != '\\';
 	html_attr(b, "href", local ? path : "/");
+}
+
+void html_href_public(struct buf *b, const struct public_url *u)
+{
+	int web = strncmp(u->s, "https://", 8) == 0 || strncmp(u->s, "http://", 7) == 0;
+	html_attr(b, "href", web ? u->s : "#");
+	html_attr(b, "target", "_blank");
+	html_attr(b, "rel", "noopener noreferrer");
 }
 
 void html_raw_trusted(struct buf *b, const char *s)

@@ -18,6 +18,13 @@ void html_attr(struct buf *b, const char *name, const char *value);
 /* ` href="path"` for a same-origin path: anything not starting with a single
  * '/' becomes "/" so a page can never link off-site by accident. */
 void html_href_local(struct buf *b, const char *path);
+struct public_url;
+/* A launch link to a component's PUBLIC url: ` href="…" target="_blank"
+ * rel="noopener noreferrer"`. The only way a page links off-site, and it
+ * takes only the public URL type: internal and executor URLs cannot be
+ * passed here (contract.h keeps the three apart). Anything but http(s)
+ * becomes "#". */
+void html_href_public(struct buf *b, const struct public_url *u);
 /* Appends s unescaped. Only for markup this program produced itself. */
 void html_raw_trusted(struct buf *b, const char *s);
 

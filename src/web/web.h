@@ -44,5 +44,7 @@ int web_page_home(struct http_ctx *c);
 int web_serve_asset(struct http_ctx *c);
 int web_page_operator(struct http_ctx *c);
 int web_page_debug_history(struct http_ctx *c);
+int web_page_substrate(struct http_ctx *c);
+int web_page_launch(struct http_ctx *c);
 
 #endif

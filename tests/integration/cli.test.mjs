@@ -1,7 +1,8 @@
 // The command line: help, version, check, migrate, and option precedence.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,9 +69,45 @@ test('check lists every error with file:line:column and the key, and exits 1', (
   assert.match(r.stderr, /portal\.yaml:5:\d+: store\.busy_timeout_ms: /);
 });
 
-test('the example configuration shipped in config/ is valid', () => {
-  const r = run(['check', '--config', path.resolve('config/portal.example.yaml')]);
-  assert.equal(r.status, 0, r.stderr);
+test('the example configuration is valid, and check names every missing secret with its component', () => {
+  const r = run(['check', '--config', path.resolve('config/portal.example.yaml')], { env: { PATH: process.env.PATH } });
+  assert.match(r.stdout, /valid .*\d+ components \(\d+ owned, \d+ endpoints\)/);
+  assert.equal(r.status, 1, 'secrets are not available on this machine');
+  assert.match(r.stderr, /^secret temporal_token: missing \(env TEMPORAL_TOKEN is not set\); needed by temporal$/m);
+  assert.match(r.stderr, /^secret datahub_token: unreadable .*needed by datahub$/m);
+});
+
+test('with every secret present (env, file and a KV v2 vault) the example checks clean', async () => {
+  const dir = tmp();
+  const vault = http.createServer((req, res) => {
+    if (req.headers['x-vault-token'] !== 'vault-root-token') { res.writeHead(403); return res.end('{"errors":["permission denied"]}'); }
+    const m = /^\/v1\/secret\/data\/portal\/(\w+)$/.exec(req.url);
+    const values = { hasura: { admin_secret: 'h-1' }, daytona: { api_key: 'd-1' }, datahub: { token: 'dh-1' } };
+    if (!m || !values[m[1]]) { res.writeHead(404); return res.end('{"errors":[]}'); }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ data: { data: values[m[1]], metadata: { version: 1 } } }));
+  });
+  await new Promise((ok) => vault.listen(0, '127.0.0.1', ok));
+  let text = fs.readFileSync('config/portal.example.yaml', 'utf8');
+  for (const f of ['runtime-token', 'clickhouse-password', 'vault-token']) {
+    fs.writeFileSync(path.join(dir, f), f === 'vault-token' ? 'vault-root-token\n' : `value-of-${f}\n`);
+    text = text.replaceAll(`file:/run/secrets/${f}`, `file:${path.join(dir, f)}`);
+  }
+  text = text.replace('addr: http://127.0.0.1:8200', `addr: http://127.0.0.1:${vault.address().port}`);
+  fs.writeFileSync(path.join(dir, 'portal.yaml'), text);
+  const out = await new Promise((ok) => {
+    const child = spawn(bin, ['check', '--config', path.join(dir, 'portal.yaml')], {
+      env: { PATH: process.env.PATH, PORTAL_API_TOKEN: 'a-1', TEMPORAL_TOKEN: 't-1' },
+    });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('exit', (status) => ok({ status, stdout, stderr }));
+  });
+  vault.close();
+  assert.equal(out.status, 0, out.stderr);
+  assert.match(out.stdout, /valid/);
+  for (const v of ['a-1', 't-1', 'h-1', 'd-1', 'dh-1', 'vault-root-token']) assert.ok(!out.stdout.includes(v) && !out.stderr.includes(v), 'no secret value is printed');
 });
 
 test('migrate applies the schema once, then reports it current', () => {

@@ -72,15 +72,16 @@ deps:
 deps-test:
 	@bash scripts/deps.sh test
 
-# A new database gets the demo data set, so the pages have something to show.
+# A new database gets the demo data set, so the pages have something to show;
+# without a portal.yaml the shipped catalogue (config/portal.example.yaml) is used.
 run: deps
 	$(MAKE) build/portal
 	./build/portal demo --db ./portal.db --if-empty
 	./build/portal serve --listen 127.0.0.1:8080 --db ./portal.db \
-		$(if $(wildcard portal.yaml),--config portal.yaml)
+		--config $(if $(wildcard portal.yaml),portal.yaml,config/portal.example.yaml)
 
 test: deps-test
-	$(MAKE) build/portal build/unit-tests build-san/portal build-san/unit-tests
+	$(MAKE) -j$(shell nproc) build/portal build/unit-tests build-san/portal build-san/unit-tests
 	bash tests/run.sh
 
 clean:

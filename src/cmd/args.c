@@ -171,3 +171,15 @@ int cmd_open_store(const char *name, const struct config *cfg, struct store **ou
 	}
 	return 0;
 }
+
+int cmd_begin(const struct cmd_spec *spec, int argc, char **argv, struct cmd_args *args,
+	      struct config *cfg)
+{
+	if (cmd_parse(spec, argc, argv, args) != 0)
+		return 2;
+	if (args->help) {
+		cmd_help(spec, stdout);
+		return 0;
+	}
+	return cmd_config(args, cfg) != 0 ? 1 : -1;
+}

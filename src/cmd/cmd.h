@@ -56,6 +56,10 @@ const char *cmd_option(const struct cmd_args *a, const char *name);
 int cmd_switch(const struct cmd_args *a, const char *name);
 /* Prints `portal NAME --help` text. */
 void cmd_help(const struct cmd_spec *spec, FILE *out);
+/* The start every command shares: parse argv, answer --help, build the
+ * config (printing its errors). Returns -1 to go on, or the exit status. */
+int cmd_begin(const struct cmd_spec *spec, int argc, char **argv, struct cmd_args *args,
+	      struct config *cfg);
 /* Builds the config; on errors prints each as file:line:column: key: message
  * to stderr and returns 1. */
 int cmd_config(const struct cmd_args *a, struct config *cfg);

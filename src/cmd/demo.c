@@ -110,15 +110,10 @@ static int load(struct store *store, const char *db)
 int cmd_demo(int argc, char **argv)
 {
 	struct cmd_args args;
-	if (cmd_parse(&demo_spec, argc, argv, &args) != 0)
-		return 2;
-	if (args.help) {
-		cmd_help(&demo_spec, stdout);
-		return 0;
-	}
 	struct config cfg;
-	if (cmd_config(&args, &cfg) != 0)
-		return 1;
+	int rc0 = cmd_begin(&demo_spec, argc, argv, &args, &cfg);
+	if (rc0 >= 0)
+		return rc0;
 	log_set_level(cfg.log_level);
 
 	struct store *store = NULL;

@@ -27,15 +27,10 @@ static const struct cmd_spec emit_spec = {
 int cmd_emit(int argc, char **argv)
 {
 	struct cmd_args args;
-	if (cmd_parse(&emit_spec, argc, argv, &args) != 0)
-		return 2;
-	if (args.help) {
-		cmd_help(&emit_spec, stdout);
-		return 0;
-	}
 	struct config cfg;
-	if (cmd_config(&args, &cfg) != 0)
-		return 1;
+	int rc0 = cmd_begin(&emit_spec, argc, argv, &args, &cfg);
+	if (rc0 >= 0)
+		return rc0;
 	if (sodium_init() < 0)
 		return 1;
 

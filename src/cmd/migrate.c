@@ -22,15 +22,10 @@ static const struct cmd_spec migrate_spec = {
 int cmd_migrate(int argc, char **argv)
 {
 	struct cmd_args args;
-	if (cmd_parse(&migrate_spec, argc, argv, &args) != 0)
-		return 2;
-	if (args.help) {
-		cmd_help(&migrate_spec, stdout);
-		return 0;
-	}
 	struct config cfg;
-	if (cmd_config(&args, &cfg) != 0)
-		return 1;
+	int rc0 = cmd_begin(&migrate_spec, argc, argv, &args, &cfg);
+	if (rc0 >= 0)
+		return rc0;
 	log_set_level(cfg.log_level);
 
 	struct perr err;

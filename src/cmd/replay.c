@@ -30,15 +30,10 @@ static int fold(void *arg, const struct event *ev)
 int cmd_replay(int argc, char **argv)
 {
 	struct cmd_args args;
-	if (cmd_parse(&replay_spec, argc, argv, &args) != 0)
-		return 2;
-	if (args.help) {
-		cmd_help(&replay_spec, stdout);
-		return 0;
-	}
 	struct config cfg;
-	if (cmd_config(&args, &cfg) != 0)
-		return 1;
+	int rc0 = cmd_begin(&replay_spec, argc, argv, &args, &cfg);
+	if (rc0 >= 0)
+		return rc0;
 	if (sodium_init() < 0)
 		return 1;
 	struct store *st = NULL;

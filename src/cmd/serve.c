@@ -113,15 +113,10 @@ static int wait_for_stop(struct app *a, const struct cmd_args *args, const sigse
 int cmd_serve(int argc, char **argv)
 {
 	struct cmd_args args;
-	if (cmd_parse(&serve_spec, argc, argv, &args) != 0)
-		return 2;
-	if (args.help) {
-		cmd_help(&serve_spec, stdout);
-		return 0;
-	}
 	struct config cfg;
-	if (cmd_config(&args, &cfg) != 0)
-		return 1;
+	int rc0 = cmd_begin(&serve_spec, argc, argv, &args, &cfg);
+	if (rc0 >= 0)
+		return rc0;
 	log_set_level(cfg.log_level);
 	if (sodium_init() < 0) {
 		log_printf(LOG_ERROR, "libsodium failed to initialise");

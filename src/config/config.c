@@ -225,6 +225,29 @@ static const char *type_name(enum setting_type t)
 	}
 }
 
+/* Reads an unquoted decimal integer within [min, max] into *out; returns -1
+ * with the message for the setting and component fields alike. */
+static int int_value(const char *text, int quoted, long min, long max, long *out, char *msg,
+		     size_t msgsz)
+{
+	char b[48];
+	if (quoted) {
+		snprintf(msg, msgsz, "expected an integer, got the quoted string '%s' "
+				     "(write it without quotes)", shown(text, b));
+		return -1;
+	}
+	int rc = parse_decimal(text, out);
+	if (rc < 0) {
+		snprintf(msg, msgsz, "expected an integer, got '%s'", shown(text, b));
+		return -1;
+	}
+	if (rc > 0 || *out < min || *out > max) {
+		snprintf(msg, msgsz, "must be between %ld and %ld, got %s", min, max, shown(text, b));
+		return -1;
+	}
+	return 0;
+}
+
 /* Validates text for s and, when valid, stores it in c. quoted says the YAML
  * scalar was quoted: a quoted number is a string, so integers refuse it.
  * Returns 0, or -1 with a message in msg. */
@@ -237,21 +260,8 @@ static int setting_apply(const struct setting *s, struct config *c, const char *
 	case SET_INT:
 	case SET_LONG: {
 		long v = 0;
-		if (quoted) {
-			snprintf(msg, msgsz, "expected an integer, got the quoted string '%s' "
-					     "(write it without quotes)", shown(text, b));
+		if (int_value(text, quoted, s->min, s->max, &v, msg, msgsz) < 0)
 			return -1;
-		}
-		int rc = parse_decimal(text, &v);
-		if (rc < 0) {
-			snprintf(msg, msgsz, "expected an integer, got '%s'", shown(text, b));
-			return -1;
-		}
-		if (rc > 0 || v < s->min || v > s->max) {
-			snprintf(msg, msgsz, "must be between %ld and %ld, got %s", s->min, s->max,
-				 shown(text, b));
-			return -1;
-		}
 		if (s->type == SET_INT) {
 			int iv = (int)v;
 			memcpy(field, &iv, sizeof iv);
@@ -854,21 +864,8 @@ static int cfield_apply(const struct cfield *f, void *base, const char *text, in
 	}
 	case CF_INT: {
 		long v = 0;
-		if (quoted) {
-			snprintf(msg, msgsz, "expected an integer, got the quoted string '%s' "
-					     "(write it without quotes)", shown(text, b));
+		if (int_value(text, quoted, f->min, f->max, &v, msg, msgsz) < 0)
 			return -1;
-		}
-		int rc = parse_decimal(text, &v);
-		if (rc < 0) {
-			snprintf(msg, msgsz, "expected an integer, got '%s'", shown(text, b));
-			return -1;
-		}
-		if (rc > 0 || v < f->min || v > f->max) {
-			snprintf(msg, msgsz, "must be between %ld and %ld, got %s", f->min, f->max,
-				 shown(text, b));
-			return -1;
-		}
 		int iv = (int)v;
 		memcpy(field, &iv, sizeof iv);
 		return 0;

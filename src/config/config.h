@@ -35,6 +35,15 @@ struct config {
 	int idle_after_ms;       /* a running session with no event this long is idle */
 	/* log: */
 	enum log_level log_level;
+	/* auth: */
+	int session_idle_ms;       /* a sign-in unused this long ends */
+	int session_max_ms;        /* a sign-in ends this long after it began, used or not */
+	int preview;               /* 1: signed-out `/` is the pre-auth preview; 0: sign-in */
+	char trusted_proxies[512]; /* comma-separated addresses or CIDRs of reverse proxies
+				      whose X-Forwarded-For/-Proto and identity header
+				      are believed; "" = none */
+	char identity_header[64];  /* header a trusted proxy names the signed-in account in
+				      (e.g. X-Forwarded-User); "" = off */
 	/* components:, secrets:, vault: (from the file only) and server.mode
 	 * (catalogue.dev_mode: 1 = dev, the default; 0 = production). The
 	 * arrays are heap memory owned by this struct: a plain `a = b` copy

@@ -78,10 +78,28 @@ struct vault_contract {
 	char token_secret[CONTRACT_NAME_MAX]; /* a secret contract (env: or file:) */
 };
 
+#define PROJECT_MAX_NEEDS 16
+
+/* A project Portal walks along the workflow path, and the contracts it
+ * stands on: the components it launches on and the secret contracts it needs
+ * besides theirs. A required secret that is not present puts the project in
+ * recovery with a contract blocker, whatever the live events say. */
+struct project_contract {
+	char name[CONTRACT_NAME_MAX];    /* as events name it in `project` */
+	char title[CONTRACT_NAME_MAX];   /* what people read; defaults to name */
+	char summary[CONTRACT_TEXT_MAX]; /* one line: what the project is */
+	char components[PROJECT_MAX_NEEDS][CONTRACT_NAME_MAX];
+	size_t ncomponents;
+	char secrets[PROJECT_MAX_NEEDS][CONTRACT_NAME_MAX];
+	size_t nsecrets;
+};
+
 /* The whole set, as loaded from one configuration. */
 struct catalogue {
 	struct component_contract *components;
 	size_t ncomponents;
+	struct project_contract *projects;
+	size_t nprojects;
 	struct secret_contract *secrets;
 	size_t nsecrets;
 	struct vault_contract vault;
@@ -134,5 +152,7 @@ size_t catalogue_check(const struct catalogue *cat, struct contract_problem *out
 
 /* The component named `name`, or NULL. */
 const struct component_contract *catalogue_find(const struct catalogue *cat, const char *name);
+/* The project named `name`, or NULL. */
+const struct project_contract *catalogue_project(const struct catalogue *cat, const char *name);
 
 #endif

@@ -46,11 +46,38 @@ struct store_token {
 	long long created_at, revoked_at; /* ms; revoked_at 0 when live */
 };
 
+#define STORE_NAME_MAX 64
+#define STORE_PW_HASH_MAX 128    /* crypto_pwhash_STRBYTES */
+#define STORE_LOGIN_HASH_LEN 32  /* BLAKE2b-256 of a sign-in id */
+
+/* A local account. role is an enum role (core/role.h). */
+struct store_user {
+	long long id;                      /* assigned by the store */
+	char name[STORE_NAME_MAX];         /* unique, [a-z0-9._-]{1,63} */
+	int role;
+	char pw_hash[STORE_PW_HASH_MAX];   /* argon2id string; "" = no password (proxy only) */
+	int disabled;
+	long long created_at, updated_at;  /* ms */
+};
+
+/* A sign-in session ("login", to keep it apart from harness sessions): only
+ * the hash of its random id is stored. user and role are filled on reads,
+ * from the account. */
+struct store_login {
+	unsigned char hash[STORE_LOGIN_HASH_LEN];
+	long long user_id;
+	char user[STORE_NAME_MAX];
+	int role;
+	long long created_at, last_seen_at, expires_at; /* ms; expires_at is absolute */
+};
+
 /* Called per event by store_scan; ev->data is valid only during the call.
  * A negative return stops the scan. */
 typedef int (*store_event_fn)(void *arg, const struct event *ev);
 /* Called per token by store_tokens. */
 typedef int (*store_token_fn)(void *arg, const struct store_token *t);
+typedef int (*store_user_fn)(void *arg, const struct store_user *u);
+typedef int (*store_login_fn)(void *arg, const struct store_login *l);
 
 struct store_ops {
 	const char *name; /* "sqlite" */
@@ -85,6 +112,31 @@ struct store_ops {
 	int (*token_add)(void *impl, const struct store_token *t, struct perr *err);
 	int (*token_revoke)(void *impl, const char *name, long long at_ms, struct perr *err);
 	int (*tokens)(void *impl, store_token_fn fn, void *arg, struct perr *err);
+
+	/* portal_users. user_add: a duplicate name is PERR_CONFLICT; sets
+	 * u->id. user_get: PERR_NOT_FOUND when absent. user_update writes role,
+	 * pw_hash, disabled and updated_at of the account named u->name
+	 * (PERR_NOT_FOUND when absent); disabling also deletes its logins.
+	 * users: every account in name order. */
+	int (*user_add)(void *impl, struct store_user *u, struct perr *err);
+	int (*user_get)(void *impl, const char *name, struct store_user *out, struct perr *err);
+	int (*user_update)(void *impl, const struct store_user *u, struct perr *err);
+	int (*users)(void *impl, store_user_fn fn, void *arg, long long *count, struct perr *err);
+
+	/* portal_logins. login_add stores l (user and role ignored).
+	 * login_touch sets last_seen_at. login_delete removes one (absent is
+	 * fine); login_delete_user every login of one account, reporting how
+	 * many went. logins: every login with expires_at > now_ms whose account
+	 * is enabled, with user and role filled; expired ones are deleted. */
+	int (*login_add)(void *impl, const struct store_login *l, struct perr *err);
+	int (*login_touch)(void *impl, const unsigned char hash[STORE_LOGIN_HASH_LEN],
+			   long long last_seen_at, struct perr *err);
+	int (*login_delete)(void *impl, const unsigned char hash[STORE_LOGIN_HASH_LEN],
+			    struct perr *err);
+	int (*login_delete_user)(void *impl, long long user_id, long long *deleted,
+				 struct perr *err);
+	int (*logins)(void *impl, long long now_ms, store_login_fn fn, void *arg,
+		      struct perr *err);
 };
 
 struct store {
@@ -142,6 +194,61 @@ static inline int store_token_revoke(struct store *st, const char *name, long lo
 static inline int store_tokens(struct store *st, store_token_fn fn, void *arg, struct perr *err)
 {
 	return st->ops->tokens(st->impl, fn, arg, err);
+}
+
+static inline int store_user_add(struct store *st, struct store_user *u, struct perr *err)
+{
+	return st->ops->user_add(st->impl, u, err);
+}
+
+static inline int store_user_get(struct store *st, const char *name, struct store_user *out,
+				 struct perr *err)
+{
+	return st->ops->user_get(st->impl, name, out, err);
+}
+
+static inline int store_user_update(struct store *st, const struct store_user *u,
+				    struct perr *err)
+{
+	return st->ops->user_update(st->impl, u, err);
+}
+
+static inline int store_users(struct store *st, store_user_fn fn, void *arg, long long *count,
+			      struct perr *err)
+{
+	return st->ops->users(st->impl, fn, arg, count, err);
+}
+
+static inline int store_login_add(struct store *st, const struct store_login *l,
+				  struct perr *err)
+{
+	return st->ops->login_add(st->impl, l, err);
+}
+
+static inline int store_login_touch(struct store *st,
+				    const unsigned char hash[STORE_LOGIN_HASH_LEN],
+				    long long last_seen_at, struct perr *err)
+{
+	return st->ops->login_touch(st->impl, hash, last_seen_at, err);
+}
+
+static inline int store_login_delete(struct store *st,
+				     const unsigned char hash[STORE_LOGIN_HASH_LEN],
+				     struct perr *err)
+{
+	return st->ops->login_delete(st->impl, hash, err);
+}
+
+static inline int store_login_delete_user(struct store *st, long long user_id,
+					  long long *deleted, struct perr *err)
+{
+	return st->ops->login_delete_user(st->impl, user_id, deleted, err);
+}
+
+static inline int store_logins(struct store *st, long long now_ms, store_login_fn fn, void *arg,
+			       struct perr *err)
+{
+	return st->ops->logins(st->impl, now_ms, fn, arg, err);
 }
 
 #endif

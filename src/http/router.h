@@ -33,7 +33,12 @@ struct route {
 	int (*handler)(struct http_ctx *ctx);
 	enum route_kind kind;
 	const char *summary;     /* one line, for people and the OpenAPI test */
+	int need;                /* the least role (enum role, core/role.h) that may use
+				    the route, or ROUTE_PUBLIC; left out, it is 0: viewer,
+				    so a new route is closed until it says otherwise */
 };
+
+#define ROUTE_PUBLIC (-1)
 
 #define ROUTER_MAX_PARAMS 4
 #define ROUTER_MAX_SEGMENTS 16

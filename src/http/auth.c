@@ -12,7 +12,7 @@
 #define PREFIX "ptk_"
 #define SECRET_BYTES 32
 
-static const char *const known_scopes[] = {"events:write", NULL};
+static const char *const known_scopes[] = {"events:write", "read", NULL};
 
 static void hash_secret(const char *secret, size_t len, unsigned char hash[STORE_TOKEN_HASH_LEN])
 {

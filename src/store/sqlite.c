@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "core/role.h"
 #include "util/clock.h"
 
 #define FIELD "store.db"
@@ -727,6 +728,364 @@ static int sqlite_tokens(void *impl, store_token_fn fn, void *arg, struct perr *
 	return out;
 }
 
+/* --- portal_users and portal_logins -------------------------------------- */
+
+/* What a failed statement means to the caller: busy is worth a retry later,
+ * anything else is the store failing. Call before finalize or ROLLBACK, which
+ * replace the connection's message. */
+static int step_fail(struct sqlite_store *s, struct perr *err, int rc)
+{
+	return fail(err, (rc & 0xff) == SQLITE_BUSY ? PERR_UNAVAILABLE : PERR_STORE, s->label,
+		    s->db, rc);
+}
+
+/* The account name rule of struct store_user: [a-z0-9._-]{1,63}. The schema
+ * holds the same CHECK; this one gives the caller a message that names it. */
+static int user_name_ok(const char *name)
+{
+	size_t n = name ? strnlen(name, STORE_NAME_MAX) : 0;
+	if (n == 0 || n >= STORE_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Checks the fields user_add and user_update write. */
+static int user_fields_ok(const struct store_user *u, struct perr *err)
+{
+	if (!user_name_ok(u->name))
+		return perr_set(err, PERR_INVALID, "name",
+				"an account name is 1-63 characters of a-z, 0-9, '.', '_' or '-'");
+	if (!role_name(u->role))
+		return perr_set(err, PERR_INVALID, "role",
+				"role %d is not one of viewer, operator, approver, admin", u->role);
+	if (strnlen(u->pw_hash, STORE_PW_HASH_MAX) == STORE_PW_HASH_MAX)
+		return perr_set(err, PERR_INVALID, "pw_hash",
+				"the password hash is not a string of under %d bytes",
+				STORE_PW_HASH_MAX);
+	return 0;
+}
+
+static const char *column_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+	return v ? (const char *)v : "";
+}
+
+#define USER_COLUMNS "id, name, role, pw_hash, disabled, created_at, updated_at"
+
+/* Fills u from a row of USER_COLUMNS; -1 when its role is not one this
+ * binary knows (only a hand edit past the schema's CHECK could do that). */
+static int user_from_row(sqlite3_stmt *st, struct store_user *u)
+{
+	memset(u, 0, sizeof *u);
+	u->id = sqlite3_column_int64(st, 0);
+	snprintf(u->name, sizeof u->name, "%s", column_str(st, 1));
+	u->role = role_parse(column_str(st, 2));
+	snprintf(u->pw_hash, sizeof u->pw_hash, "%s", column_str(st, 3));
+	u->disabled = sqlite3_column_int(st, 4) != 0;
+	u->created_at = sqlite3_column_int64(st, 5);
+	u->updated_at = sqlite3_column_int64(st, 6);
+	return u->role < 0 ? -1 : 0;
+}
+
+static int unknown_role(struct perr *err, sqlite3_stmt *st)
+{
+	return perr_set(err, PERR_STORE, FIELD, "account '%s' has role '%s', which this portal "
+			"does not know", column_str(st, 1), column_str(st, 2));
+}
+
+static int sqlite_user_add(void *impl, struct store_user *u, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	int out = user_fields_ok(u, err);
+	if (out < 0)
+		return out;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db,
+				    "INSERT INTO portal_users "
+				    "(name, role, pw_hash, disabled, created_at, updated_at) "
+				    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, u->name);
+		bind_text(st, 2, role_name(u->role));
+		bind_text(st, 3, u->pw_hash);
+		sqlite3_bind_int(st, 4, u->disabled ? 1 : 0);
+		sqlite3_bind_int64(st, 5, u->created_at);
+		sqlite3_bind_int64(st, 6, u->updated_at);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_DONE)
+		u->id = sqlite3_last_insert_rowid(s->db);
+	else if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		out = perr_set(err, PERR_CONFLICT, "name", "an account named '%s' already exists",
+			       u->name);
+	else
+		out = step_fail(s, err, rc);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
+static int sqlite_user_get(void *impl, const char *name, struct store_user *out_user,
+			   struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int out = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT " USER_COLUMNS " FROM portal_users WHERE name = ?1", -1,
+				    &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, name);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_ROW) {
+		if (user_from_row(st, out_user) < 0)
+			out = unknown_role(err, st);
+	} else if (rc == SQLITE_DONE) {
+		out = perr_set(err, PERR_NOT_FOUND, "name", "no account is named '%s'",
+			       name ? name : "");
+	} else {
+		out = step_fail(s, err, rc);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
+static int sqlite_user_update(void *impl, const struct store_user *u, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	int out = user_fields_ok(u, err);
+	if (out < 0)
+		return out;
+	sqlite3_stmt *up = NULL, *del = NULL;
+	int changed = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db,
+					"UPDATE portal_users SET role = ?1, pw_hash = ?2, "
+					"disabled = ?3, updated_at = ?4 WHERE name = ?5",
+					-1, &up, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(up, 1, role_name(u->role));
+		bind_text(up, 2, u->pw_hash);
+		sqlite3_bind_int(up, 3, u->disabled ? 1 : 0);
+		sqlite3_bind_int64(up, 4, u->updated_at);
+		bind_text(up, 5, u->name);
+		rc = sqlite3_step(up);
+		if (rc == SQLITE_DONE) {
+			changed = sqlite3_changes(s->db);
+			rc = SQLITE_OK;
+		}
+	}
+	/* A disabled account is signed out in the same transaction: there is
+	 * no moment when it is disabled and still has a way in. */
+	if (rc == SQLITE_OK && changed && u->disabled) {
+		rc = sqlite3_prepare_v2(s->db,
+					"DELETE FROM portal_logins WHERE user_id = "
+					"(SELECT id FROM portal_users WHERE name = ?1)",
+					-1, &del, NULL);
+		if (rc == SQLITE_OK) {
+			bind_text(del, 1, u->name);
+			rc = sqlite3_step(del);
+			if (rc == SQLITE_DONE)
+				rc = SQLITE_OK;
+		}
+	}
+	if (rc == SQLITE_OK && changed)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		out = step_fail(s, err, rc);
+	else if (!changed)
+		out = perr_set(err, PERR_NOT_FOUND, "name", "no account is named '%s'", u->name);
+	sqlite3_finalize(up);
+	sqlite3_finalize(del);
+	rollback(s->db); /* a no-op once COMMIT went through */
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
+static int sqlite_users(void *impl, store_user_fn fn, void *arg, long long *count,
+			struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	long long n = 0;
+	int out = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db, "SELECT " USER_COLUMNS " FROM portal_users ORDER BY name",
+				    -1, &st, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_user u;
+		if (user_from_row(st, &u) < 0) {
+			out = unknown_role(err, st);
+			break;
+		}
+		n++;
+		if (fn(arg, &u) < 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+		rc = SQLITE_OK;
+	}
+	if (out == 0 && rc != SQLITE_DONE)
+		out = step_fail(s, err, rc);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	if (count)
+		*count = n;
+	return out;
+}
+
+static int sqlite_login_add(void *impl, const struct store_login *l, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int out = 0;
+	pthread_mutex_lock(&s->lock);
+	/* Only for an enabled account: a sign-in that raced with `user disable`
+	 * must not leave a login that enabling the account would bring back. */
+	int rc = sqlite3_prepare_v2(s->db,
+				    "INSERT INTO portal_logins "
+				    "(hash, user_id, created_at, last_seen_at, expires_at) "
+				    "SELECT ?1, id, ?3, ?4, ?5 FROM portal_users "
+				    "WHERE id = ?2 AND disabled = 0",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, l->hash, STORE_LOGIN_HASH_LEN, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, l->user_id);
+		sqlite3_bind_int64(st, 3, l->created_at);
+		sqlite3_bind_int64(st, 4, l->last_seen_at);
+		sqlite3_bind_int64(st, 5, l->expires_at);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_DONE && sqlite3_changes(s->db) == 0)
+		out = perr_set(err, PERR_NOT_FOUND, "user_id", "no enabled account has id %lld",
+			       l->user_id);
+	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		out = perr_set(err, PERR_CONFLICT, "hash", "a login with this id already exists");
+	else if (rc != SQLITE_DONE)
+		out = step_fail(s, err, rc);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
+/* Runs one write on portal_logins. With hash, ?1 is the hash and ?2 (when
+ * the statement has it) is v; without, ?1 is v. Returns 0 or a PERR_* code;
+ * *changes gets the number of rows it changed. */
+static int login_write(struct sqlite_store *s, const char *sql,
+		       const unsigned char hash[STORE_LOGIN_HASH_LEN], long long v,
+		       long long *changes, struct perr *err)
+{
+	sqlite3_stmt *st = NULL;
+	int out = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		if (hash)
+			sqlite3_bind_blob(st, 1, hash, STORE_LOGIN_HASH_LEN, SQLITE_STATIC);
+		if (!hash || sqlite3_bind_parameter_count(st) > 1)
+			sqlite3_bind_int64(st, hash ? 2 : 1, v);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_DONE)
+		*changes = sqlite3_changes(s->db);
+	else
+		out = step_fail(s, err, rc);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
+static int sqlite_login_touch(void *impl, const unsigned char hash[STORE_LOGIN_HASH_LEN],
+			      long long last_seen_at, struct perr *err)
+{
+	long long n = 0;
+	int rc = login_write(impl, "UPDATE portal_logins SET last_seen_at = ?2 WHERE hash = ?1",
+			     hash, last_seen_at, &n, err);
+	if (rc == 0 && n == 0)
+		rc = perr_set(err, PERR_NOT_FOUND, "login", "the login has ended");
+	return rc;
+}
+
+static int sqlite_login_delete(void *impl, const unsigned char hash[STORE_LOGIN_HASH_LEN],
+			       struct perr *err)
+{
+	long long n = 0;
+	return login_write(impl, "DELETE FROM portal_logins WHERE hash = ?1", hash, 0, &n, err);
+}
+
+static int sqlite_login_delete_user(void *impl, long long user_id, long long *deleted,
+				    struct perr *err)
+{
+	long long n = 0;
+	int rc = login_write(impl, "DELETE FROM portal_logins WHERE user_id = ?1", NULL, user_id,
+			     &n, err);
+	if (deleted)
+		*deleted = rc == 0 ? n : 0;
+	return rc;
+}
+
+static int sqlite_logins(void *impl, long long now_ms, store_login_fn fn, void *arg,
+			 struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	long long pruned = 0;
+	/* Its own statement, so the write lock is not held while fn runs. */
+	int out = login_write(s, "DELETE FROM portal_logins WHERE expires_at <= ?1", NULL, now_ms,
+			      &pruned, err);
+	if (out < 0)
+		return out;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT l.hash, l.user_id, u.name, u.role, l.created_at, "
+				    "l.last_seen_at, l.expires_at "
+				    "FROM portal_logins AS l JOIN portal_users AS u ON u.id = l.user_id "
+				    "WHERE u.disabled = 0 AND l.expires_at > ?1 "
+				    "ORDER BY l.created_at, l.hash",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 1, now_ms);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_login l;
+		memset(&l, 0, sizeof l);
+		rc = SQLITE_OK;
+		if (sqlite3_column_bytes(st, 0) != STORE_LOGIN_HASH_LEN)
+			continue; /* the schema's CHECK keeps these out; never match one */
+		memcpy(l.hash, sqlite3_column_blob(st, 0), STORE_LOGIN_HASH_LEN);
+		l.user_id = sqlite3_column_int64(st, 1);
+		snprintf(l.user, sizeof l.user, "%s", column_str(st, 2));
+		l.role = role_parse(column_str(st, 3));
+		l.created_at = sqlite3_column_int64(st, 4);
+		l.last_seen_at = sqlite3_column_int64(st, 5);
+		l.expires_at = sqlite3_column_int64(st, 6);
+		if (l.role < 0)
+			continue; /* a role this binary does not know grants nothing */
+		if (fn(arg, &l) < 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		out = step_fail(s, err, rc);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
 const struct store_ops sqlite_store_ops = {
 	.name = "sqlite",
 	.close = sqlite_close,
@@ -738,4 +1097,13 @@ const struct store_ops sqlite_store_ops = {
 	.token_add = sqlite_token_add,
 	.token_revoke = sqlite_token_revoke,
 	.tokens = sqlite_tokens,
+	.user_add = sqlite_user_add,
+	.user_get = sqlite_user_get,
+	.user_update = sqlite_user_update,
+	.users = sqlite_users,
+	.login_add = sqlite_login_add,
+	.login_touch = sqlite_login_touch,
+	.login_delete = sqlite_login_delete,
+	.login_delete_user = sqlite_login_delete_user,
+	.logins = sqlite_logins,
 };

@@ -14,6 +14,7 @@
 
 #include <sqlite3.h>
 
+#include "core/role.h"
 #include "store/sqlite.h"
 #include "store/store.h"
 
@@ -522,4 +523,458 @@ Test(store, a_misnamed_or_duplicate_migration_is_an_internal_error)
 	cr_assert(strstr(err.msg, "init.sql"), "%s", err.msg);
 	cr_assert_eq(sqlite_migrations_plan(dup, 2, out, &n, &err), PERR_INTERNAL);
 	cr_assert(strstr(err.msg, "share version 1"), "%s", err.msg);
+}
+
+/* --- accounts (portal_users) and sign-in sessions (portal_logins) --- */
+
+static struct store_user user_of(const char *name, int role)
+{
+	struct store_user u;
+	memset(&u, 0, sizeof u);
+	snprintf(u.name, sizeof u.name, "%s", name);
+	u.role = role;
+	snprintf(u.pw_hash, sizeof u.pw_hash, "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA");
+	u.created_at = u.updated_at = 1700000000000LL;
+	return u;
+}
+
+static long long add_user(struct store *st, const char *name, int role)
+{
+	struct store_user u = user_of(name, role);
+	struct perr err;
+	cr_assert_eq(store_user_add(st, &u, &err), 0, "%s", err.msg);
+	cr_assert_gt(u.id, 0);
+	return u.id;
+}
+
+static struct store_login login_of(unsigned char tag, long long user_id, long long expires_at)
+{
+	struct store_login l;
+	memset(&l, 0, sizeof l);
+	memset(l.hash, tag, sizeof l.hash);
+	l.user_id = user_id;
+	l.created_at = l.last_seen_at = 1000;
+	l.expires_at = expires_at;
+	return l;
+}
+
+static void add_login(struct store *st, unsigned char tag, long long user_id, long long expires_at)
+{
+	struct store_login l = login_of(tag, user_id, expires_at);
+	struct perr err;
+	cr_assert_eq(store_login_add(st, &l, &err), 0, "%s", err.msg);
+}
+
+/* What store_logins reported, in order. */
+struct seen {
+	int n;
+	struct store_login items[8];
+};
+
+static int collect_login(void *arg, const struct store_login *l)
+{
+	struct seen *s = arg;
+	cr_assert_lt(s->n, 8);
+	s->items[s->n++] = *l;
+	return 0;
+}
+
+static struct seen live_logins(struct store *st, long long now_ms)
+{
+	struct seen s = {0};
+	struct perr err;
+	cr_assert_eq(store_logins(st, now_ms, collect_login, &s, &err), 0, "%s", err.msg);
+	return s;
+}
+
+static int rows(const char *sql)
+{
+	sqlite3 *db = raw();
+	int n = raw_int(db, sql);
+	sqlite3_close(db);
+	return n;
+}
+
+Test(store, every_role_round_trips_by_name)
+{
+	struct store *st = open_migrated();
+	const char *names[] = {"vera", "otto", "anna", "adam"};
+	for (int r = ROLE_VIEWER; r < ROLE_COUNT; r++)
+		add_user(st, names[r], r);
+	for (int r = ROLE_VIEWER; r < ROLE_COUNT; r++) {
+		struct store_user u;
+		struct perr err;
+		cr_assert_eq(store_user_get(st, names[r], &u, &err), 0, "%s", err.msg);
+		cr_assert_eq(u.role, r);
+		cr_assert_str_eq(u.name, names[r]);
+		cr_assert_eq(u.disabled, 0);
+		cr_assert_eq(u.created_at, 1700000000000LL);
+		cr_assert_str_eq(u.pw_hash, "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA");
+	}
+	store_close(st);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_users WHERE name = 'anna' AND role = 'approver'"),
+		     1);
+}
+
+Test(store, a_duplicate_account_name_is_a_conflict_naming_the_field)
+{
+	struct store *st = open_migrated();
+	add_user(st, "alice", ROLE_VIEWER);
+	struct store_user u = user_of("alice", ROLE_ADMIN);
+	struct perr err;
+	perr_clear(&err);
+	cr_assert_eq(store_user_add(st, &u, &err), PERR_CONFLICT);
+	cr_assert_str_eq(err.field, "name");
+	cr_assert_str_eq(err.msg, "an account named 'alice' already exists");
+	store_close(st);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_users"), 1);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_users WHERE role = 'viewer'"), 1);
+}
+
+Test(store, an_unknown_account_is_not_found_by_get_and_update)
+{
+	struct store *st = open_migrated();
+	struct store_user u = user_of("ghost", ROLE_VIEWER);
+	struct perr err;
+	perr_clear(&err);
+	cr_assert_eq(store_user_get(st, "ghost", &u, &err), PERR_NOT_FOUND);
+	cr_assert_str_eq(err.field, "name");
+	cr_assert_str_eq(err.msg, "no account is named 'ghost'");
+	perr_clear(&err);
+	u = user_of("ghost", ROLE_VIEWER);
+	cr_assert_eq(store_user_update(st, &u, &err), PERR_NOT_FOUND);
+	cr_assert_str_eq(err.msg, "no account is named 'ghost'");
+	store_close(st);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_users"), 0);
+}
+
+Test(store, a_bad_account_name_or_role_is_invalid_and_names_the_field)
+{
+	struct store *st = open_migrated();
+	const char *bad[] = {"", "Alice", "a b", "al/ice", "ünï", "tab\there"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct store_user u = user_of(bad[i], ROLE_VIEWER);
+		struct perr err;
+		perr_clear(&err);
+		cr_assert_eq(store_user_add(st, &u, &err), PERR_INVALID, "'%s'", bad[i]);
+		cr_assert_str_eq(err.field, "name");
+	}
+	struct store_user u = user_of("ok.name_1-2", ROLE_COUNT);
+	struct perr err;
+	cr_assert_eq(store_user_add(st, &u, &err), PERR_INVALID);
+	cr_assert_str_eq(err.field, "role");
+	u.role = -1;
+	cr_assert_eq(store_user_add(st, &u, &err), PERR_INVALID);
+	u.role = ROLE_VIEWER;
+	cr_assert_eq(store_user_add(st, &u, &err), 0, "%s", err.msg);
+	/* The longest name a struct store_user holds is the longest allowed. */
+	u = user_of("a23456789012345678901234567890123456789012345678901234567890123", ROLE_VIEWER);
+	cr_assert_eq(strlen(u.name), 63);
+	cr_assert_eq(store_user_add(st, &u, &err), 0, "%s", err.msg);
+	store_close(st);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_users"), 2);
+}
+
+Test(store, the_schema_itself_refuses_a_bad_name_role_or_login_hash)
+{
+	store_close(open_migrated());
+	sqlite3 *db = raw();
+	const char *sql[] = {
+		"INSERT INTO portal_users (name, role, pw_hash, created_at, updated_at) "
+		"VALUES ('Alice', 'viewer', '', 0, 0)",
+		"INSERT INTO portal_users (name, role, pw_hash, created_at, updated_at) "
+		"VALUES ('alice', 'root', '', 0, 0)",
+		"INSERT INTO portal_users (name, role, pw_hash, created_at, updated_at) "
+		"VALUES ('', 'viewer', '', 0, 0)",
+		"INSERT INTO portal_users (name, role, pw_hash, created_at, updated_at) "
+		"VALUES (printf('%.64c', 'a'), 'viewer', '', 0, 0)",
+		"INSERT INTO portal_logins (hash, user_id, created_at, last_seen_at, expires_at) "
+		"VALUES (x'0102', 1, 0, 0, 0)",
+	};
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+		cr_assert_eq(sqlite3_exec(db, sql[i], NULL, NULL, NULL), SQLITE_CONSTRAINT, "%s",
+			     sql[i]);
+		cr_assert(strstr(sqlite3_errmsg(db), "CHECK constraint failed"), "%s",
+			  sqlite3_errmsg(db));
+	}
+	cr_assert_eq(sqlite3_exec(db,
+				  "INSERT INTO portal_users (name, role, pw_hash, created_at, "
+				  "updated_at) VALUES ('a.b_c-9', 'admin', '', 0, 0)",
+				  NULL, NULL, NULL),
+		     SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+struct names {
+	int n;
+	char items[8][STORE_NAME_MAX];
+	int stop_after;
+};
+
+static int collect_name(void *arg, const struct store_user *u)
+{
+	struct names *s = arg;
+	cr_assert_lt(s->n, 8);
+	snprintf(s->items[s->n++], STORE_NAME_MAX, "%s", u->name);
+	return s->stop_after && s->n == s->stop_after ? -1 : 0;
+}
+
+Test(store, users_are_listed_in_name_order_and_counted)
+{
+	struct store *st = open_migrated();
+	add_user(st, "carol", ROLE_ADMIN);
+	add_user(st, "alice", ROLE_VIEWER);
+	add_user(st, "bob", ROLE_OPERATOR);
+	struct names got = {0};
+	long long count = -1;
+	struct perr err;
+	cr_assert_eq(store_users(st, collect_name, &got, &count, &err), 0, "%s", err.msg);
+	cr_assert_eq(count, 3);
+	cr_assert_eq(got.n, 3);
+	cr_assert_str_eq(got.items[0], "alice");
+	cr_assert_str_eq(got.items[1], "bob");
+	cr_assert_str_eq(got.items[2], "carol");
+
+	struct names first = {.stop_after = 1};
+	cr_assert_eq(store_users(st, collect_name, &first, &count, &err), 0, "%s", err.msg);
+	cr_assert_eq(first.n, 1);
+	cr_assert_eq(count, 1);
+	store_close(st);
+}
+
+Test(store, no_users_is_an_empty_list)
+{
+	struct store *st = open_migrated();
+	struct names got = {0};
+	long long count = -1;
+	struct perr err;
+	cr_assert_eq(store_users(st, collect_name, &got, &count, &err), 0, "%s", err.msg);
+	cr_assert_eq(count, 0);
+	cr_assert_eq(got.n, 0);
+	store_close(st);
+}
+
+Test(store, update_writes_role_password_state_and_time_but_not_the_name_or_creation)
+{
+	struct store *st = open_migrated();
+	long long id = add_user(st, "alice", ROLE_VIEWER);
+	struct store_user u;
+	struct perr err;
+	cr_assert_eq(store_user_get(st, "alice", &u, &err), 0);
+	u.role = ROLE_APPROVER;
+	snprintf(u.pw_hash, sizeof u.pw_hash, "%s", "$argon2id$new");
+	u.updated_at = 1800000000000LL;
+	u.created_at = 5; /* not written */
+	cr_assert_eq(store_user_update(st, &u, &err), 0, "%s", err.msg);
+	struct store_user back;
+	cr_assert_eq(store_user_get(st, "alice", &back, &err), 0);
+	cr_assert_eq(back.id, id);
+	cr_assert_eq(back.role, ROLE_APPROVER);
+	cr_assert_str_eq(back.pw_hash, "$argon2id$new");
+	cr_assert_eq(back.updated_at, 1800000000000LL);
+	cr_assert_eq(back.created_at, 1700000000000LL);
+	cr_assert_eq(back.disabled, 0);
+	store_close(st);
+}
+
+Test(store, disabling_an_account_deletes_its_logins_and_no_one_elses)
+{
+	struct store *st = open_migrated();
+	long long alice = add_user(st, "alice", ROLE_OPERATOR);
+	long long bob = add_user(st, "bob", ROLE_VIEWER);
+	add_login(st, 1, alice, 10000);
+	add_login(st, 2, alice, 10000);
+	add_login(st, 3, bob, 10000);
+	struct store_user u;
+	struct perr err;
+	cr_assert_eq(store_user_get(st, "alice", &u, &err), 0);
+	u.disabled = 1;
+	cr_assert_eq(store_user_update(st, &u, &err), 0, "%s", err.msg);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_logins"), 1);
+	struct seen s = live_logins(st, 2000);
+	cr_assert_eq(s.n, 1);
+	cr_assert_str_eq(s.items[0].user, "bob");
+
+	/* Enabling again brings none of them back. */
+	u.disabled = 0;
+	cr_assert_eq(store_user_update(st, &u, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_user_get(st, "alice", &u, &err), 0);
+	cr_assert_eq(u.disabled, 0);
+	cr_assert_eq(live_logins(st, 2000).n, 1);
+	store_close(st);
+}
+
+Test(store, an_update_that_leaves_the_account_enabled_keeps_its_logins)
+{
+	struct store *st = open_migrated();
+	long long alice = add_user(st, "alice", ROLE_OPERATOR);
+	add_login(st, 1, alice, 10000);
+	struct store_user u;
+	struct perr err;
+	cr_assert_eq(store_user_get(st, "alice", &u, &err), 0);
+	u.role = ROLE_ADMIN;
+	cr_assert_eq(store_user_update(st, &u, &err), 0, "%s", err.msg);
+	struct seen s = live_logins(st, 2000);
+	cr_assert_eq(s.n, 1);
+	cr_assert_eq(s.items[0].role, ROLE_ADMIN);
+	store_close(st);
+}
+
+Test(store, logins_report_live_ones_with_user_and_role_filled)
+{
+	struct store *st = open_migrated();
+	long long alice = add_user(st, "alice", ROLE_APPROVER);
+	struct store_login l = login_of(7, alice, 90000);
+	l.created_at = 100;
+	l.last_seen_at = 200;
+	struct perr err;
+	cr_assert_eq(store_login_add(st, &l, &err), 0, "%s", err.msg);
+	struct seen s = live_logins(st, 1000);
+	cr_assert_eq(s.n, 1);
+	cr_assert_eq(memcmp(s.items[0].hash, l.hash, STORE_LOGIN_HASH_LEN), 0);
+	cr_assert_eq(s.items[0].user_id, alice);
+	cr_assert_str_eq(s.items[0].user, "alice");
+	cr_assert_eq(s.items[0].role, ROLE_APPROVER);
+	cr_assert_eq(s.items[0].created_at, 100);
+	cr_assert_eq(s.items[0].last_seen_at, 200);
+	cr_assert_eq(s.items[0].expires_at, 90000);
+	store_close(st);
+}
+
+Test(store, expired_logins_are_hidden_and_pruned)
+{
+	struct store *st = open_migrated();
+	long long alice = add_user(st, "alice", ROLE_VIEWER);
+	add_login(st, 1, alice, 5000);  /* expires exactly now: gone */
+	add_login(st, 2, alice, 4999);  /* expired */
+	add_login(st, 3, alice, 5001);  /* live */
+	struct seen s = live_logins(st, 5000);
+	cr_assert_eq(s.n, 1);
+	cr_assert_eq(s.items[0].hash[0], 3);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_logins"), 1);
+	cr_assert_eq(live_logins(st, 6000).n, 0);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_logins"), 0);
+	store_close(st);
+}
+
+Test(store, a_disabled_accounts_logins_are_hidden)
+{
+	struct store *st = open_migrated();
+	long long alice = add_user(st, "alice", ROLE_ADMIN);
+	long long bob = add_user(st, "bob", ROLE_VIEWER);
+	add_login(st, 1, alice, 10000);
+	add_login(st, 2, bob, 10000);
+	/* Disabled behind the store's back, so the login row is still there. */
+	sqlite3 *db = raw();
+	cr_assert_eq(sqlite3_exec(db, "UPDATE portal_users SET disabled = 1 WHERE name = 'alice'",
+				  NULL, NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(db);
+	struct seen s = live_logins(st, 2000);
+	cr_assert_eq(s.n, 1);
+	cr_assert_str_eq(s.items[0].user, "bob");
+	cr_assert_eq(rows("SELECT count(*) FROM portal_logins"), 2);
+	store_close(st);
+}
+
+Test(store, a_login_needs_an_enabled_account)
+{
+	struct store *st = open_migrated();
+	long long alice = add_user(st, "alice", ROLE_VIEWER);
+	struct store_user u;
+	struct perr err;
+	cr_assert_eq(store_user_get(st, "alice", &u, &err), 0);
+	u.disabled = 1;
+	cr_assert_eq(store_user_update(st, &u, &err), 0);
+	struct store_login l = login_of(1, alice, 10000);
+	perr_clear(&err);
+	cr_assert_eq(store_login_add(st, &l, &err), PERR_NOT_FOUND);
+	cr_assert_str_eq(err.field, "user_id");
+	l.user_id = alice + 100;
+	cr_assert_eq(store_login_add(st, &l, &err), PERR_NOT_FOUND);
+	store_close(st);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_logins"), 0);
+}
+
+Test(store, a_duplicate_login_is_a_conflict)
+{
+	struct store *st = open_migrated();
+	long long alice = add_user(st, "alice", ROLE_VIEWER);
+	add_login(st, 1, alice, 10000);
+	struct store_login l = login_of(1, alice, 20000);
+	struct perr err;
+	cr_assert_eq(store_login_add(st, &l, &err), PERR_CONFLICT);
+	store_close(st);
+	cr_assert_eq(rows("SELECT expires_at FROM portal_logins"), 10000);
+}
+
+Test(store, touch_sets_last_seen_and_says_when_the_login_is_gone)
+{
+	struct store *st = open_migrated();
+	long long alice = add_user(st, "alice", ROLE_VIEWER);
+	add_login(st, 1, alice, 10000);
+	unsigned char h[STORE_LOGIN_HASH_LEN];
+	memset(h, 1, sizeof h);
+	struct perr err;
+	cr_assert_eq(store_login_touch(st, h, 4242, &err), 0, "%s", err.msg);
+	cr_assert_eq(live_logins(st, 2000).items[0].last_seen_at, 4242);
+	memset(h, 9, sizeof h);
+	cr_assert_eq(store_login_touch(st, h, 4343, &err), PERR_NOT_FOUND);
+	store_close(st);
+}
+
+Test(store, login_delete_removes_one_and_an_absent_one_is_fine)
+{
+	struct store *st = open_migrated();
+	long long alice = add_user(st, "alice", ROLE_VIEWER);
+	add_login(st, 1, alice, 10000);
+	add_login(st, 2, alice, 10000);
+	unsigned char h[STORE_LOGIN_HASH_LEN];
+	memset(h, 1, sizeof h);
+	struct perr err;
+	cr_assert_eq(store_login_delete(st, h, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_login_delete(st, h, &err), 0, "%s", err.msg);
+	struct seen s = live_logins(st, 2000);
+	cr_assert_eq(s.n, 1);
+	cr_assert_eq(s.items[0].hash[0], 2);
+	store_close(st);
+}
+
+Test(store, login_delete_user_ends_every_login_of_one_account_and_counts_them)
+{
+	struct store *st = open_migrated();
+	long long alice = add_user(st, "alice", ROLE_VIEWER);
+	long long bob = add_user(st, "bob", ROLE_VIEWER);
+	add_login(st, 1, alice, 10000);
+	add_login(st, 2, alice, 10000);
+	add_login(st, 3, bob, 10000);
+	long long n = -1;
+	struct perr err;
+	cr_assert_eq(store_login_delete_user(st, alice, &n, &err), 0, "%s", err.msg);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(store_login_delete_user(st, alice, &n, &err), 0, "%s", err.msg);
+	cr_assert_eq(n, 0);
+	struct seen s = live_logins(st, 2000);
+	cr_assert_eq(s.n, 1);
+	cr_assert_str_eq(s.items[0].user, "bob");
+	store_close(st);
+}
+
+static int stop_at_first(void *arg, const struct store_login *l)
+{
+	(*(int *)arg)++;
+	return -1;
+}
+
+Test(store, the_logins_walk_stops_when_asked)
+{
+	struct store *st = open_migrated();
+	long long alice = add_user(st, "alice", ROLE_VIEWER);
+	add_login(st, 1, alice, 10000);
+	add_login(st, 2, alice, 10000);
+	int calls = 0;
+	struct perr err;
+	cr_assert_eq(store_logins(st, 2000, stop_at_first, &calls, &err), 0, "%s", err.msg);
+	cr_assert_eq(calls, 1);
+	store_close(st);
 }

@@ -3,6 +3,7 @@
 
 #include "adapters/secrets.h"
 #include "http/auth.h"
+#include "http/login.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -164,6 +165,16 @@ void app_refresh_tokens(struct app *a)
 		log_emit(LOG_DEBUG, "cannot reload tokens", json_pack("{s:s}", "reason", err.msg));
 }
 
+void app_refresh_logins(struct app *a)
+{
+	if (!a->logins)
+		return;
+	struct perr err = {0};
+	/* Last-use times are written back at most once a minute per login. */
+	if (login_cache_sync(a->logins, a->store, clock_wall_ms(), 60000, &err) < 0)
+		log_emit(LOG_DEBUG, "cannot reload logins", json_pack("{s:s}", "reason", err.msg));
+}
+
 static void *monitor_main(void *arg)
 {
 	struct app *a = arg;
@@ -186,6 +197,7 @@ static void *monitor_main(void *arg)
 		pthread_mutex_unlock(&a->lock);
 		app_check_store(a);
 		app_refresh_tokens(a);
+		app_refresh_logins(a);
 		pthread_mutex_lock(&a->lock);
 	}
 	pthread_mutex_unlock(&a->lock);

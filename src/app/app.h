@@ -17,6 +17,9 @@ struct config_ref;
 struct hub;
 struct writer;
 struct token_cache;
+struct login_cache;
+struct signin;
+struct throttle;
 struct secret_status;
 
 struct readiness {
@@ -34,6 +37,10 @@ struct app {
 	struct hub *hub;             /* the live truth (borrowed) */
 	struct writer *writer;       /* the event log's one writer (borrowed) */
 	struct token_cache *tokens;  /* bearer tokens, refreshed by the monitor */
+	struct login_cache *logins;  /* accounts and logins, refreshed by the monitor */
+	struct signin *signin;       /* checks passwords, opens and closes logins */
+	struct throttle *throttle;   /* sign-in attempts per address and account */
+	unsigned char proxy_key[32]; /* keys CSRF tokens of identities from a proxy */
 	struct secret_status *secrets; /* last resolution of the secret contracts (under lock) */
 	size_t nsecrets;
 	long long started_ms;
@@ -62,6 +69,9 @@ void app_check_store(struct app *a);
 /* Reloads the bearer tokens from the store (the monitor does it every
  * interval, so a created or revoked token takes effect within one). */
 void app_refresh_tokens(struct app *a);
+/* Reloads accounts and logins from the store, writing back last-use times
+ * first (the monitor does it every interval). */
+void app_refresh_logins(struct app *a);
 /* Replaces the secret statuses (takes st, from secrets_resolve). */
 void app_set_secrets(struct app *a, struct secret_status *st, size_t n);
 /* The state name ("present", "missing", …, or "undeclared") and detail of

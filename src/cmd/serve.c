@@ -13,6 +13,9 @@
 #include "app/app.h"
 #include "cmd/cmd.h"
 #include "http/auth.h"
+#include "http/login.h"
+#include "http/signin.h"
+#include "http/throttle.h"
 #include "http/routes.h"
 #include "http/server.h"
 #include "live/hub.h"
@@ -174,6 +177,16 @@ int cmd_serve(int argc, char **argv)
 	app.hub = hub;
 	app.tokens = tokens;
 	app_refresh_tokens(&app);
+	struct login_cache *logins = login_cache_new();
+	app.logins = logins;
+	app_refresh_logins(&app);
+	app.throttle = throttle_new(4096);
+	randombytes_buf(app.proxy_key, sizeof app.proxy_key);
+	app.signin = signin_start(&app);
+	if (!logins || !app.throttle || !app.signin) {
+		log_printf(LOG_ERROR, "cannot start sign-in");
+		goto out;
+	}
 	long long r0 = clock_mono_us();
 	if (writer_start(&writer, store, hub, 250, &err) < 0) {
 		log_emit(LOG_ERROR, "cannot start the event writer", json_pack("{s:s}", "reason", err.msg));
@@ -210,6 +223,9 @@ int cmd_serve(int argc, char **argv)
 	/* Streams never finish on their own: end them so the drain can. */
 	hub_close_streams(hub);
 	server_drain(srv, drain_ms);
+	/* No request waits on a sign-in job now. */
+	signin_stop(app.signin);
+	app.signin = NULL;
 	rc = 0;
 	log_emit(LOG_INFO, "drained",
 		 json_pack("{s:f}", "duration_ms", (double)(clock_mono_us() - d0) / 1000.0));
@@ -222,7 +238,10 @@ out:
 	app_monitor_stop(&app);
 	hub_free(hub);
 	server_free(srv);
+	signin_stop(app.signin);
 	token_cache_free(tokens);
+	login_cache_free(logins);
+	throttle_free(app.throttle);
 	app_destroy(&app);
 	store_close(store);
 	metrics_free(metrics);

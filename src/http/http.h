@@ -9,7 +9,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "http/login.h"
 #include "http/router.h"
+#include "util/buf.h"
 #include "util/perr.h"
 
 struct app;
@@ -39,6 +41,13 @@ struct http_ctx {
 	int streaming;              /* a chunked reply is under way */
 	void *close_hook;           /* see http_stream_on_close */
 	int req_gone;               /* libevent freed req with its connection */
+	/* Filled by http_guard before the handler runs: */
+	char peer[64];              /* the client's address (past trusted proxies) */
+	int secure;                 /* a trusted proxy says the client used https */
+	int signed_in;              /* who is a person, from a login or a trusted proxy */
+	struct who who;             /* valid when signed_in */
+	int login_expired;          /* a login cookie came whose time ran out */
+	int bearer;                 /* a bearer token with the read scope came instead */
 };
 
 /* Sends status with body (copied). content_type NULL sends no body type. */
@@ -86,6 +95,23 @@ void http_stream_on_close(struct http_ctx *c, void (*cb)(struct http_ctx *c, voi
 			  void *arg);
 /* Ends the stream, completes the request and frees c. */
 void http_stream_end(struct http_ctx *c);
+
+/* Identifies who is asking (login cookie, trusted proxy header or bearer
+ * token), then holds the route to its `need`: a person not signed in is
+ * sent to sign in with the way back kept (pages) or answered 401 (API); a
+ * role too low gets 403 naming the role; a state-changing request made with
+ * a login needs its CSRF token. Returns 1 when it answered, 0 to go on. */
+int http_guard(struct http_ctx *c);
+/* Copies the value of cookie `name` into out; -1 when absent or too long. */
+int http_cookie(struct http_ctx *c, const char *name, char *out, size_t cap);
+/* Reads an application/x-www-form-urlencoded body into q (evhttp's
+ * key/value list; clear it with evhttp_clear_headers). -1 when the body is
+ * not a form or cannot be parsed. */
+struct evkeyvalq;
+int http_form(struct http_ctx *c, struct evkeyvalq *q);
+/* The percent-encoded "/login?next=<path and query of this request>"
+ * (plus "&expired=1" when asked) into out. */
+void http_login_href(struct http_ctx *c, int expired, struct buf *out);
 
 /* Whether s is an acceptable incoming X-Request-Id: 1..64 characters of
  * [A-Za-z0-9._-]. Anything else is replaced, never echoed. */

@@ -216,6 +216,34 @@ int http_reply_json(struct http_ctx *c, int status, json_t *doc)
 	return rc;
 }
 
+/* The recovery class of an error status, and what to do next: the same
+ * model the recovery pages use. Input errors (400, 404, 413…) have no class:
+ * their `field` says what to fix. */
+static const char *error_class(int status)
+{
+	switch (status) {
+	case 401: case 403: return "auth";
+	case 409: case 424: return "contract";
+	case 503: return "dependency";
+	case 500: return "product";
+	default: return NULL;
+	}
+}
+
+static json_t *error_next(int status)
+{
+	const char *href = NULL, *label = NULL;
+	switch (status) {
+	case 401: href = "/login"; label = "Sign in, or send a bearer token"; break;
+	case 403: href = "/"; label = "Request access from an admin, naming the role"; break;
+	case 409: case 424: href = "/substrate"; label = "Check the contract named in the message"; break;
+	case 503: href = "/readyz"; label = "Retry once the dependency is back"; break;
+	case 500: href = "/"; label = "Report it, quoting the request id"; break;
+	default: return json_array();
+	}
+	return json_pack("[{s:s,s:s}]", "href", href, "label", label);
+}
+
 int http_reply_error(struct http_ctx *c, int status, const char *code, const char *field,
 		     const char *fmt, ...)
 {
@@ -224,9 +252,11 @@ int http_reply_error(struct http_ctx *c, int status, const char *code, const cha
 	va_start(ap, fmt);
 	buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	json_t *err = json_pack("{s:s,s:s,s:o,s:s}", "code", code, "message", buf_cstr(&msg),
-				"field", field ? json_string(field) : json_null(),
-				"request_id", c->request_id);
+	const char *cls = error_class(status);
+	json_t *err = json_pack("{s:s,s:s,s:o,s:s,s:o,s:o}", "code", code, "message",
+				buf_cstr(&msg), "field", field ? json_string(field) : json_null(),
+				"request_id", c->request_id, "class",
+				cls ? json_string(cls) : json_null(), "next", error_next(status));
 	buf_free(&msg);
 	return http_reply_json(c, status, json_pack("{s:o}", "error", err));
 }

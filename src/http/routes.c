@@ -9,6 +9,9 @@
 const struct route http_routes[] = {
 	{METHOD_GET, "/", web_page_home, ROUTE_PAGE, "The workflow path and the state of this Portal", ROUTE_PUBLIC},
 	{METHOD_GET, "/assets/{name}", web_serve_asset, ROUTE_ASSET, "Static assets compiled into the binary", ROUTE_PUBLIC},
+	{METHOD_GET, "/login", web_page_login, ROUTE_PAGE, "Sign in; lands on `next` afterwards", ROUTE_PUBLIC},
+	{METHOD_POST, "/login", web_login_post, ROUTE_PAGE, "Check the account and open a sign-in", ROUTE_PUBLIC},
+	{METHOD_POST, "/logout", web_logout_post, ROUTE_PAGE, "Sign out here, or everywhere (scope=everywhere)", ROLE_VIEWER},
 	{METHOD_GET, "/healthz", api_healthz, ROUTE_API, "Liveness: the process answers", ROUTE_PUBLIC},
 	{METHOD_GET, "/readyz", api_readyz, ROUTE_API, "Readiness: store reachable and schema current", ROUTE_PUBLIC},
 	{METHOD_GET, "/metrics", api_metrics, ROUTE_API, "Prometheus metrics", ROUTE_PUBLIC},

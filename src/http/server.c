@@ -180,8 +180,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 	c.query = uri ? evhttp_uri_get_query(uri) : NULL;
 
 	router_match(s->routes, s->nroutes, c.method, c.path, &c.match);
-	if (c.match.status == 200)
-		c.match.route->handler(&c);
+	if (c.match.status == 200) {
+		if (!http_guard(&c))
+			c.match.route->handler(&c);
+	}
 	else
 		answer_unrouted(&c);
 	if (c.deferred) /* the heap copy answers later and finishes then */

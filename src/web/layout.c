@@ -3,10 +3,40 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "core/role.h"
 #include "core/stage.h"
 #include "http/http.h"
 #include "web/html.h"
 #include "web/web.h"
+
+/* Who is signed in, and the way out; or the way in, back to this page. */
+static void identity(struct buf *b, struct http_ctx *c)
+{
+	if (!c->signed_in) {
+		struct buf href = BUF_INIT;
+		if (!strcmp(c->path, "/login"))
+			buf_puts(&href, "/login");
+		else
+			http_login_href(c, 0, &href);
+		html_lit(b, "<a class=\"signin-link\"");
+		html_href_local(b, href.data);
+		html_lit(b, ">Sign in</a>\n");
+		buf_free(&href);
+		return;
+	}
+	html_lit(b, "<form class=\"identity\" method=\"post\" action=\"/logout\">"
+		    "<span data-user");
+	html_attr(b, "data-role", role_name((enum role)c->who.role));
+	html_lit(b, ">");
+	html_text(b, c->who.user);
+	html_lit(b, " · ");
+	html_text(b, role_name((enum role)c->who.role));
+	html_lit(b, "</span><input type=\"hidden\" name=\"csrf\"");
+	html_attr(b, "value", c->who.csrf);
+	html_lit(b, "><button type=\"submit\">Sign out</button>"
+		    "<button type=\"submit\" name=\"scope\" value=\"everywhere\" "
+		    "class=\"quiet\">Sign out everywhere</button></form>\n");
+}
 
 void web_layout_begin(struct buf *b, struct http_ctx *c, const char *title)
 {
@@ -23,7 +53,13 @@ void web_layout_begin_script(struct buf *b, struct http_ctx *c, const char *titl
 	html_attr(b, "href", web_asset_url("portal.css"));
 	html_lit(b, ">\n<link rel=\"icon\" type=\"image/svg+xml\"");
 	html_attr(b, "href", web_asset_url("favicon.svg"));
-	html_lit(b, ">\n<script defer");
+	html_lit(b, ">\n");
+	if (c->signed_in) { /* for scripts that post: the X-CSRF-Token value */
+		html_lit(b, "<meta name=\"csrf-token\"");
+		html_attr(b, "content", c->who.csrf);
+		html_lit(b, ">\n");
+	}
+	html_lit(b, "<script defer");
 	html_attr(b, "src", web_asset_url("portal.js"));
 	html_lit(b, "></script>\n");
 	if (script) {
@@ -56,7 +92,9 @@ void web_layout_begin_script(struct buf *b, struct http_ctx *c, const char *titl
 	html_attr(b, "data-state", r.store.ready ? "ready" : "not-ready");
 	html_lit(b, ">");
 	html_text(b, r.store.ready ? "Store ready" : "Store not ready");
-	html_lit(b, "</a>\n</header>\n<main id=\"main\">\n");
+	html_lit(b, "</a>\n");
+	identity(b, c);
+	html_lit(b, "</header>\n<main id=\"main\">\n");
 }
 
 void web_layout_end(struct buf *b, struct http_ctx *c)

@@ -46,5 +46,8 @@ int web_page_operator(struct http_ctx *c);
 int web_page_debug_history(struct http_ctx *c);
 int web_page_substrate(struct http_ctx *c);
 int web_page_launch(struct http_ctx *c);
+int web_page_login(struct http_ctx *c);
+int web_login_post(struct http_ctx *c);
+int web_logout_post(struct http_ctx *c);
 
 #endif

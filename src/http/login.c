@@ -319,3 +319,17 @@ long long login_cache_accounts(struct login_cache *lc)
 	pthread_mutex_unlock(&lc->lock);
 	return n;
 }
+
+void login_cache_accounts_each(struct login_cache *lc,
+			       void (*fn)(void *arg, const struct login_account *a), void *arg)
+{
+	pthread_mutex_lock(&lc->lock);
+	for (size_t i = 0; i < lc->nusers; i++) {
+		const struct account *u = &lc->users[i];
+		struct login_account a = {u->id, u->name, u->role, u->disabled, 0};
+		for (size_t j = 0; j < lc->n; j++)
+			a.logins += lc->v[j].l.user_id == u->id;
+		fn(arg, &a);
+	}
+	pthread_mutex_unlock(&lc->lock);
+}

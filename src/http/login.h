@@ -63,6 +63,18 @@ enum login_state login_cache_check(struct login_cache *lc, const char *cookie_va
 				   long long now_ms, long long idle_ms, struct who *who);
 /* An enabled account by name, for an identity a trusted proxy names. */
 int login_cache_user(struct login_cache *lc, const char *name, struct who *who);
+/* One account as the cache knows it, for the accounts page. */
+struct login_account {
+	long long id;
+	const char *name;
+	int role;
+	int disabled;
+	int logins; /* live sign-ins */
+};
+/* Calls fn for every account, in name order (under the cache's lock: fn
+ * must not call back into the cache). */
+void login_cache_accounts_each(struct login_cache *lc,
+			       void (*fn)(void *arg, const struct login_account *a), void *arg);
 /* How many accounts exist (any state); -1 before the first sync. */
 long long login_cache_accounts(struct login_cache *lc);
 

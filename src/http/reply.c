@@ -217,15 +217,16 @@ int http_reply_json(struct http_ctx *c, int status, json_t *doc)
 }
 
 /* The recovery class of an error status, and what to do next: the same
- * model the recovery pages use. Input errors (400, 404, 413…) have no class:
- * their `field` says what to fix. */
+ * model the recovery pages use (an unknown path is Portal's own gap, as on
+ * the 404 page). Input errors (400, 413, 415…) have no class: their `field`
+ * says what to fix. */
 static const char *error_class(int status)
 {
 	switch (status) {
 	case 401: case 403: return "auth";
 	case 409: case 424: return "contract";
 	case 503: return "dependency";
-	case 500: return "product";
+	case 404: case 405: case 500: return "product";
 	default: return NULL;
 	}
 }
@@ -238,6 +239,7 @@ static json_t *error_next(int status)
 	case 403: href = "/"; label = "Request access from an admin, naming the role"; break;
 	case 409: case 424: href = "/substrate"; label = "Check the contract named in the message"; break;
 	case 503: href = "/readyz"; label = "Retry once the dependency is back"; break;
+	case 404: case 405: href = "/"; label = "Go to the workflow path"; break;
 	case 500: href = "/"; label = "Report it, quoting the request id"; break;
 	default: return json_array();
 	}

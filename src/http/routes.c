@@ -12,6 +12,8 @@ const struct route http_routes[] = {
 	{METHOD_GET, "/login", web_page_login, ROUTE_PAGE, "Sign in; lands on `next` afterwards", ROUTE_PUBLIC},
 	{METHOD_POST, "/login", web_login_post, ROUTE_PAGE, "Check the account and open a sign-in", ROUTE_PUBLIC},
 	{METHOD_POST, "/logout", web_logout_post, ROUTE_PAGE, "Sign out here, or everywhere (scope=everywhere)", ROLE_VIEWER},
+	{METHOD_GET, "/admin/users", web_page_admin_users, ROUTE_PAGE, "Accounts: roles, states, live sign-ins", ROLE_ADMIN},
+	{METHOD_POST, "/admin/users/{name}/signout", web_admin_signout, ROUTE_PAGE, "End every sign-in of one account", ROLE_ADMIN},
 	{METHOD_GET, "/healthz", api_healthz, ROUTE_API, "Liveness: the process answers", ROUTE_PUBLIC},
 	{METHOD_GET, "/readyz", api_readyz, ROUTE_API, "Readiness: store reachable and schema current", ROUTE_PUBLIC},
 	{METHOD_GET, "/metrics", api_metrics, ROUTE_API, "Prometheus metrics", ROUTE_PUBLIC},

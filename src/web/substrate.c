@@ -240,7 +240,8 @@ int web_page_launch(struct http_ctx *c)
 	}
 	html_lit(&b, "</section>\n");
 	web_layout_end(&b, c);
-	int rc = web_reply_page(c, 200, &b);
+	/* Nothing to open is a contract gap, and the status says so. */
+	int rc = web_reply_page(c, cc->public_url.s[0] ? 200 : 424, &b);
 	buf_free(&b);
 	json_decref(health);
 	return rc;

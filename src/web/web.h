@@ -49,5 +49,7 @@ int web_page_launch(struct http_ctx *c);
 int web_page_login(struct http_ctx *c);
 int web_login_post(struct http_ctx *c);
 int web_logout_post(struct http_ctx *c);
+int web_page_admin_users(struct http_ctx *c);
+int web_admin_signout(struct http_ctx *c);
 
 #endif

@@ -140,6 +140,7 @@ test('/launch/<component> gives browser-first guidance; an unknown one is a reco
     assert.ok(r.text.includes(t), t);
   const none = await request(`${portal.url}/launch/headlamp`, { headers: { Accept: 'text/html' } });
   assert.match(none.text, /data-recovery-class="contract"/, 'no public URL is a contract gap');
+  assert.equal(none.status, 424, "a launch with nothing to open is a failed dependency on its contract");
   const unknown = await request(`${portal.url}/launch/nothing-here`, { headers: { Accept: 'text/html' } });
   assert.equal(unknown.status, 404);
   assert.match(unknown.text, /data-recovery-class="product"/);

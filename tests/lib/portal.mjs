@@ -1,7 +1,7 @@
 // The test harness: starts the real `portal` binary on a free loopback port
 // with a temporary database, reads its JSON log lines, and stops it with a
 // signal. PORTAL_BIN selects the build (build/portal or build-san/portal).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const running = new Set();
+// Sign-ins of the servers started here, by origin: request() sends the
+// cookie to a server that has one unless told { auth: false }.
+const signins = new Map();
 
 export function binPath() {
   return path.resolve(root, process.env.PORTAL_BIN ?? 'build/portal');
@@ -30,7 +33,10 @@ export function tempDir() {
 /**
  * Starts `portal serve`. Options: args (extra flags), env (extra variables),
  * config (YAML text written to portal.yaml and passed with --config), db (a
- * path; default a fresh file in the temporary directory), dir, timeoutMs.
+ * path; default a fresh file in the temporary directory), dir, timeoutMs,
+ * signIn (default true: an admin account "test-admin" is created before the
+ * server starts and signed in once it listens; request() then carries that
+ * sign-in to this server unless called with { auth: false }).
  * Resolves once the server logs "listening"; rejects with its stderr if it
  * exits first.
  */
@@ -39,6 +45,8 @@ export async function startPortal(opts = {}) {
   const db = opts.db ?? path.join(dir, 'portal.db');
   const configPath = path.join(dir, 'portal.yaml');
   const args = ['serve', '--listen', '127.0.0.1:0', '--db', db];
+  const signIn = opts.signIn ?? true;
+  if (signIn) addUser(db, TEST_ADMIN, 'admin', TEST_PASSWORD);
   if (opts.config !== undefined) {
     fs.writeFileSync(configPath, opts.config);
     args.push('--config', configPath);
@@ -93,7 +101,7 @@ export async function startPortal(opts = {}) {
     }),
   ]);
   const port = Number(listening.listen.split(':').pop());
-  return {
+  const portal = {
     url: `http://127.0.0.1:${port}`,
     port, dir, db, configPath, process: child, logs, exited,
     stderr: () => stderr,
@@ -112,11 +120,74 @@ export async function startPortal(opts = {}) {
       child.kill('SIGHUP');
     },
   };
+  if (signIn) {
+    portal.session = await login(portal.url, TEST_ADMIN, TEST_PASSWORD);
+    signins.set(portal.url, portal.session);
+    exited.then(() => signins.delete(portal.url));
+  }
+  return portal;
 }
 
-/** fetch() with the body read as text and, when it parses, as JSON. */
+export const TEST_ADMIN = 'test-admin';
+export const TEST_PASSWORD = 'test-password-1234';
+
+/** Creates an account in db with `portal user add --password-stdin`. */
+export function addUser(db, name, role, password) {
+  const r = spawnSync(binPath(), ['user', 'add', '--name', name, '--role', role, '--password-stdin', '--db', db],
+    { env: childEnv(), input: `${password}\n`, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`portal user add ${name} failed (${r.status}): ${r.stderr}`);
+}
+
+/** The cookies a response set, as name -> value. */
+export function setCookies(res) {
+  const out = {};
+  const all = typeof res.headers.getSetCookie === 'function' ? res.headers.getSetCookie() : [];
+  for (const c of all) {
+    const [pair] = c.split(';');
+    const eq = pair.indexOf('=');
+    out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/**
+ * Signs in through the form, as a browser would: GET /login for the form's
+ * token and cookie, then POST it. Resolves with { cookie, csrf, location }
+ * ("portal_login=…", the CSRF token pages carry, where it landed).
+ */
+export async function login(url, name, password, next = '/') {
+  const form = await fetch(`${url}/login?next=${encodeURIComponent(next)}`, { redirect: 'manual' });
+  const html = await form.text();
+  const pre = setCookies(form).portal_pre;
+  const token = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+  const body = new URLSearchParams({ csrf: token ?? '', next, user: name, password });
+  const res = await fetch(`${url}/login`, {
+    method: 'POST', redirect: 'manual', body,
+    headers: { Cookie: `portal_pre=${pre}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  await res.text();
+  const id = setCookies(res).portal_login;
+  if (res.status !== 303 || !id) throw new Error(`sign-in as ${name} failed: ${res.status}`);
+  const cookie = `portal_login=${id}`;
+  const page = await (await fetch(`${url}/`, { headers: { Cookie: cookie } })).text();
+  const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1];
+  return { cookie, csrf, location: res.headers.get('location') };
+}
+
+/**
+ * fetch() with the body read as text and, when it parses, as JSON. A server
+ * started with a sign-in gets its cookie (and, for writes, its CSRF token)
+ * unless init.auth is false or init.headers already has a Cookie.
+ */
 export async function request(url, init = {}) {
-  const res = await fetch(url, { redirect: 'manual', ...init });
+  const { auth = true, ...rest } = init;
+  const headers = { ...(rest.headers ?? {}) };
+  const session = auth ? signins.get(new URL(url).origin) : undefined;
+  if (session && !headers.Cookie && !headers.cookie) {
+    headers.Cookie = session.cookie;
+    if (rest.method && rest.method !== 'GET' && rest.method !== 'HEAD' && !headers['X-CSRF-Token']) headers['X-CSRF-Token'] = session.csrf;
+  }
+  const res = await fetch(url, { redirect: 'manual', ...rest, headers });
   const text = await res.text();
   let json;
   try { json = JSON.parse(text); } catch { json = undefined; }

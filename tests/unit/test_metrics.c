@@ -6,8 +6,8 @@
 
 static int h(struct http_ctx *c) { (void)c; return 0; }
 static const struct route routes[] = {
-	{METHOD_GET, "/healthz", h, ROUTE_API, "health"},
-	{METHOD_GET, "/say/\"quoted\"", h, ROUTE_API, "odd"},
+	{METHOD_GET, "/healthz", h, ROUTE_API, "health", 0},
+	{METHOD_GET, "/say/\"quoted\"", h, ROUTE_API, "odd", 0},
 };
 
 Test(metrics, shards_are_summed_per_route_method_and_status)

@@ -7,11 +7,11 @@
 static int h(struct http_ctx *c) { (void)c; return 0; }
 
 static const struct route table[] = {
-	{METHOD_GET, "/", h, ROUTE_PAGE, "home"},
-	{METHOD_GET, "/projects/{id}", h, ROUTE_PAGE, "project"},
-	{METHOD_POST, "/projects/{id}", h, ROUTE_API, "update"},
-	{METHOD_GET, "/projects/{id}/sessions/{sid}", h, ROUTE_PAGE, "session"},
-	{METHOD_GET, "/healthz", h, ROUTE_API, "health"},
+	{METHOD_GET, "/", h, ROUTE_PAGE, "home", 0},
+	{METHOD_GET, "/projects/{id}", h, ROUTE_PAGE, "project", 0},
+	{METHOD_POST, "/projects/{id}", h, ROUTE_API, "update", 0},
+	{METHOD_GET, "/projects/{id}/sessions/{sid}", h, ROUTE_PAGE, "session", 0},
+	{METHOD_GET, "/healthz", h, ROUTE_API, "health", 0},
 };
 #define N (sizeof table / sizeof table[0])
 

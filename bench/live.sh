@@ -29,17 +29,18 @@ cc -O2 -o "$work/sse_latency" bench/sse_latency.c $(pkg-config --cflags --libs l
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 ulimit -n 8192
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-rate() { wrk -t2 -c"${3:-64}" -d"${secs}s" ${2:+-s "$2"} "$1" | awk '/Requests\/sec/ {print $2}'; }
+rate() { wrk -t2 -c"${3:-64}" -d"${secs}s" ${2:+-s "$2"} ${4:+-H "$4"} "$1" | awk '/Requests\/sec/ {print $2}'; }
 wait_up() { for _ in $(seq 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "not up: $1" >&2; return 1; }
 
 # --- 1. snapshot throughput
 db="$work/demo.db"
 build/portal demo --db "$db" >/dev/null
+reader=$(build/portal token create --name bench-read --scope read --db "$db" 2>/dev/null)
 build/portal serve --listen 127.0.0.1:18941 --db "$db" --threads 2 --log-level warn 2>"$work/p1.log" &
 p1=$!
 wait_up http://127.0.0.1:18941/readyz
 mkdir -p "$work/www"
-curl -sf http://127.0.0.1:18941/api/v1/projection -o "$work/www/projection.json"
+curl -sf -H "Authorization: Bearer $reader" http://127.0.0.1:18941/api/v1/projection -o "$work/www/projection.json"
 cat >"$work/nginx.conf" <<CONF
 worker_processes 2;
 pid $work/nginx.pid;
@@ -58,7 +59,8 @@ nginx -c "$work/nginx.conf" -g 'daemon off;' &
 wait_up http://127.0.0.1:18942/projection.json
 bytes=$(stat -c %s "$work/www/projection.json")
 nginx_rps=$(rate http://127.0.0.1:18942/projection.json)
-snap_rps=$(rate http://127.0.0.1:18941/api/v1/projection)
+# Signed-in reads: the bearer token is checked on every request.
+snap_rps=$(rate http://127.0.0.1:18941/api/v1/projection "" 64 "Authorization: Bearer $reader")
 kill $p1; wait $p1 2>/dev/null || true
 echo "== 1. snapshot GET ($bytes bytes), wrk -t2 -c64 -d${secs}s"
 printf '%-40s %12.0f req/s %6s\n' 'nginx, same bytes as a static file' "$nginx_rps" 1.00
@@ -68,12 +70,12 @@ printf '%-40s %12.0f req/s %6s\n' 'portal GET /api/v1/projection' "$snap_rps" "$
 db="$work/ingest.db"
 build/portal migrate --db "$db" >/dev/null
 export PORTAL_TOKEN
-PORTAL_TOKEN=$(build/portal token create --name bench --scope events:write --db "$db" 2>/dev/null)
+PORTAL_TOKEN=$(build/portal token create --name bench --scope "events:write read" --db "$db" 2>/dev/null)
 build/portal serve --listen 127.0.0.1:18943 --db "$db" --threads 2 --log-level warn 2>"$work/p2.log" &
 p2=$!
 wait_up http://127.0.0.1:18943/readyz
 ingest_rps=$(rate http://127.0.0.1:18943/api/v1/events bench/ingest.lua 16)
-stored=$(curl -sf http://127.0.0.1:18943/api/v1/projection | sed -n 's/^{"version":\([0-9]*\).*/\1/p')
+stored=$(curl -sf -H "Authorization: Bearer $PORTAL_TOKEN" http://127.0.0.1:18943/api/v1/projection | sed -n 's/^{"version":\([0-9]*\).*/\1/p')
 kill $p2; wait $p2 2>/dev/null || true
 portal_eps=$(awk -v r="$ingest_rps" 'BEGIN { printf "%.0f", r * 100 }')
 # The reference: the same rows through the sqlite3 shell, one transaction per batch.
@@ -99,7 +101,7 @@ printf '%-40s %12s ev/s %6s\n' 'portal POST /api/v1/events' "$portal_eps" "$(rat
 # --- 3. SSE delivery latency
 db="$work/sse.db"
 build/portal migrate --db "$db" >/dev/null
-token=$(build/portal token create --name sse --scope events:write --db "$db" 2>/dev/null)
+token=$(build/portal token create --name sse --scope "events:write read" --db "$db" 2>/dev/null)
 build/portal serve --listen 127.0.0.1:18944 --db "$db" --threads 2 --log-level warn 2>"$work/p3.log" &
 p3=$!
 wait_up http://127.0.0.1:18944/readyz
@@ -111,7 +113,7 @@ kill $p3; wait $p3 2>/dev/null || true
 db="$work/big.db"
 build/portal migrate --db "$db" >/dev/null
 # 100,000 sessions, ten events each: started, eight tool uses, ended or not.
-sqlite3 "$db" <<'SQL'
+sqlite3 "$db" >/dev/null <<'SQL'
 PRAGMA journal_mode=WAL;
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999999)
 INSERT INTO portal_live_events (id, ts, source, type, project, session, data, received_at)
@@ -127,10 +129,11 @@ FROM n;
 SQL
 echo "== 4. replay and memory (1,000,000 events, 100,000 sessions)"
 build/portal replay --db "$db"
+reader=$(build/portal token create --name bench-read --scope read --db "$db" 2>/dev/null)
 build/portal serve --listen 127.0.0.1:18945 --db "$db" --threads 2 --log-level warn 2>"$work/p4.log" &
 p4=$!
 wait_up http://127.0.0.1:18945/readyz
-curl -sf http://127.0.0.1:18945/api/v1/projection -o /dev/null
-curl -sf http://127.0.0.1:18945/operator -o /dev/null
+curl -sf -H "Authorization: Bearer $reader" http://127.0.0.1:18945/api/v1/projection -o /dev/null
+curl -sf -H "Authorization: Bearer $reader" http://127.0.0.1:18945/operator -o /dev/null
 grep -E 'VmRSS|VmHWM' /proc/$p4/status
 kill $p4; wait $p4 2>/dev/null || true

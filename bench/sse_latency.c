@@ -171,7 +171,7 @@ static void stop_cb(evutil_socket_t fd, short w, void *arg)
 int main(int argc, char **argv)
 {
 	if (argc != 6) {
-		fprintf(stderr, "usage: %s PORT TOKEN SUBSCRIBERS RATE SECONDS\n", argv[0]);
+		fprintf(stderr, "usage: %s PORT TOKEN SUBSCRIBERS RATE SECONDS (TOKEN: scopes events:write and read)\n", argv[0]);
 		return 2;
 	}
 	port = atoi(argv[1]);
@@ -187,7 +187,8 @@ int main(int argc, char **argv)
 		bufferevent_setcb(bev, on_read, NULL, on_event, &subs[i]);
 		bufferevent_enable(bev, EV_READ);
 		evbuffer_add_printf(bufferevent_get_output(bev),
-				    "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
+				    "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
+				    "Authorization: Bearer %s\r\n\r\n", token);
 	}
 	/* Let every stream receive its snapshot before the clock starts. */
 	struct timeval settle = {2, 0};

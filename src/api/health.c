@@ -38,10 +38,8 @@ int api_readyz(struct http_ctx *c)
 	if (!ready) {
 		const char *why = draining ? "the server is shutting down" : r.store.reason;
 		json_object_set_new(doc, "error",
-				    json_pack("{s:s,s:s,s:s,s:s}", "code", "unavailable",
-					      "message", why, "field",
-					      draining ? "server" : "store", "request_id",
-					      c->request_id));
+				    http_error_object(c, 503, "unavailable",
+						      draining ? "server" : "store", why));
 	}
 	return http_reply_json(c, ready ? 200 : 503, doc);
 }

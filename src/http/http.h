@@ -63,6 +63,11 @@ int http_reply_json(struct http_ctx *c, int status, json_t *doc);
 /* Sends the one error shape. field may be NULL. */
 int http_reply_error(struct http_ctx *c, int status, const char *code, const char *field,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The error object of that shape, for answers that carry more than the
+ * error (readiness). Its recovery class follows the status: auth (401/403),
+ * contract (409/424), dependency (503), product (404/405/500), else null. */
+json_t *http_error_object(struct http_ctx *c, int status, const char *code, const char *field,
+			  const char *message);
 /* Adds a response header before the reply. */
 void http_header(struct http_ctx *c, const char *name, const char *value);
 /* A request header, or NULL. */

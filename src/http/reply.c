@@ -246,6 +246,15 @@ static json_t *error_next(int status)
 	return json_pack("[{s:s,s:s}]", "href", href, "label", label);
 }
 
+json_t *http_error_object(struct http_ctx *c, int status, const char *code, const char *field,
+			  const char *message)
+{
+	const char *cls = error_class(status);
+	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:o}", "code", code, "message", message, "field",
+			 field ? json_string(field) : json_null(), "request_id", c->request_id,
+			 "class", cls ? json_string(cls) : json_null(), "next", error_next(status));
+}
+
 int http_reply_error(struct http_ctx *c, int status, const char *code, const char *field,
 		     const char *fmt, ...)
 {
@@ -254,11 +263,7 @@ int http_reply_error(struct http_ctx *c, int status, const char *code, const cha
 	va_start(ap, fmt);
 	buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	const char *cls = error_class(status);
-	json_t *err = json_pack("{s:s,s:s,s:o,s:s,s:o,s:o}", "code", code, "message",
-				buf_cstr(&msg), "field", field ? json_string(field) : json_null(),
-				"request_id", c->request_id, "class",
-				cls ? json_string(cls) : json_null(), "next", error_next(status));
+	json_t *err = http_error_object(c, status, code, field, buf_cstr(&msg));
 	buf_free(&msg);
 	return http_reply_json(c, status, json_pack("{s:o}", "error", err));
 }

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { startPortal, sanitizerReport } from '../lib/portal.mjs';
+import { startPortal, sanitizerReport, signedInPage } from '../lib/portal.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let portal, browser;
@@ -25,7 +25,7 @@ after(async () => {
 
 // Opens a page and collects what a user would see go wrong in the console.
 async function open(path) {
-  const page = await browser.newPage();
+  const page = await signedInPage(browser, portal);
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));

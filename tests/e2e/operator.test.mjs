@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
-import { startPortal, request, sanitizerReport, binPath, tempDir } from '../lib/portal.mjs';
+import { startPortal, request, sanitizerReport, binPath, tempDir, signedInPage } from '../lib/portal.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let portal, browser, token;
@@ -32,7 +32,7 @@ after(async () => {
 });
 
 test('posted events reach the table and the minimap at the same new version', async () => {
-  const page = await browser.newPage();
+  const page = await signedInPage(browser, portal);
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
   page.on('pageerror', (e) => problems.push(e.message));

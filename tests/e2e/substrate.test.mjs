@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { chromium } from 'playwright-core';
-import { startPortal, sanitizerReport } from '../lib/portal.mjs';
+import { startPortal, sanitizerReport, signedInPage } from '../lib/portal.mjs';
 
 let portal, browser;
 before(async () => {
@@ -24,7 +24,7 @@ after(async () => {
 });
 
 test('substrate shows owned and integrated apart, and leads to launch guidance', async () => {
-  const page = await browser.newPage();
+  const page = await signedInPage(browser, portal);
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
   page.on('pageerror', (e) => problems.push(e.message));

@@ -154,7 +154,7 @@ test('session pages stay on the version the first page pinned', async () => {
 });
 
 test('portal replay prints the sha256 of the exact bytes the server serves', async () => {
-  const served = await fetch(`${portal.url}/api/v1/projection`);
+  const served = await fetch(`${portal.url}/api/v1/projection`, { headers: { Cookie: portal.session.cookie } });
   const bytes = Buffer.from(await served.arrayBuffer());
   const version = JSON.parse(bytes).version;
   const out = cli('replay', '--db', portal.db);
@@ -198,7 +198,7 @@ async function readEvents(res, until, ms = 10000) {
 
 test('the stream starts with the snapshot, carries deltas, and resumes from Last-Event-ID', async () => {
   const ac = new AbortController();
-  const res = await fetch(`${portal.url}/api/v1/stream`, { signal: ac.signal });
+  const res = await fetch(`${portal.url}/api/v1/stream`, { signal: ac.signal, headers: { Cookie: portal.session.cookie } });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type'), /text\/event-stream/);
   const snapPromise = readEvents(res, (m) => m.length >= 2);
@@ -216,12 +216,12 @@ test('the stream starts with the snapshot, carries deltas, and resumes from Last
   // Missed while disconnected: two more commits.
   const a = await post(ev('sse-2', { project: 'streamed' }));
   const b = await post(ev('sse-3', { project: 'streamed' }));
-  const res2 = await fetch(`${portal.url}/api/v1/stream`, { headers: { 'Last-Event-ID': String(seq) } });
+  const res2 = await fetch(`${portal.url}/api/v1/stream`, { headers: { 'Last-Event-ID': String(seq), Cookie: portal.session.cookie } });
   const resumed = await readEvents(res2, (m) => m.length >= 2);
   assert.deepEqual(resumed.map((m) => m.event), ['delta', 'delta'], 'no snapshot when the gap is covered');
   assert.deepEqual(resumed.map((m) => Number(m.id)), [a.json.events[0].seq, b.json.events[0].seq]);
 
-  const res3 = await fetch(`${portal.url}/api/v1/stream`, { headers: { 'Last-Event-ID': '99999999' } });
+  const res3 = await fetch(`${portal.url}/api/v1/stream`, { headers: { 'Last-Event-ID': '99999999', Cookie: portal.session.cookie } });
   const fresh = await readEvents(res3, (m) => m.length >= 1);
   assert.equal(fresh[0].event, 'snapshot', 'an unknown position gets a full snapshot');
   const metrics = (await request(`${portal.url}/metrics`)).text;

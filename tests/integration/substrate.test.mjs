@@ -160,7 +160,7 @@ test('no internal or executor URL and no secret reaches any response or log line
     bodies.push([p, r.text + JSON.stringify(r.headers)]);
   }
   const ac = new AbortController();
-  const stream = await fetch(`${portal.url}/api/v1/stream`, { signal: ac.signal });
+  const stream = await fetch(`${portal.url}/api/v1/stream`, { signal: ac.signal, headers: { Cookie: portal.session.cookie } });
   const reader = stream.body.getReader();
   const first = await reader.read();
   ac.abort();

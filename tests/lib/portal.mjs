@@ -194,6 +194,14 @@ export async function request(url, init = {}) {
   return { status: res.status, headers: Object.fromEntries(res.headers), text, json };
 }
 
+/** A browser page (playwright) in a fresh context carrying portal's sign-in. */
+export async function signedInPage(browser, portal) {
+  const context = await browser.newContext();
+  const value = portal.session.cookie.slice('portal_login='.length);
+  await context.addCookies([{ name: 'portal_login', value, url: portal.url, httpOnly: true, sameSite: 'Lax' }]);
+  return context.newPage();
+}
+
 /** Writes raw bytes to the port and returns everything the server sends back. */
 export function rawRequest(port, data, ms = 10000) {
   return new Promise((resolve, reject) => {

@@ -15,6 +15,7 @@ static const struct {
 	{"check", cmd_check, "validate the configuration and exit (1 when invalid)"},
 	{"emit", cmd_emit, "append one event to the live event log"},
 	{"token", cmd_token, "create, list and revoke bearer tokens for producers"},
+	{"user", cmd_user, "add, disable, enable and list accounts; reset passwords"},
 	{"replay", cmd_replay, "rebuild the projection from the log; print version and hash"},
 	{"demo", cmd_demo, "load a realistic demo data set into the store"},
 };

@@ -12,6 +12,7 @@ int cmd_migrate(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_user(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 

@@ -87,12 +87,17 @@ Test(config, defaults_are_the_documented_values)
 	cr_expect_eq(cfg.ready_interval_ms, 1000);
 	cr_expect_eq(cfg.idle_after_ms, 600000);
 	cr_expect_eq(cfg.log_level, LOG_INFO);
+	cr_expect_eq(cfg.session_idle_ms, 7200000);
+	cr_expect_eq(cfg.session_max_ms, 43200000);
+	cr_expect_eq(cfg.preview, 1);
+	cr_expect_str_eq(cfg.trusted_proxies, "");
+	cr_expect_str_eq(cfg.identity_header, "");
 	cr_expect_str_eq(cfg.path, "");
 }
 
-Test(config, the_table_declares_twelve_settings)
+Test(config, the_table_declares_seventeen_settings)
 {
-	cr_expect_eq(config_setting_count(), 12);
+	cr_expect_eq(config_setting_count(), 17);
 }
 
 Test(config, building_from_nothing_gives_the_defaults_and_no_path)
@@ -142,7 +147,13 @@ Test(config, a_full_file_sets_every_setting)
 			   "live:\n"
 			   "  idle_after_ms: 30000\n"
 			   "log:\n"
-			   "  level: debug\n";
+			   "  level: debug\n"
+			   "auth:\n"
+			   "  session_idle_ms: 600000\n"
+			   "  session_max_ms: 86400000\n"
+			   "  preview: false\n"
+			   "  trusted_proxies: [10.0.0.0/8, \"::1\"]\n"
+			   "  identity_header: X-Forwarded-User\n";
 	cr_assert_eq(parse(yaml), 0, "%s", errs.items[0].msg);
 	cr_expect_str_eq(cfg.listen, "[::1]:9090");
 	cr_expect_eq(cfg.threads, 8);
@@ -155,6 +166,11 @@ Test(config, a_full_file_sets_every_setting)
 	cr_expect_eq(cfg.ready_interval_ms, 100);
 	cr_expect_eq(cfg.idle_after_ms, 30000);
 	cr_expect_eq(cfg.log_level, LOG_DEBUG);
+	cr_expect_eq(cfg.session_idle_ms, 600000);
+	cr_expect_eq(cfg.session_max_ms, 86400000);
+	cr_expect_eq(cfg.preview, 0);
+	cr_expect_str_eq(cfg.trusted_proxies, "10.0.0.0/8, ::1");
+	cr_expect_str_eq(cfg.identity_header, "X-Forwarded-User");
 }
 
 Test(config, a_flow_style_file_is_as_good_as_a_block_one)
@@ -298,11 +314,11 @@ Test(config, a_top_level_that_is_not_a_mapping_is_refused)
 {
 	expect_one_error("- server\n- store\n", 1, 1, "",
 			 "the file must be a mapping of sections "
-			 "(server, store, live, log, components, secrets, vault), "
+			 "(server, store, live, log, auth, components, secrets, vault), "
 			 "got a sequence");
 	expect_one_error("just words\n", 1, 1, "",
 			 "the file must be a mapping of sections "
-			 "(server, store, live, log, components, secrets, vault), "
+			 "(server, store, live, log, auth, components, secrets, vault), "
 			 "got 'just words'");
 }
 
@@ -555,7 +571,8 @@ Test(config, every_flag_is_documented_in_the_reference_and_the_example)
 	static const char *const all[] = {
 		"listen", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes",
 		"drain-timeout-ms", "db", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms",
-		"log-level", NULL,
+		"log-level", "session-idle-ms", "session-max-ms", "preview", "trusted-proxies",
+		"identity-header", NULL,
 	};
 	cr_assert_eq((int)(sizeof all / sizeof all[0]) - 1, config_setting_count());
 	struct buf docs = BUF_INIT, example = BUF_INIT;
@@ -592,7 +609,21 @@ Test(config, every_flag_is_documented_in_the_reference_and_the_example)
 	buf_free(&example);
 }
 
-/* --- the catalogue: components, secrets, vault */
+Test(config, flag_help_says_none_for_an_empty_default)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	const char *const flags[] = {"identity-header", "preview", NULL};
+	config_print_flags(out, flags);
+	fclose(out);
+	cr_expect_str_eq(text, "  --identity-header NAME header in which a trusted proxy names the "
+			       "signed-in account; empty = off (env PORTAL_IDENTITY_HEADER, "
+			       "default none)\n"
+			       "  --preview true|false   signed-out visitors of / see the pre-auth "
+			       "preview, not the sign-in page (env PORTAL_PREVIEW, default true)\n");
+	free(text);
+}
 
 /* Builds yaml from a temporary file, with extra flags; the file is removed. */
 static int build_yaml(const char *yaml, const char *mode)
@@ -620,6 +651,231 @@ static void expect_only(int line, int column, const char *key, const char *want)
 	cr_expect(strstr(errs.items[0].msg, want) != NULL, "'%s' lacks '%s'", errs.items[0].msg,
 		  want);
 }
+
+/* --- auth: sign-in sessions, preview, proxies and the identity header */
+
+Test(config, session_lifetimes_are_bounded)
+{
+	expect_one_error("auth:\n  session_idle_ms: 1000\n", 2, 20, "auth.session_idle_ms",
+			 "must be between 60000 and 604800000, got 1000");
+	expect_one_error("auth:\n  session_max_ms: 2147483648\n", 2, 19, "auth.session_max_ms",
+			 "must be between 300000 and 2147483647, got 2147483648");
+	cr_expect_eq(parse("auth:\n  session_max_ms: 2147483647\n"), 0);
+	cr_expect_eq(cfg.session_max_ms, 2147483647);
+}
+
+Test(config, preview_takes_true_or_false_and_nothing_else)
+{
+	cr_assert_eq(parse("auth:\n  preview: false\n"), 0);
+	cr_expect_eq(cfg.preview, 0);
+	cr_assert_eq(parse("auth: {preview: true}\n"), 0);
+	cr_expect_eq(cfg.preview, 1);
+	expect_one_error("auth:\n  preview: yes\n", 2, 12, "auth.preview",
+			 "must be true or false, got 'yes'");
+	expect_one_error("auth:\n  preview: True\n", 2, 12, "auth.preview",
+			 "must be true or false, got 'True'");
+	expect_one_error("auth:\n  preview: \"false\"\n", 2, 12, "auth.preview",
+			 "expected true or false, got the quoted string 'false' "
+			 "(write it without quotes)");
+	expect_one_error("auth:\n  preview:\n", 2, 11, "auth.preview",
+			 "expected true or false, got nothing");
+}
+
+Test(config, preview_comes_from_the_environment_and_flags_too)
+{
+	char *env[] = {"PORTAL_PREVIEW=false", NULL};
+	struct config_source src = {.envp = env};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	cr_expect_eq(cfg.preview, 0);
+	struct config_source fl = {.envp = env, .flags = {{"preview", "true"}}, .nflags = 1};
+	cr_assert_eq(build(&fl), 0, "%s", formatted(&errs.items[0]));
+	cr_expect_eq(cfg.preview, 1);
+	char *bad[] = {"PORTAL_PREVIEW=1", NULL};
+	struct config_source b = {.envp = bad};
+	cr_assert_eq(build(&b), -1);
+	cr_expect_str_eq(formatted(&errs.items[0]),
+			 "environment: PORTAL_PREVIEW: must be true or false, got '1'");
+}
+
+Test(config, trusted_proxies_take_a_flow_or_block_sequence_or_one_string)
+{
+	cr_assert_eq(parse("auth:\n  trusted_proxies: [127.0.0.1, 10.0.0.0/8, \"::1\", "
+			   "\"fd00::/8\"]\n"),
+		     0, "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.trusted_proxies, "127.0.0.1, 10.0.0.0/8, ::1, fd00::/8");
+	cr_assert_eq(parse("auth:\n  trusted_proxies:\n    - 127.0.0.1\n    - ::1\n"
+			   "    - fd00::/8\n"),
+		     0, "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.trusted_proxies, "127.0.0.1, ::1, fd00::/8");
+	cr_assert_eq(parse("auth:\n  trusted_proxies: \" 127.0.0.1 ,10.0.0.0/8,  ::1\"\n"), 0,
+		     "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.trusted_proxies, "127.0.0.1, 10.0.0.0/8, ::1");
+	cr_assert_eq(parse("auth:\n  trusted_proxies: 192.168.0.0/16\n"), 0);
+	cr_expect_str_eq(cfg.trusted_proxies, "192.168.0.0/16");
+}
+
+Test(config, an_empty_list_or_string_trusts_no_proxy)
+{
+	cr_assert_eq(parse("auth:\n  trusted_proxies: [10.0.0.0/8]\n"), 0);
+	cr_assert_eq(parse("auth:\n  trusted_proxies: []\n"), 0, "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.trusted_proxies, "");
+	cr_assert_eq(parse("auth:\n  trusted_proxies: \"\"\n"), 0, "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.trusted_proxies, "");
+}
+
+Test(config, a_bad_proxy_entry_is_named_where_it_is_written)
+{
+	expect_one_error("auth:\n  trusted_proxies: [127.0.0.1, 10.0.0.300]\n", 2, 32,
+			 "auth.trusted_proxies",
+			 "'10.0.0.300' is not an IPv4 or IPv6 address (names are not resolved; "
+			 "give an address or a CIDR such as 10.0.0.0/8)");
+	expect_one_error("auth:\n  trusted_proxies:\n    - 10.0.0.0/8\n    - 10.0.0.1/8\n", 4, 7,
+			 "auth.trusted_proxies",
+			 "'10.0.0.1/8' has bits set past its prefix; did you mean 10.0.0.0/8?");
+	expect_one_error("auth:\n  trusted_proxies: \"10.0.0.0/8, proxy.internal\"\n", 2, 20,
+			 "auth.trusted_proxies",
+			 "'proxy.internal' is not an IPv4 or IPv6 address (names are not "
+			 "resolved; give an address or a CIDR such as 10.0.0.0/8)");
+	expect_one_error("auth:\n  trusted_proxies: [10.0.0.0/8, \"\"]\n", 2, 33,
+			 "auth.trusted_proxies", "an empty entry");
+	expect_one_error("auth:\n  trusted_proxies: [10.0.0.0/8, [a]]\n", 2, 33,
+			 "auth.trusted_proxies", "expected an address or CIDR, got a sequence");
+	expect_one_error("auth:\n  trusted_proxies: {a: 1}\n", 2, 20, "auth.trusted_proxies",
+			 "expected a list of addresses or CIDRs, got a mapping");
+}
+
+Test(config, a_refused_proxy_list_leaves_the_value_unchanged)
+{
+	cr_assert_eq(parse("auth:\n  trusted_proxies: [10.0.0.0/8, nope]\n"), -1);
+	cr_expect_str_eq(cfg.trusted_proxies, "");
+}
+
+Test(config, trusted_proxies_come_from_the_environment_and_flags_as_text)
+{
+	char *env[] = {"PORTAL_TRUSTED_PROXIES=10.0.0.0/8,::1", NULL};
+	struct config_source src = {.envp = env};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	cr_expect_str_eq(cfg.trusted_proxies, "10.0.0.0/8, ::1");
+	struct config_source fl = {.flags = {{"trusted-proxies", "fd00::/8,"}}, .nflags = 1};
+	cr_assert_eq(build(&fl), -1);
+	cr_expect_str_eq(formatted(&errs.items[0]),
+			 "command line: --trusted-proxies: an empty entry (two commas in a row, "
+			 "or one at an end)");
+}
+
+Test(config, a_proxy_list_longer_than_the_field_is_refused)
+{
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "auth:\n  trusted_proxies:\n");
+	for (int i = 0; i < 40; i++)
+		buf_printf(&b, "    - 10.0.%d.0/24\n", i);
+	cr_assert_eq(parse(buf_cstr(&b)), -1);
+	buf_free(&b);
+	cr_assert_eq(errs.n, 1);
+	expect_error(0, 3, 5, "auth.trusted_proxies",
+		     "must be shorter than 512 characters (written as \"a, b, c\")");
+}
+
+Test(config, the_identity_header_is_a_header_name_or_empty)
+{
+	cr_assert_eq(parse("auth:\n  identity_header: X-Forwarded-User\n"), 0);
+	cr_expect_str_eq(cfg.identity_header, "X-Forwarded-User");
+	cr_assert_eq(parse("auth:\n  identity_header: \"\"\n"), 0, "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.identity_header, "");
+	expect_one_error("auth:\n  identity_header: X-Forwarded User\n", 2, 20,
+			 "auth.identity_header",
+			 "must be an HTTP header name of 1 to 63 letters, digits or '-' (e.g. "
+			 "X-Forwarded-User), or empty for none, got 'X-Forwarded User'");
+	expect_one_error("auth:\n  identity_header: X_User\n", 2, 20, "auth.identity_header",
+			 NULL);
+	char yaml[160];
+	snprintf(yaml, sizeof yaml, "auth:\n  identity_header: X-%062d\n", 0);
+	expect_one_error(yaml, 2, 20, "auth.identity_header", NULL);
+	snprintf(yaml, sizeof yaml, "auth:\n  identity_header: X-%061d\n", 0);
+	cr_expect_eq(parse(yaml), 0);
+}
+
+Test(config, an_identity_header_without_trusted_proxies_is_refused_at_the_header)
+{
+	cr_assert_eq(build_yaml("auth:\n  identity_header: X-Forwarded-User\n", NULL), -1);
+	expect_only(2, 20, "auth.identity_header",
+		    "needs auth.trusted_proxies: the header is believed only from a trusted "
+		    "proxy, and none is listed");
+	cr_assert_eq(build_yaml("auth:\n  identity_header: X-Forwarded-User\n"
+				"  trusted_proxies: [127.0.0.1]\n",
+				NULL),
+		     0, "%s", formatted(&errs.items[0]));
+	char *env[] = {"PORTAL_IDENTITY_HEADER=X-Auth-Request-User", NULL};
+	struct config_source src = {.envp = env};
+	cr_assert_eq(build(&src), -1);
+	cr_assert_eq(errs.n, 1);
+	cr_expect_str_eq(formatted(&errs.items[0]),
+			 "environment: PORTAL_IDENTITY_HEADER: needs auth.trusted_proxies: the "
+			 "header is believed only from a trusted proxy, and none is listed");
+	struct config_source fl = {.flags = {{"identity-header", "X-User"}}, .nflags = 1};
+	cr_assert_eq(build(&fl), -1);
+	cr_expect_str_eq(errs.items[0].key, "--identity-header");
+}
+
+Test(config, a_proxy_list_set_later_satisfies_the_header_from_the_file)
+{
+	cr_assert_eq(build_yaml("auth:\n  identity_header: X-Forwarded-User\n", NULL), -1);
+	const char *path = temp_file("auth:\n  identity_header: X-Forwarded-User\n");
+	char *env[] = {"PORTAL_TRUSTED_PROXIES=10.0.0.0/8", NULL};
+	struct config_source src = {.path = path, .envp = env};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	unlink(path);
+	cr_expect_str_eq(cfg.identity_header, "X-Forwarded-User");
+}
+
+Test(config, idle_longer_than_the_session_may_last_is_refused_where_it_was_set)
+{
+	cr_assert_eq(build_yaml("auth:\n  session_idle_ms: 90000000\n", NULL), -1);
+	expect_only(2, 20, "auth.session_idle_ms",
+		    "auth.session_idle_ms (90000000) must not exceed auth.session_max_ms "
+		    "(43200000): a sign-in cannot stay unused for longer than it may last");
+	/* Only the maximum was lowered: the default idle is in the way, say so there. */
+	cr_assert_eq(build_yaml("auth:\n  session_max_ms: 3600000\n", NULL), -1);
+	expect_only(2, 19, "auth.session_max_ms", "auth.session_idle_ms (7200000) must not exceed");
+	struct config_source fl = {.flags = {{"session-max-ms", "3600000"},
+					     {"session-idle-ms", "3600001"}},
+				   .nflags = 2};
+	cr_assert_eq(build(&fl), -1);
+	cr_assert_eq(errs.n, 1);
+	cr_expect_str_eq(errs.items[0].key, "--session-idle-ms");
+	struct config_source eq = {.flags = {{"session-max-ms", "3600000"},
+					     {"session-idle-ms", "3600000"}},
+				   .nflags = 2};
+	cr_expect_eq(build(&eq), 0, "equal is allowed");
+}
+
+Test(config, a_refused_value_is_not_also_judged_against_the_others)
+{
+	char *env[] = {"PORTAL_SESSION_MAX_MS=10", "PORTAL_TRUSTED_PROXIES=nope", NULL};
+	struct config_source src = {.envp = env, .flags = {{"identity-header", "X-User"}},
+				    .nflags = 1};
+	cr_assert_eq(build(&src), -1);
+	cr_assert_eq(errs.n, 2, "%s", formatted(&errs.items[errs.n - 1]));
+	cr_expect_str_eq(errs.items[0].key, "PORTAL_SESSION_MAX_MS");
+	cr_expect_str_eq(errs.items[1].key, "PORTAL_TRUSTED_PROXIES");
+}
+
+Test(config, auth_typos_get_suggestions)
+{
+	expect_one_error("auth:\n  idle: 1\n", 2, 3, "auth.idle",
+			 "unknown key; 'auth' has session_idle_ms, session_max_ms, preview, "
+			 "trusted_proxies, identity_header");
+	expect_one_error("auth:\n  trusted_proxys: []\n", 2, 3, "auth.trusted_proxys",
+			 "unknown key; did you mean 'auth.trusted_proxies'?");
+	expect_one_error("auht:\n  preview: true\n", 1, 1, "auht",
+			 "unknown section; did you mean 'auth'?");
+	expect_one_error("preview: false\n", 1, 1, "preview",
+			 "unknown section; did you mean 'auth.preview'?");
+	expect_one_error("server:\n  identity_header: X-User\n", 2, 3, "server.identity_header",
+			 "unknown key; did you mean 'auth.identity_header'?");
+}
+
+/* --- the catalogue: components, secrets, vault */
 
 static const char *const temporal_yaml = "components:\n"
 					 "  - name: temporal\n"

@@ -186,9 +186,11 @@ int login_cache_sync(struct login_cache *lc, struct store *st, long long now_ms,
 			}
 		}
 	pthread_mutex_unlock(&lc->lock);
-	for (size_t i = 0; i < ndue; i++)
-		if (store_login_touch(st, due[i].hash, due[i].seen, err) < 0)
+	for (size_t i = 0; i < ndue; i++) {
+		int rc = store_login_touch(st, due[i].hash, due[i].seen, err);
+		if (rc < 0 && rc != PERR_NOT_FOUND) /* ended meanwhile: nothing to write */
 			break;
+	}
 	free(due);
 
 	struct gather g = {0};

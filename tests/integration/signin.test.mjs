@@ -4,9 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
-  startPortal, request, login, addUser, setCookies, binPath, sanitizerReport,
+  startPortal, request, login, addUser, setCookies, binPath, sanitizerReport, TEST_ADMIN, TEST_PASSWORD,
 } from '../lib/portal.mjs';
 
 let portal;
@@ -251,7 +251,7 @@ test('contract 424 and dependency 503 downshift into recovery with their class',
     assert.match(launch.text, /data-recovery-class="contract"/);
     assert.match(launch.text, /public_url/);
 
-    // The store goes bad: readiness and sign-in say dependency, not failure.
+    // The store goes bad: readiness says dependency, not failure.
     fs.renameSync(p.db, `${p.db}.saved`);
     fs.writeFileSync(p.db, 'this is not a database, just bytes '.repeat(200));
     let r;
@@ -261,21 +261,37 @@ test('contract 424 and dependency 503 downshift into recovery with their class',
       r = await request(`${p.url}/readyz`);
     } while (r.status === 200 && Date.now() < deadline);
     assertError(r, 503, 'dependency', 'unavailable');
+    fs.renameSync(`${p.db}.saved`, p.db);
+  } finally {
+    await p.stop();
+    assert.equal(sanitizerReport(p), '');
+  }
+});
+
+test('sign-in while the store is locked by someone else is a dependency, and keeps the way back', async () => {
+  const p = await startPortal({ args: ['--busy-timeout-ms', '200'] });
+  // Another process holds the write lock (the sqlite3 shell in a transaction).
+  const holder = spawn('sqlite3', [p.db], { stdio: ['pipe', 'ignore', 'ignore'] });
+  holder.stdin.write('BEGIN EXCLUSIVE;\nINSERT INTO portal_instance VALUES (\'lock\', 0);\n');
+  await new Promise((res) => setTimeout(res, 300));
+  try {
     const form = await fetch(`${p.url}/login`);
     const pre = setCookies(form).portal_pre;
     const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())[1];
     const res = await fetch(`${p.url}/login`, {
       method: 'POST', redirect: 'manual',
       headers: { Cookie: `portal_pre=${pre}`, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf, next: '/operator', user: 'test-admin', password: 'whatever-it-is' }),
+      body: new URLSearchParams({ csrf, next: '/operator', user: TEST_ADMIN, password: TEST_PASSWORD }),
     });
     const html = await res.text();
     assert.equal(res.status, 503);
     assert.match(html, /data-recovery-class="dependency"/);
     assert.match(html, /Sign-in is unavailable/);
     assert.match(html, /href="\/login\?next=%2Foperator"/, 'the way back survives the outage');
-    fs.renameSync(`${p.db}.saved`, p.db);
+    assert.doesNotMatch(html, /portal\.db|sqlite|SQLITE/i, 'nothing internal');
   } finally {
+    holder.stdin.end('ROLLBACK;\n');
+    await new Promise((res) => holder.on('exit', res));
     await p.stop();
     assert.equal(sanitizerReport(p), '');
   }

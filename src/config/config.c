@@ -1741,7 +1741,8 @@ static void check_catalogue(const struct catalogue *cat, const char *file,
 			sscanf(rest, ".%31[a-z_]", fname);
 			int fi = field_find(pfields, NPFIELDS, fname);
 			int which = fi == PF_SECRETS ? 1 : 0;
-			int has_item = fi >= 0 && sscanf(rest + 1 + strlen(fname), "[%zu]", &item) == 1 &&
+			int has_item = fi >= 0 &&
+				       sscanf(rest + 1 + strlen(fname), "[%zu]", &item) == 1 &&
 				       item < PROJECT_MAX_NEEDS;
 			if (pm && (pm->identity_bad || (fi >= 0 && pm->bad[fi]) ||
 				   (has_item && pm->item_bad[which][item])))
@@ -1753,7 +1754,8 @@ static void check_catalogue(const struct catalogue *cat, const char *file,
 				else if (fi >= 0 && pm->field[fi].line)
 					at = pm->field[fi];
 			}
-			snprintf(key, sizeof key, "projects[%zu]%s", pm ? pi - mk->proj_base : pi, rest);
+			snprintf(key, sizeof key, "projects[%zu]%s", pm ? pi - mk->proj_base : pi,
+				 rest);
 		} else if (pr->secret >= 0) {
 			size_t si = (size_t)pr->secret;
 			const struct secret_marks *sk = NULL;

@@ -19,6 +19,8 @@
 
 /* A config file larger than this is refused rather than read. */
 #define CONFIG_MAX_FILE_BYTES (1L << 20)
+/* Projects are few (one per product line); the bound only stops a runaway file. */
+#define CONFIG_MAX_PROJECTS 1024
 
 enum setting_type {
 	SET_INT,     /* int field, decimal, bounded */
@@ -96,12 +98,12 @@ static const struct setting settings[] = {
 #define NSETTINGS ((int)(sizeof settings / sizeof settings[0]))
 
 /* Sections in the order the file and the docs present them. The first five
- * hold settings; the last three the catalogue (file only, no overrides). */
-static const char *const sections[] = {"server", "store", "live", "log", "auth",
-				       "components", "secrets", "vault"};
+ * hold settings; the last four the catalogue (file only, no overrides). */
+static const char *const sections[] = {"server",     "store",    "live",    "log",  "auth",
+				       "components", "projects", "secrets", "vault"};
 #define NSECTIONS ((int)(sizeof sections / sizeof sections[0]))
-#define SECTION_LIST "server, store, live, log, auth, components, secrets, vault"
-enum { SEC_COMPONENTS = 5, SEC_SECRETS = 6, SEC_VAULT = 7 };
+#define SECTION_LIST "server, store, live, log, auth, components, projects, secrets, vault"
+enum { SEC_COMPONENTS = 5, SEC_PROJECTS = 6, SEC_SECRETS = 7, SEC_VAULT = 8 };
 
 int config_setting_count(void)
 {
@@ -578,6 +580,7 @@ struct origin {
 };
 
 struct comp_marks;
+struct proj_marks;
 struct secret_marks;
 
 /* Where each setting, catalogue entry and field was written, and which were
@@ -587,9 +590,10 @@ struct secret_marks;
 struct provenance {
 	struct origin setting[sizeof settings / sizeof settings[0]];
 	struct comp_marks *comps;
+	struct proj_marks *projs;
 	struct secret_marks *secrets;
-	size_t ncomps, nsecrets; /* as many as the catalogue got from this file */
-	size_t comp_base, secret_base; /* catalogue entries that were there before */
+	size_t ncomps, nprojs, nsecrets; /* as many as the catalogue got from this file */
+	size_t comp_base, proj_base, secret_base; /* catalogue entries that were there before */
 	struct mark vault, vault_field[2];
 	int vault_bad[2];
 };
@@ -836,10 +840,10 @@ static int parse_section(struct parser *p, const char *section)
 	}
 }
 
-/* --- the catalogue: components:, secrets:, vault: */
+/* --- the catalogue: components:, projects:, secrets:, vault: */
 
-/* One field of a component entry. Keys with a dot live in a nested mapping
- * ("health.path"); CF_GROUP is that mapping's own key. */
+/* One field of a component or project entry. Keys with a dot live in a nested
+ * mapping ("health.path"); CF_GROUP is that mapping's own key. */
 enum cfield_type {
 	CF_GROUP,     /* a nested mapping */
 	CF_NAME,      /* [a-z0-9-]{1,63} */
@@ -852,6 +856,8 @@ enum cfield_type {
 	CF_INT,       /* bounded decimal */
 	CF_DOTPATH,   /* a.b.c */
 	CF_JSON,      /* JSON text */
+	CF_NAMES,     /* a sequence of component names */
+	CF_SECRETS,   /* a sequence of secret contract names */
 };
 
 struct cfield {
@@ -891,12 +897,35 @@ static const struct cfield cfields[] = {
 
 #define NCFIELDS ((int)(sizeof cfields / sizeof cfields[0]))
 
+#define PF(f) offsetof(struct project_contract, f), sizeof(((struct project_contract *)0)->f)
+
+static const struct cfield pfields[] = {
+	{"name", CF_NAME, PF(name), 0, 0},
+	{"title", CF_TEXT, PF(title), 0, 0},
+	{"summary", CF_TEXT, PF(summary), 0, 0},
+	{"components", CF_NAMES, PF(components), 0, PROJECT_MAX_NEEDS},
+	{"secrets", CF_SECRETS, PF(secrets), 0, PROJECT_MAX_NEEDS},
+};
+
+#define NPFIELDS ((int)(sizeof pfields / sizeof pfields[0]))
+enum { PF_NAME = 0, PF_COMPONENTS = 3, PF_SECRETS = 4 };
+
 static const char *const vault_keys[] = {"addr", "token"};
 
 struct comp_marks {
 	struct mark entry, field[NCFIELDS];
 	unsigned char bad[NCFIELDS];
 	int identity_bad; /* no valid name or ownership: its other problems would mislead */
+};
+
+/* A project's, with each item of its two lists ([0] components, [1] secrets). */
+struct proj_marks {
+	struct mark entry, field[NPFIELDS]; /* field: its value */
+	int key_line[NPFIELDS];
+	unsigned char bad[NPFIELDS];
+	struct mark item[2][PROJECT_MAX_NEEDS];
+	unsigned char item_bad[2][PROJECT_MAX_NEEDS];
+	int identity_bad; /* no valid name: its other problems would mislead */
 };
 
 struct secret_marks {
@@ -907,16 +936,22 @@ struct secret_marks {
 static void provenance_free(struct provenance *m)
 {
 	free(m->comps);
+	free(m->projs);
 	free(m->secrets);
 	memset(m, 0, sizeof *m);
 }
 
-static int cfield_find(const char *key)
+static int field_find(const struct cfield *table, int n, const char *key)
 {
-	for (int i = 0; i < NCFIELDS; i++)
-		if (strcmp(cfields[i].key, key) == 0)
+	for (int i = 0; i < n; i++)
+		if (strcmp(table[i].key, key) == 0)
 			return i;
 	return -1;
+}
+
+static int cfield_find(const char *key)
+{
+	return field_find(cfields, NCFIELDS, key);
 }
 
 static void *grow(void *arr, size_t n, size_t *cap, size_t size)
@@ -995,7 +1030,9 @@ static int cfield_apply(const struct cfield *f, void *base, const char *text, in
 	size_t len = strlen(text);
 	switch (f->type) {
 	case CF_GROUP:
-		return -1;
+	case CF_NAMES:
+	case CF_SECRETS:
+		return -1; /* parsed as mappings and sequences, not values */
 	case CF_NAME:
 		if (!contract_name_valid(text)) {
 			snprintf(msg, msgsz, "must be 1 to 63 lower-case letters, digits or '-', "
@@ -1087,15 +1124,17 @@ static int cfield_apply(const struct cfield *f, void *base, const char *text, in
 	return 0;
 }
 
-/* "unknown key; …" for `name` in the mapping `group` ("" = the entry). */
-static void unknown_field_msg(const char *group, const char *name, char *msg, size_t msgsz)
+/* "unknown key; …" for `name` in the mapping `group` ("" = the entry) of an
+ * entry whose fields are table[0..n); noun is "a component", "a project". */
+static void unknown_field_msg(const struct cfield *table, int n, const char *noun,
+			      const char *group, const char *name, char *msg, size_t msgsz)
 {
 	size_t gl = strlen(group);
 	const char *best = NULL;
 	int best_d = INT_MAX;
 	struct buf all = BUF_INIT;
-	for (int i = 0; i < NCFIELDS; i++) {
-		const char *k = cfields[i].key;
+	for (int i = 0; i < n; i++) {
+		const char *k = table[i].key;
 		const char *dot = strchr(k, '.');
 		const char *sn;
 		if (gl) {
@@ -1116,7 +1155,7 @@ static void unknown_field_msg(const char *group, const char *name, char *msg, si
 	else if (gl)
 		snprintf(msg, msgsz, "unknown key; '%s' has %s", group, buf_cstr(&all));
 	else
-		snprintf(msg, msgsz, "unknown key; a component has %s", buf_cstr(&all));
+		snprintf(msg, msgsz, "unknown key; %s has %s", noun, buf_cstr(&all));
 	buf_free(&all);
 }
 
@@ -1147,7 +1186,8 @@ static int parse_cmap(struct parser *p, size_t idx, struct comp_marks *cm, const
 		snprintf(p->last_key, sizeof p->last_key, "%s", key);
 		int fi = cfield_find(full);
 		if (fi < 0) {
-			unknown_field_msg(group, name, msg, sizeof msg);
+			unknown_field_msg(cfields, NCFIELDS, "a component", group, name, msg,
+					  sizeof msg);
 			err_add(p->errs, p->name, line_of(km), col_of(km), key, "%s", msg);
 		} else if (cm->field[fi].line) {
 			err_add(p->errs, p->name, line_of(km), col_of(km), key,
@@ -1280,6 +1320,197 @@ static int parse_components(struct parser *p)
 				   cm->bad[fname] || cm->bad[fown];
 		if (!comp->title[0])
 			snprintf(comp->title, sizeof comp->title, "%s", comp->name);
+	}
+}
+
+/* One of a project's lists (which: 0 components, 1 secrets) into names/n;
+ * the current event is its first. Each item is checked where it is written;
+ * an item refused here keeps its slot (empty), so the list's indices stay
+ * those of the file. */
+static int parse_plist(struct parser *p, const char *key, int which,
+		       char (*names)[CONTRACT_NAME_MAX], size_t *n, struct proj_marks *pm)
+{
+	const char *what = which ? "secret" : "component";
+	yaml_mark_t sm = p->ev.start_mark;
+	if (p->ev.type != YAML_SEQUENCE_START_EVENT) {
+		char what_found[64];
+		err_add(p->errs, p->name, line_of(sm), col_of(sm), key,
+			"expected a sequence of %s names (e.g. %s), got %s", what,
+			which ? "[atlas_deploy_key]" : "[daytona, temporal]",
+			is_null_scalar(&p->ev) ? "nothing" : found(&p->ev, what_found));
+		pm->bad[which ? PF_SECRETS : PF_COMPONENTS] = 1;
+		return skip_node(p);
+	}
+	struct cfield f = {"", which ? CF_SECRET : CF_NAME, 0, CONTRACT_NAME_MAX, 0, 0};
+	int over = 0;
+	for (;;) {
+		if (next(p) < 0)
+			return -1;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		yaml_mark_t im = p->ev.start_mark;
+		char ikey[160], msg[256];
+		snprintf(ikey, sizeof ikey, "%s[%zu]", key, *n);
+		if (*n >= PROJECT_MAX_NEEDS) {
+			if (!over)
+				err_add(p->errs, p->name, line_of(im), col_of(im), ikey,
+					"too many %ss: a project lists at most %d", what,
+					PROJECT_MAX_NEEDS);
+			over = 1;
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		size_t k = (*n)++;
+		pm->item[which][k].line = line_of(im);
+		pm->item[which][k].col = col_of(im);
+		int rc;
+		const char *v = want_scalar(p, ikey, which ? "a secret name" : "a component name",
+					    &rc);
+		if (!v) {
+			pm->item_bad[which][k] = 1;
+			if (rc < 0)
+				return -1;
+			continue;
+		}
+		if (cfield_apply(&f, names[k], v, 0, msg, sizeof msg) < 0) {
+			err_add(p->errs, p->name, line_of(im), col_of(im), ikey, "%s", msg);
+			pm->item_bad[which][k] = 1;
+		}
+	}
+}
+
+/* The keys of one project mapping; the current event is its MAPPING-START. */
+static int parse_pmap(struct parser *p, size_t idx, struct proj_marks *pm)
+{
+	struct project_contract *proj = &p->c->catalogue.projects[idx];
+	for (;;) {
+		if (next(p) < 0)
+			return -1;
+		if (p->ev.type == YAML_MAPPING_END_EVENT)
+			return 0;
+		yaml_mark_t km = p->ev.start_mark;
+		char key[128], msg[256];
+		size_t n = idx - p->marks->proj_base;
+		if (p->ev.type != YAML_SCALAR_EVENT) {
+			snprintf(key, sizeof key, "projects[%zu]", n);
+			err_add(p->errs, p->name, line_of(km), col_of(km), key,
+				"expected a key, got %s", node_kind(&p->ev));
+			if (skip_node(p) < 0 || next(p) < 0 || skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		const char *name = (const char *)p->ev.data.scalar.value;
+		snprintf(key, sizeof key, "projects[%zu].%.64s", n, name);
+		snprintf(p->last_key, sizeof p->last_key, "%s", key);
+		int fi = field_find(pfields, NPFIELDS, name);
+		if (fi < 0) {
+			unknown_field_msg(pfields, NPFIELDS, "a project", "", name, msg, sizeof msg);
+			err_add(p->errs, p->name, line_of(km), col_of(km), key, "%s", msg);
+		} else if (pm->key_line[fi]) {
+			err_add(p->errs, p->name, line_of(km), col_of(km), key,
+				"duplicate key, first set at line %d", pm->key_line[fi]);
+			fi = -2;
+		} else {
+			pm->key_line[fi] = line_of(km);
+		}
+		if (next(p) < 0)
+			return -1;
+		if (fi < 0) {
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		const struct cfield *f = &pfields[fi];
+		yaml_mark_t vm = p->ev.start_mark;
+		pm->field[fi].line = line_of(vm);
+		pm->field[fi].col = col_of(vm);
+		if (f->type == CF_NAMES || f->type == CF_SECRETS) {
+			int which = f->type == CF_SECRETS;
+			if (parse_plist(p, key, which, which ? proj->secrets : proj->components,
+					which ? &proj->nsecrets : &proj->ncomponents, pm) < 0)
+				return -1;
+			continue;
+		}
+		int rc;
+		const char *v = want_scalar(p, key, "a string", &rc);
+		if (!v) {
+			pm->bad[fi] = 1;
+			if (rc < 0)
+				return -1;
+			continue;
+		}
+		if (cfield_apply(f, proj, v, 0, msg, sizeof msg) < 0) {
+			err_add(p->errs, p->name, line_of(vm), col_of(vm), key, "%s", msg);
+			pm->bad[fi] = 1;
+		}
+	}
+}
+
+/* projects: a sequence of mappings; the current event is its first. */
+static int parse_projects(struct parser *p)
+{
+	struct catalogue *cat = &p->c->catalogue;
+	struct provenance *mk = p->marks;
+	yaml_mark_t sm = p->ev.start_mark;
+	if (p->ev.type != YAML_SEQUENCE_START_EVENT) {
+		char what[64];
+		err_add(p->errs, p->name, line_of(sm), col_of(sm), "projects",
+			"expected a sequence of projects (- name: …), got %s", found(&p->ev, what));
+		return skip_node(p);
+	}
+	size_t cap = cat->nprojects, mcap = 0;
+	mk->proj_base = cat->nprojects;
+	int over = 0;
+	for (;;) {
+		if (next(p) < 0)
+			return -1;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		size_t n = cat->nprojects - mk->proj_base;
+		yaml_mark_t em = p->ev.start_mark;
+		char key[64];
+		snprintf(key, sizeof key, "projects[%zu]", n);
+		snprintf(p->last_key, sizeof p->last_key, "%s", key);
+		if (n >= CONFIG_MAX_PROJECTS) {
+			if (!over)
+				err_add(p->errs, p->name, line_of(em), col_of(em), key,
+					"too many projects: at most %d", CONFIG_MAX_PROJECTS);
+			over = 1;
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		if (p->ev.type != YAML_MAPPING_START_EVENT) {
+			char what[64];
+			err_add(p->errs, p->name, line_of(em), col_of(em), key,
+				"expected a project (a mapping with name, components, …), got %s",
+				found(&p->ev, what));
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		cat->projects = grow(cat->projects, cat->nprojects, &cap, sizeof *cat->projects);
+		mk->projs = grow(mk->projs, n, &mcap, sizeof *mk->projs);
+		size_t idx = cat->nprojects++;
+		mk->nprojs = n + 1;
+		struct project_contract *proj = &cat->projects[idx];
+		struct proj_marks *pm = &mk->projs[n];
+		memset(proj, 0, sizeof *proj);
+		memset(pm, 0, sizeof *pm);
+		pm->entry.line = line_of(em);
+		pm->entry.col = col_of(em);
+		if (parse_pmap(p, idx, pm) < 0)
+			return -1;
+		if (!pm->key_line[PF_NAME]) {
+			char k[96];
+			snprintf(k, sizeof k, "%s.name", key);
+			err_add(p->errs, p->name, pm->entry.line, pm->entry.col, k,
+				"every project needs a name (as events name it in `project`)");
+		}
+		pm->identity_bad = !pm->key_line[PF_NAME] || pm->bad[PF_NAME];
+		if (!proj->title[0])
+			snprintf(proj->title, sizeof proj->title, "%s", proj->name);
 	}
 }
 
@@ -1496,6 +1727,35 @@ static void check_catalogue(const struct catalogue *cat, const char *file,
 			}
 			snprintf(key, sizeof key, "components[%zu].%s",
 				 cm ? ci - mk->comp_base : ci, pr->field);
+		} else if (strncmp(pr->field, "projects[", 9) == 0) {
+			/* "projects[N].name", "projects[N].components[M]", … */
+			size_t pi = 0, item = 0;
+			int used = 0;
+			if (sscanf(pr->field, "projects[%zu]%n", &pi, &used) != 1)
+				continue;
+			const char *rest = pr->field + used; /* ".components[1]" */
+			const struct proj_marks *pm = NULL;
+			if (pi >= mk->proj_base && pi - mk->proj_base < mk->nprojs)
+				pm = &mk->projs[pi - mk->proj_base];
+			char fname[32] = "";
+			sscanf(rest, ".%31[a-z_]", fname);
+			int fi = field_find(pfields, NPFIELDS, fname);
+			int which = fi == PF_SECRETS ? 1 : 0;
+			int has_item = fi >= 0 &&
+				       sscanf(rest + 1 + strlen(fname), "[%zu]", &item) == 1 &&
+				       item < PROJECT_MAX_NEEDS;
+			if (pm && (pm->identity_bad || (fi >= 0 && pm->bad[fi]) ||
+				   (has_item && pm->item_bad[which][item])))
+				continue; /* already reported where it was written */
+			if (pm) {
+				at = pm->entry;
+				if (has_item && pm->item[which][item].line)
+					at = pm->item[which][item];
+				else if (fi >= 0 && pm->field[fi].line)
+					at = pm->field[fi];
+			}
+			snprintf(key, sizeof key, "projects[%zu]%s", pm ? pi - mk->proj_base : pi,
+				 rest);
 		} else if (pr->secret >= 0) {
 			size_t si = (size_t)pr->secret;
 			const struct secret_marks *sk = NULL;
@@ -1560,6 +1820,7 @@ static int parse_sections(struct parser *p)
 		}
 		if (si >= SEC_COMPONENTS) {
 			int rc = si == SEC_COMPONENTS ? parse_components(p)
+				 : si == SEC_PROJECTS ? parse_projects(p)
 				 : si == SEC_SECRETS  ? parse_secrets(p)
 						      : parse_vault(p);
 			if (rc < 0)
@@ -1649,32 +1910,36 @@ int config_parse(struct config *c, const char *name, const char *text, size_t le
 void config_dispose(struct config *c)
 {
 	free(c->catalogue.components);
+	free(c->catalogue.projects);
 	free(c->catalogue.secrets);
 	c->catalogue.components = NULL;
 	c->catalogue.ncomponents = 0;
+	c->catalogue.projects = NULL;
+	c->catalogue.nprojects = 0;
 	c->catalogue.secrets = NULL;
 	c->catalogue.nsecrets = 0;
+}
+
+/* A heap copy of n elements of size bytes at src; NULL when n is 0. */
+static void *dup_array(const void *src, size_t n, size_t size)
+{
+	if (!n)
+		return NULL;
+	void *dst = malloc(n * size);
+	if (!dst)
+		abort();
+	memcpy(dst, src, n * size);
+	return dst;
 }
 
 void config_copy(struct config *dst, const struct config *src)
 {
 	const struct catalogue *sc = &src->catalogue;
 	*dst = *src;
-	dst->catalogue.components = NULL;
-	dst->catalogue.secrets = NULL;
-	if (sc->ncomponents) {
-		dst->catalogue.components = malloc(sc->ncomponents * sizeof *sc->components);
-		if (!dst->catalogue.components)
-			abort();
-		memcpy(dst->catalogue.components, sc->components,
-		       sc->ncomponents * sizeof *sc->components);
-	}
-	if (sc->nsecrets) {
-		dst->catalogue.secrets = malloc(sc->nsecrets * sizeof *sc->secrets);
-		if (!dst->catalogue.secrets)
-			abort();
-		memcpy(dst->catalogue.secrets, sc->secrets, sc->nsecrets * sizeof *sc->secrets);
-	}
+	dst->catalogue.components = dup_array(sc->components, sc->ncomponents,
+					      sizeof *sc->components);
+	dst->catalogue.projects = dup_array(sc->projects, sc->nprojects, sizeof *sc->projects);
+	dst->catalogue.secrets = dup_array(sc->secrets, sc->nsecrets, sizeof *sc->secrets);
 }
 
 /* --- build */

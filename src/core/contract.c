@@ -453,8 +453,9 @@ static void check_needs(const struct catalogue *cat, size_t i, int secrets,
 			if (strcmp(names[j], names[k]) == 0)
 				first = j;
 		if (first < k)
-			add(ps, -1, -1, pr->name, field, "%s lists the %s '%s' twice (first as %s[%zu])",
-			    pr->name, what, names[k], list, first);
+			add(ps, -1, -1, pr->name, field,
+			    "%s lists the %s '%s' twice (first as %s[%zu])", pr->name, what,
+			    names[k], list, first);
 		else if (secrets ? !secret_find(cat, names[k]) : !catalogue_find(cat, names[k]))
 			add(ps, -1, -1, pr->name, field,
 			    "%s needs the %s '%s', which is not declared under %s", pr->name, what,

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/demo.h"
 #include "config/config.h"
 
 static struct config cfg;
@@ -314,11 +315,11 @@ Test(config, a_top_level_that_is_not_a_mapping_is_refused)
 {
 	expect_one_error("- server\n- store\n", 1, 1, "",
 			 "the file must be a mapping of sections "
-			 "(server, store, live, log, auth, components, secrets, vault), "
+			 "(server, store, live, log, auth, components, projects, secrets, vault), "
 			 "got a sequence");
 	expect_one_error("just words\n", 1, 1, "",
 			 "the file must be a mapping of sections "
-			 "(server, store, live, log, auth, components, secrets, vault), "
+			 "(server, store, live, log, auth, components, projects, secrets, vault), "
 			 "got 'just words'");
 }
 
@@ -1204,17 +1205,26 @@ Test(config, copy_is_deep_and_dispose_leaves_it_empty)
 	struct config *copy = malloc(sizeof *copy);
 	config_copy(copy, &cfg);
 	cr_assert_eq(copy->catalogue.ncomponents, cfg.catalogue.ncomponents);
+	cr_assert_eq(copy->catalogue.nprojects, cfg.catalogue.nprojects);
+	cr_assert_geq(cfg.catalogue.nprojects, 1);
 	cr_expect_neq(copy->catalogue.components, cfg.catalogue.components);
+	cr_expect_neq(copy->catalogue.projects, cfg.catalogue.projects);
 	cr_expect_neq(copy->catalogue.secrets, cfg.catalogue.secrets);
 	cr_expect_eq(memcmp(copy->catalogue.components, cfg.catalogue.components,
 			    cfg.catalogue.ncomponents * sizeof *cfg.catalogue.components),
 		     0);
+	cr_expect_eq(memcmp(copy->catalogue.projects, cfg.catalogue.projects,
+			    cfg.catalogue.nprojects * sizeof *cfg.catalogue.projects),
+		     0);
 	config_dispose(&cfg);
 	cr_expect_null(cfg.catalogue.components);
+	cr_expect_null(cfg.catalogue.projects);
 	cr_expect_eq(cfg.catalogue.ncomponents, 0);
+	cr_expect_eq(cfg.catalogue.nprojects, 0);
 	cr_expect_eq(cfg.catalogue.nsecrets, 0);
 	config_dispose(&cfg); /* twice is harmless */
 	cr_expect_str_eq(copy->catalogue.components[0].name, "portal");
+	cr_expect_str_eq(copy->catalogue.projects[0].name, "atlas");
 	config_dispose(copy);
 	free(copy);
 	/* An empty catalogue copies to an empty one. */
@@ -1222,5 +1232,218 @@ Test(config, copy_is_deep_and_dispose_leaves_it_empty)
 	config_defaults(&a);
 	config_copy(&c, &a);
 	cr_expect_null(c.catalogue.components);
+	cr_expect_null(c.catalogue.projects);
 	config_dispose(&c);
 }
+
+/* --- projects */
+
+Test(config, every_project_of_the_demo_is_declared_in_the_example)
+{
+	struct config_source src = {.path = "config/portal.example.yaml"};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	json_t **evs;
+	size_t n = demo_events(1700000000000LL, &evs);
+	cr_assert_gt(n, 0);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = json_string_value(json_object_get(evs[i], "project"));
+		cr_expect(name && catalogue_project(&cfg.catalogue, name),
+			  "the demo's project '%s' is not declared", name ? name : "(none)");
+		json_decref(evs[i]);
+	}
+	free(evs);
+	/* nexus-sync needs a secret no component needs, read from a variable that
+	 * a fresh machine lacks: the demo shows it in recovery on a contract. */
+	const struct project_contract *ns = catalogue_project(&cfg.catalogue, "nexus-sync");
+	cr_assert_not_null(ns);
+	cr_assert_eq(ns->nsecrets, 1);
+	const struct secret_contract *sec = NULL;
+	for (size_t i = 0; i < cfg.catalogue.nsecrets; i++)
+		if (strcmp(cfg.catalogue.secrets[i].name, ns->secrets[0]) == 0)
+			sec = &cfg.catalogue.secrets[i];
+	cr_assert_not_null(sec);
+	cr_expect_eq(sec->source, SECRET_ENV);
+	for (size_t i = 0; i < cfg.catalogue.ncomponents; i++)
+		cr_expect_str_neq(cfg.catalogue.components[i].auth_secret, sec->name,
+				  "%s also needs it, so `portal check` would count it",
+				  cfg.catalogue.components[i].name);
+	config_dispose(&cfg);
+}
+
+/* Two components and a secret for projects to stand on, then `projects`. */
+static int build_projects(const char *projects)
+{
+	char yaml[2048];
+	snprintf(yaml, sizeof yaml,
+		 "components:\n"
+		 "  - {name: daytona, ownership: owned, internal_url: \"http://127.0.0.1:3000\"}\n"
+		 "  - {name: temporal, ownership: owned, internal_url: \"http://127.0.0.1:7243\"}\n"
+		 "secrets:\n"
+		 "  atlas_deploy_key: env:ATLAS_DEPLOY_KEY\n"
+		 "projects:\n%s",
+		 projects);
+	return build_yaml(yaml, NULL);
+}
+
+Test(config, a_project_is_read_with_its_components_and_secrets)
+{
+	cr_assert_eq(build_projects("  - name: atlas\n"
+				    "    title: Atlas\n"
+				    "    summary: The customer-facing workflow app.\n"
+				    "    components: [daytona, temporal]\n"
+				    "    secrets:\n"
+				    "      - atlas_deploy_key\n"
+				    "  - name: chronicle\n"),
+		     0, "%s", formatted(&errs.items[0]));
+	const struct catalogue *cat = &cfg.catalogue;
+	cr_assert_eq(cat->nprojects, 2);
+	const struct project_contract *a = catalogue_project(cat, "atlas");
+	cr_assert_not_null(a);
+	cr_expect_str_eq(a->title, "Atlas");
+	cr_expect_str_eq(a->summary, "The customer-facing workflow app.");
+	cr_assert_eq(a->ncomponents, 2);
+	cr_expect_str_eq(a->components[0], "daytona");
+	cr_expect_str_eq(a->components[1], "temporal");
+	cr_assert_eq(a->nsecrets, 1);
+	cr_expect_str_eq(a->secrets[0], "atlas_deploy_key");
+	const struct project_contract *c = catalogue_project(cat, "chronicle");
+	cr_assert_not_null(c);
+	cr_expect_str_eq(c->title, "chronicle", "the title defaults to the name");
+	cr_expect_str_eq(c->summary, "");
+	cr_expect_eq(c->ncomponents + c->nsecrets, 0);
+	config_dispose(&cfg);
+}
+
+Test(config, a_listed_component_that_is_not_declared_is_refused_at_the_item)
+{
+	cr_assert_eq(build_projects("  - name: atlas\n"
+				    "    components: [daytona, daytonna]\n"),
+		     -1);
+	expect_only(8, 27, "projects[0].components[1]",
+		    "atlas needs the component 'daytonna', which is not declared under components");
+	cr_assert_eq(build_projects("  - name: atlas\n"
+				    "    components:\n"
+				    "      - temporal\n"
+				    "      - playwright-grid\n"),
+		     -1);
+	expect_only(10, 9, "projects[0].components[1]", "'playwright-grid', which is not declared");
+}
+
+Test(config, a_listed_secret_that_is_not_declared_is_refused_at_the_item)
+{
+	cr_assert_eq(build_projects("  - name: nexus-sync\n"
+				    "    secrets: [nexus_webhook_secret]\n"),
+		     -1);
+	expect_only(8, 15, "projects[0].secrets[0]",
+		    "nexus-sync needs the secret 'nexus_webhook_secret', which is not declared "
+		    "under secrets");
+}
+
+Test(config, a_name_listed_twice_is_refused_at_the_second)
+{
+	cr_assert_eq(build_projects("  - name: atlas\n"
+				    "    components: [daytona, temporal, daytona]\n"),
+		     -1);
+	expect_only(8, 37, "projects[0].components[2]",
+		    "atlas lists the component 'daytona' twice (first as components[0])");
+	cr_assert_eq(build_projects("  - name: atlas\n"
+				    "    secrets: [atlas_deploy_key, atlas_deploy_key]\n"),
+		     -1);
+	expect_only(8, 33, "projects[0].secrets[1]",
+		    "atlas lists the secret 'atlas_deploy_key' twice (first as secrets[0])");
+}
+
+Test(config, project_names_are_required_valid_and_unique)
+{
+	cr_assert_eq(build_projects("  - name: atlas\n  - name: chronicle\n  - name: atlas\n"), -1);
+	expect_only(9, 11, "projects[2].name", "'atlas' is declared twice (first as projects[0])");
+	cr_assert_eq(build_projects("  - title: Nameless\n    components: [nothing]\n"), -1);
+	expect_only(7, 5, "projects[0].name",
+		    "every project needs a name (as events name it in `project`)");
+	cr_assert_eq(build_projects("  - {name: Atlas, components: [nothing]}\n"), -1);
+	expect_only(7, 12, "projects[0].name",
+		    "must be 1 to 63 lower-case letters, digits or '-', got 'Atlas'");
+}
+
+Test(config, list_items_are_checked_where_they_are_written)
+{
+	cr_assert_eq(build_projects("  - name: atlas\n"
+				    "    components: [daytona, Temporal]\n"
+				    "    secrets: [\"atlas deploy key\"]\n"),
+		     -1);
+	cr_assert_eq(errs.n, 2, "%s", formatted(&errs.items[errs.n - 1]));
+	expect_error(0, 8, 27, "projects[0].components[1]",
+		     "must be 1 to 63 lower-case letters, digits or '-', got 'Temporal'");
+	expect_error(1, 9, 15, "projects[0].secrets[0]",
+		     "must name a secrets: entry (1 to 63 lower-case letters, digits, '_' or '-'), "
+		     "got 'atlas deploy key'");
+	cr_assert_eq(build_projects("  - name: atlas\n    components: [daytona, {a: 1}, ~]\n"), -1);
+	cr_assert_eq(errs.n, 2, "%s", formatted(&errs.items[errs.n - 1]));
+	expect_error(0, 8, 27, "projects[0].components[1]",
+		     "expected a component name, got a mapping");
+	expect_error(1, 8, 35, "projects[0].components[2]", "expected a component name, got null");
+}
+
+Test(config, a_list_must_be_a_sequence)
+{
+	cr_assert_eq(build_projects("  - name: atlas\n    components: daytona\n"), -1);
+	expect_only(8, 17, "projects[0].components",
+		    "expected a sequence of component names (e.g. [daytona, temporal]), got "
+		    "'daytona'");
+	cr_assert_eq(build_projects("  - name: atlas\n    secrets:\n"), -1);
+	expect_only(8, 13, "projects[0].secrets",
+		    "expected a sequence of secret names (e.g. [atlas_deploy_key]), got nothing");
+}
+
+Test(config, a_project_lists_at_most_sixteen_of_each)
+{
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "  - name: atlas\n    components:\n");
+	for (int i = 0; i < PROJECT_MAX_NEEDS + 2; i++)
+		buf_puts(&b, "      - daytona\n");
+	cr_assert_eq(build_projects(buf_cstr(&b)), -1);
+	buf_free(&b);
+	/* The 17th item (line 25) is refused, once for all that follow; the
+	 * repeats among the first 16 are duplicates. */
+	expect_error(0, 25, 9, "projects[0].components[16]",
+		     "too many components: a project lists at most 16");
+	cr_expect_eq(errs.n, 1 + PROJECT_MAX_NEEDS - 1);
+	for (int i = 1; i < errs.n; i++)
+		cr_expect(strstr(errs.items[i].msg, "twice") != NULL, "%s", errs.items[i].msg);
+}
+
+Test(config, an_unknown_project_key_suggests_the_right_one)
+{
+	expect_one_error("projects:\n  - name: atlas\n    summery: One line.\n", 3, 5,
+			 "projects[0].summery", "unknown key; did you mean 'summary'?");
+	expect_one_error("projects:\n  - {name: atlas, owner: maria}\n", 2, 19,
+			 "projects[0].owner",
+			 "unknown key; a project has name, title, summary, components, secrets");
+	expect_one_error("projects:\n  - name: atlas\n    components: []\n    components: []\n",
+			 4, 5, "projects[0].components", "duplicate key, first set at line 3");
+	expect_one_error("projcts: []\n", 1, 1, "projcts",
+			 "unknown section; did you mean 'projects'?");
+}
+
+Test(config, the_projects_section_must_have_the_right_shape)
+{
+	expect_one_error("projects:\n  name: atlas\n", 2, 3, "projects",
+			 "expected a sequence of projects (- name: …), got a mapping");
+	expect_one_error("projects:\n  - atlas\n", 2, 5, "projects[0]",
+			 "expected a project (a mapping with name, components, …), got 'atlas'");
+	expect_one_error("projects:\n  - name: atlas\n    summary: [a]\n", 3, 14,
+			 "projects[0].summary", "expected a string, got a sequence");
+	cr_expect_eq(parse("projects:\n"), 0, "an empty section is valid");
+	cr_expect_eq(parse("projects: []\n"), 0);
+}
+
+Test(config, a_problem_with_a_refused_item_is_not_reported_twice)
+{
+	/* 'Daytona' is refused as a name; it is not then also "not declared". */
+	cr_assert_eq(build_projects("  - name: atlas\n    components: [Daytona]\n"), -1);
+	cr_expect_eq(errs.n, 1, "%s", formatted(&errs.items[errs.n - 1]));
+	/* A project without a valid name gets no cross-entry errors yet. */
+	cr_assert_eq(build_projects("  - name: Atlas\n    components: [nothing]\n"), -1);
+	cr_expect_eq(errs.n, 1, "%s", formatted(&errs.items[errs.n - 1]));
+}
+

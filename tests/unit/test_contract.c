@@ -429,7 +429,8 @@ Test(contract, more_needs_than_a_project_holds_are_refused, .init = setup_projec
 	project(0, "atlas", NULL, NULL);
 	projs[0].ncomponents = PROJECT_MAX_NEEDS + 1;
 	for (size_t k = 0; k < PROJECT_MAX_NEEDS; k++)
-		snprintf(projs[0].components[k], CONTRACT_NAME_MAX, "%s", k % 2 ? "nexus" : "temporal");
+		snprintf(projs[0].components[k], CONTRACT_NAME_MAX, "%s",
+			 k % 2 ? "nexus" : "temporal");
 	size_t n = catalogue_check(&cat, probs, 16);
 	cr_assert_geq(n, 1);
 	cr_expect_str_eq(probs[0].field, "projects[0].components");

@@ -9,7 +9,8 @@
 
 static const char *const check_flags[] = {
 	"listen", "db", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes",
-	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "log-level", NULL,
+	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "log-level",
+	"session-idle-ms", "session-max-ms", "preview", "trusted-proxies", "identity-header", NULL,
 };
 
 static const struct cmd_spec check_spec = {

@@ -46,7 +46,8 @@ export async function startPortal(opts = {}) {
   const configPath = path.join(dir, 'portal.yaml');
   const args = ['serve', '--listen', '127.0.0.1:0', '--db', db];
   const signIn = opts.signIn ?? true;
-  if (signIn) addUser(db, TEST_ADMIN, 'admin', TEST_PASSWORD);
+  // A database used before (a restart) already has the account.
+  if (signIn) addUser(db, TEST_ADMIN, 'admin', TEST_PASSWORD, { existing: true });
   if (opts.config !== undefined) {
     fs.writeFileSync(configPath, opts.config);
     args.push('--config', configPath);
@@ -132,10 +133,10 @@ export const TEST_ADMIN = 'test-admin';
 export const TEST_PASSWORD = 'test-password-1234';
 
 /** Creates an account in db with `portal user add --password-stdin`. */
-export function addUser(db, name, role, password) {
+export function addUser(db, name, role, password, { existing = false } = {}) {
   const r = spawnSync(binPath(), ['user', 'add', '--name', name, '--role', role, '--password-stdin', '--db', db],
     { env: childEnv(), input: `${password}\n`, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`portal user add ${name} failed (${r.status}): ${r.stderr}`);
+  if (r.status !== 0 && !(existing && /already exists/.test(r.stderr))) throw new Error(`portal user add ${name} failed (${r.status}): ${r.stderr}`);
 }
 
 /** The cookies a response set, as name -> value. */

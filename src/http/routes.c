@@ -3,23 +3,24 @@
 #include "http/routes.h"
 
 #include "api/api.h"
+#include "core/role.h"
 #include "web/web.h"
 
 const struct route http_routes[] = {
-	{METHOD_GET, "/", web_page_home, ROUTE_PAGE, "The workflow path and the state of this Portal"},
-	{METHOD_GET, "/assets/{name}", web_serve_asset, ROUTE_ASSET, "Static assets compiled into the binary"},
-	{METHOD_GET, "/healthz", api_healthz, ROUTE_API, "Liveness: the process answers"},
-	{METHOD_GET, "/readyz", api_readyz, ROUTE_API, "Readiness: store reachable and schema current"},
-	{METHOD_GET, "/metrics", api_metrics, ROUTE_API, "Prometheus metrics"},
-	{METHOD_GET, "/operator", web_page_operator, ROUTE_PAGE, "Live operator view: sessions, minimap, Ouroboros, runtime health"},
-	{METHOD_GET, "/substrate", web_page_substrate, ROUTE_PAGE, "Owned substrate and integrated endpoints: health, auth, launch"},
-	{METHOD_GET, "/launch/{component}", web_page_launch, ROUTE_PAGE, "Browser-first launch guidance for one component"},
-	{METHOD_GET, "/debug/history", web_page_debug_history, ROUTE_PAGE, "Debug surface: events per day and type over the log"},
-	{METHOD_GET, "/api/v1/openapi.json", api_openapi, ROUTE_API, "This API's OpenAPI 3 document"},
-	{METHOD_POST, "/api/v1/events", api_events_post, ROUTE_API, "Append events to portal_live_events"},
-	{METHOD_GET, "/api/v1/projection", api_projection, ROUTE_API, "The harness-projection snapshot"},
-	{METHOD_GET, "/api/v1/projection/sessions", api_projection_sessions, ROUTE_API, "Sessions of one pinned projection version, paged"},
-	{METHOD_GET, "/api/v1/stream", api_stream, ROUTE_API, "Server-sent events: the projection, live"},
+	{METHOD_GET, "/", web_page_home, ROUTE_PAGE, "The workflow path and the state of this Portal", ROUTE_PUBLIC},
+	{METHOD_GET, "/assets/{name}", web_serve_asset, ROUTE_ASSET, "Static assets compiled into the binary", ROUTE_PUBLIC},
+	{METHOD_GET, "/healthz", api_healthz, ROUTE_API, "Liveness: the process answers", ROUTE_PUBLIC},
+	{METHOD_GET, "/readyz", api_readyz, ROUTE_API, "Readiness: store reachable and schema current", ROUTE_PUBLIC},
+	{METHOD_GET, "/metrics", api_metrics, ROUTE_API, "Prometheus metrics", ROUTE_PUBLIC},
+	{METHOD_GET, "/operator", web_page_operator, ROUTE_PAGE, "Live operator view: sessions, minimap, Ouroboros, runtime health", ROLE_VIEWER},
+	{METHOD_GET, "/substrate", web_page_substrate, ROUTE_PAGE, "Owned substrate and integrated endpoints: health, auth, launch", ROLE_VIEWER},
+	{METHOD_GET, "/launch/{component}", web_page_launch, ROUTE_PAGE, "Browser-first launch guidance for one component", ROLE_VIEWER},
+	{METHOD_GET, "/debug/history", web_page_debug_history, ROUTE_PAGE, "Debug surface: events per day and type over the log", ROLE_OPERATOR},
+	{METHOD_GET, "/api/v1/openapi.json", api_openapi, ROUTE_API, "This API's OpenAPI 3 document", ROUTE_PUBLIC},
+	{METHOD_POST, "/api/v1/events", api_events_post, ROUTE_API, "Append events to portal_live_events", ROUTE_PUBLIC},
+	{METHOD_GET, "/api/v1/projection", api_projection, ROUTE_API, "The harness-projection snapshot", ROLE_VIEWER},
+	{METHOD_GET, "/api/v1/projection/sessions", api_projection_sessions, ROUTE_API, "Sessions of one pinned projection version, paged", ROLE_VIEWER},
+	{METHOD_GET, "/api/v1/stream", api_stream, ROUTE_API, "Server-sent events: the projection, live", ROLE_VIEWER},
 };
 
 const size_t http_nroutes = sizeof http_routes / sizeof http_routes[0];

@@ -81,5 +81,8 @@ int web_page_substrate(struct http_ctx *c);
 int web_page_launch(struct http_ctx *c);
 /* One project: spine, stage and why, validation, next actions, sessions. */
 int web_page_project(struct http_ctx *c);
+/* One session, compact: continuity, lineage, launch contract, first tool
+ * family, next step. */
+int web_page_session(struct http_ctx *c);
 
 #endif

@@ -17,6 +17,7 @@ const struct route http_routes[] = {
 	{METHOD_GET, "/launch/{component}", web_page_launch, ROUTE_PAGE, "Browser-first launch guidance for one component", ROLE_VIEWER},
 	{METHOD_GET, "/projects/{id}", web_page_project, ROUTE_PAGE, "One project: its spine, derived stage and why, validation, next actions and sessions"},
 	{METHOD_GET, "/sessions/{id}", web_page_session, ROUTE_PAGE, "One session, compact: continuity, lineage, launch contract, first tool family, next step"},
+	{METHOD_GET, "/welcome", web_page_preview, ROUTE_PAGE, "The signed-out overview: project spine, session continuity, validation, next actions", ROUTE_PUBLIC},
 	{METHOD_GET, "/debug/history", web_page_debug_history, ROUTE_PAGE, "Debug surface: events per day and type over the log", ROLE_OPERATOR},
 	{METHOD_GET, "/api/v1/openapi.json", api_openapi, ROUTE_API, "This API's OpenAPI 3 document", ROUTE_PUBLIC},
 	{METHOD_POST, "/api/v1/events", api_events_post, ROUTE_API, "Append events to portal_live_events", ROUTE_PUBLIC},

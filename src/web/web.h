@@ -72,6 +72,12 @@ size_t web_projects(struct http_ctx *c, const struct snap *s, struct web_project
  * linking /projects/<name> and giving the why. */
 void web_spine_list(struct buf *b, const struct web_project *ps, size_t n, int public_view);
 
+/* The signed-out overview's content: project spine, session continuity and
+ * validation as counts, next actions. Writes nothing a signed-out visitor
+ * may not see: no secret value, no internal or executor URL, no session
+ * content beyond counts. */
+void web_preview_body(struct buf *b, struct http_ctx *c);
+
 /* Route handlers. */
 int web_page_home(struct http_ctx *c);
 int web_serve_asset(struct http_ctx *c);
@@ -84,5 +90,8 @@ int web_page_project(struct http_ctx *c);
 /* One session, compact: continuity, lineage, launch contract, first tool
  * family, next step. */
 int web_page_session(struct http_ctx *c);
+/* The pre-auth preview: the whole page around web_preview_body. Served at
+ * /welcome, and at / to signed-out visitors. */
+int web_page_preview(struct http_ctx *c);
 
 #endif

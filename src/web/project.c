@@ -12,6 +12,7 @@
 #include "app/app.h"
 #include "core/blocker.h"
 #include "core/contract.h"
+#include "core/event.h"
 #include "http/http.h"
 #include "live/hub.h"
 #include "util/log.h"
@@ -515,7 +516,7 @@ static int not_found(struct http_ctx *c)
 
 int web_page_project(struct http_ctx *c)
 {
-	char name[CONTRACT_NAME_MAX];
+	char name[EVENT_PROJECT_MAX + 1];
 	if (router_param(&c->match, "id", name, sizeof name) <= 0)
 		return not_found(c);
 	const struct project_contract *pc = contract_of(&c->cfg->catalogue, name);

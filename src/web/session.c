@@ -7,6 +7,7 @@
 #include "app/app.h"
 #include "core/blocker.h"
 #include "core/contract.h"
+#include "core/event.h"
 #include "http/http.h"
 #include "live/hub.h"
 #include "util/log.h"
@@ -196,7 +197,7 @@ int web_page_session(struct http_ctx *c)
 	static const struct web_action back[] = {
 		{"/operator", "Back to the operator view: every session, live"},
 	};
-	char id[256];
+	char id[EVENT_SESSION_MAX + 1];
 	struct snap *s = hub_snapshot(c->app->hub);
 	json_t *row = router_param(&c->match, "id", id, sizeof id) > 0 ? web_snap_session(s, id)
 									 : NULL;

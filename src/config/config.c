@@ -15,8 +15,12 @@
 #include <jansson.h>
 #include <yaml.h>
 
+#include "util/cidr.h"
+
 /* A config file larger than this is refused rather than read. */
 #define CONFIG_MAX_FILE_BYTES (1L << 20)
+/* Projects are few (one per product line); the bound only stops a runaway file. */
+#define CONFIG_MAX_PROJECTS 1024
 
 enum setting_type {
 	SET_INT,     /* int field, decimal, bounded */
@@ -26,6 +30,9 @@ enum setting_type {
 	SET_PATH,    /* char[] field, non-empty, shorter than the field */
 	SET_LEVEL,   /* enum log_level */
 	SET_MODE,    /* int field: dev = 1, production = 0 */
+	SET_BOOL,    /* int field: true = 1, false = 0 */
+	SET_PROXIES, /* char[] field, addresses/CIDRs, stored as "a, b, c"; "" = none */
+	SET_HEADER,  /* char[] field, an HTTP header name of [A-Za-z0-9-]; "" = off */
 };
 
 struct setting {
@@ -71,17 +78,32 @@ static const struct setting settings[] = {
 	 "ms without an event before a running session shows idle"},
 	{"log.level", "log-level", "PORTAL_LOG_LEVEL", SET_LEVEL, FIELD(log_level), 0, 0, "info",
 	 "LEVEL", "debug, info, warn or error"},
+	{"auth.session_idle_ms", "session-idle-ms", "PORTAL_SESSION_IDLE_MS", SET_INT,
+	 FIELD(session_idle_ms), 60000, 604800000, "7200000", "N",
+	 "ms a sign-in may go unused before it ends"},
+	{"auth.session_max_ms", "session-max-ms", "PORTAL_SESSION_MAX_MS", SET_INT,
+	 FIELD(session_max_ms), 300000, 2147483647, "43200000", "N",
+	 "ms after which a sign-in ends, used or not"},
+	{"auth.preview", "preview", "PORTAL_PREVIEW", SET_BOOL, FIELD(preview), 0, 0, "true",
+	 "true|false", "signed-out visitors of / see the pre-auth preview, not the sign-in page"},
+	{"auth.trusted_proxies", "trusted-proxies", "PORTAL_TRUSTED_PROXIES", SET_PROXIES,
+	 FIELD(trusted_proxies), 0, 0, "", "LIST",
+	 "comma-separated addresses/CIDRs of the reverse proxies whose forwarded headers "
+	 "are believed"},
+	{"auth.identity_header", "identity-header", "PORTAL_IDENTITY_HEADER", SET_HEADER,
+	 FIELD(identity_header), 1, 63, "", "NAME",
+	 "header in which a trusted proxy names the signed-in account; empty = off"},
 };
 
 #define NSETTINGS ((int)(sizeof settings / sizeof settings[0]))
 
-/* Sections in the order the file and the docs present them. The first four
- * hold settings; the last three the catalogue (file only, no overrides). */
-static const char *const sections[] = {"server", "store", "live", "log",
-				       "components", "secrets", "vault"};
+/* Sections in the order the file and the docs present them. The first five
+ * hold settings; the last four the catalogue (file only, no overrides). */
+static const char *const sections[] = {"server",     "store",    "live",    "log",  "auth",
+				       "components", "projects", "secrets", "vault"};
 #define NSECTIONS ((int)(sizeof sections / sizeof sections[0]))
-#define SECTION_LIST "server, store, live, log, components, secrets, vault"
-enum { SEC_COMPONENTS = 4, SEC_SECRETS = 5, SEC_VAULT = 6 };
+#define SECTION_LIST "server, store, live, log, auth, components, projects, secrets, vault"
+enum { SEC_COMPONENTS = 5, SEC_PROJECTS = 6, SEC_SECRETS = 7, SEC_VAULT = 8 };
 
 int config_setting_count(void)
 {
@@ -208,6 +230,54 @@ static int valid_label(const char *v, long max, char *msg, size_t msgsz)
 	return 0;
 }
 
+/* "" (off) or an HTTP header name: 1 to max letters, digits or '-'. */
+static int valid_header(const char *v, long max, char *msg, size_t msgsz)
+{
+	char b[48];
+	size_t n = strlen(v);
+	int ok = n <= (size_t)max;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)v[i]) || v[i] == '-';
+	if (!ok) {
+		snprintf(msg, msgsz,
+			 "must be an HTTP header name of 1 to %ld letters, digits or '-' "
+			 "(e.g. X-Forwarded-User), or empty for none, got '%s'", max, shown(v, b));
+		return -1;
+	}
+	return 0;
+}
+
+/* A valid address list as it is stored: entries trimmed and joined by ", "
+ * (an all-blank list becomes ""). Returns 0, or -1 with a message when the
+ * list is invalid or does not fit in cap bytes. */
+static int proxies_normalise(const char *v, char *out, size_t cap, char *msg, size_t msgsz)
+{
+	if (!cidr_list_valid(v, msg, msgsz))
+		return -1;
+	struct buf b = BUF_INIT;
+	const char *p = v;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		size_t s0 = strspn(p, " \t"), e = n;
+		while (e > s0 && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+			e--;
+		buf_printf(&b, "%s%.*s", b.len ? ", " : "", (int)(e - s0), p + s0);
+		p += n + (p[n] == ',');
+	}
+	int rc = 0;
+	if (b.len >= cap) {
+		snprintf(msg, msgsz, "must be shorter than %zu characters (written as \"a, b, c\")",
+			 cap);
+		rc = -1;
+	} else {
+		memcpy(out, buf_cstr(&b), b.len + 1);
+	}
+	buf_free(&b);
+	return rc;
+}
+
 static const char *type_name(enum setting_type t)
 {
 	switch (t) {
@@ -220,6 +290,12 @@ static const char *type_name(enum setting_type t)
 		return "a log level";
 	case SET_MODE:
 		return "a mode";
+	case SET_BOOL:
+		return "true or false";
+	case SET_PROXIES:
+		return "addresses or CIDRs";
+	case SET_HEADER:
+		return "a header name";
 	default:
 		return "a string";
 	}
@@ -312,6 +388,30 @@ static int setting_apply(const struct setting *s, struct config *c, const char *
 		memcpy(field, &dev, sizeof dev);
 		return 0;
 	}
+	case SET_BOOL: {
+		int on;
+		if (quoted) {
+			snprintf(msg, msgsz, "expected true or false, got the quoted string '%s' "
+					     "(write it without quotes)", shown(text, b));
+			return -1;
+		}
+		if (strcmp(text, "true") == 0) {
+			on = 1;
+		} else if (strcmp(text, "false") == 0) {
+			on = 0;
+		} else {
+			snprintf(msg, msgsz, "must be true or false, got '%s'", shown(text, b));
+			return -1;
+		}
+		memcpy(field, &on, sizeof on);
+		return 0;
+	}
+	case SET_PROXIES:
+		return proxies_normalise(text, field, s->size, msg, msgsz);
+	case SET_HEADER:
+		if (valid_header(text, s->max, msg, msgsz) < 0)
+			return -1;
+		break;
 	}
 	snprintf(field, s->size, "%s", text);
 	return 0;
@@ -356,30 +456,33 @@ static int in_section(const struct setting *s, const char *section)
 	return strncmp(s->key, section, n) == 0 && s->key[n] == '.';
 }
 
-/* Levenshtein distance, capped: names longer than 63 bytes are never close. */
+/* Edit distance where swapping two neighbours is one edit, as typing slips
+ * are ("auht" is one from "auth"); capped: names longer than 63 bytes are
+ * never close. */
 static int distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	if (la > 63 || lb > 63)
 		return 99;
-	int row[64];
+	int rows[3][64]; /* rows i-2, i-1 and i, by i % 3 */
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = (int)j;
+		rows[0][j] = (int)j;
 	for (size_t i = 1; i <= la; i++) {
-		int diag = row[0];
-		row[0] = (int)i;
+		int *cur = rows[i % 3], *up = rows[(i - 1) % 3], *up2 = rows[(i + 1) % 3];
+		cur[0] = (int)i;
 		for (size_t j = 1; j <= lb; j++) {
-			int up = row[j];
-			int best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
+			int best = up[j - 1] + (a[i - 1] != b[j - 1]);
+			if (up[j] + 1 < best)
+				best = up[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    up2[j - 2] + 1 < best)
+				best = up2[j - 2] + 1;
+			cur[j] = best;
 		}
 	}
-	return row[lb];
+	return rows[la % 3][lb];
 }
 
 static int close_enough(const char *given, const char *known)
@@ -431,11 +534,14 @@ static void unknown_key_msg(const char *section, const char *name, char *msg, si
 /* "unknown section; …" for a top-level `name`. */
 static void unknown_section_msg(const char *name, char *msg, size_t msgsz)
 {
-	for (int i = 0; i < NSECTIONS; i++) {
-		if (close_enough(name, sections[i])) {
-			snprintf(msg, msgsz, "unknown section; did you mean '%s'?", sections[i]);
-			return;
-		}
+	int best = -1;
+	for (int i = 0; i < NSECTIONS; i++)
+		if (close_enough(name, sections[i]) &&
+		    (best < 0 || distance(name, sections[i]) < distance(name, sections[best])))
+			best = i;
+	if (best >= 0) {
+		snprintf(msg, msgsz, "unknown section; did you mean '%s'?", sections[best]);
+		return;
 	}
 	/* A setting written at the top level, e.g. "listen:" for server.listen. */
 	const struct setting *s = suggest(NULL, name);
@@ -459,7 +565,38 @@ void config_defaults(struct config *c)
 
 /* --- YAML */
 
-struct cat_marks;
+struct mark {
+	int line, col; /* 0: not in the file */
+};
+
+/* Where a setting's value came from: what a message about a rule that spans
+ * settings points at. */
+enum layer { FROM_DEFAULT, FROM_FILE, FROM_ENV, FROM_FLAG };
+
+struct origin {
+	enum layer layer;
+	struct mark at; /* FROM_FILE: the value's position */
+	int bad;        /* some layer's value was refused: its cross-field rules wait */
+};
+
+struct comp_marks;
+struct proj_marks;
+struct secret_marks;
+
+/* Where each setting, catalogue entry and field was written, and which were
+ * refused already, so that the checks run after every layer (settings) or
+ * over the whole catalogue (catalogue_check) point at the right place, and a
+ * value refused on its own is not reported twice. */
+struct provenance {
+	struct origin setting[sizeof settings / sizeof settings[0]];
+	struct comp_marks *comps;
+	struct proj_marks *projs;
+	struct secret_marks *secrets;
+	size_t ncomps, nprojs, nsecrets; /* as many as the catalogue got from this file */
+	size_t comp_base, proj_base, secret_base; /* catalogue entries that were there before */
+	struct mark vault, vault_field[2];
+	int vault_bad[2];
+};
 
 struct parser {
 	yaml_parser_t yp;
@@ -469,7 +606,7 @@ struct parser {
 	const char *name;     /* file name, for messages */
 	struct config *c;
 	struct config_errors *errs;
-	struct cat_marks *marks; /* where catalogue entries were written */
+	struct provenance *marks; /* where settings and catalogue entries were written */
 	char last_key[256];   /* nearest key, for syntax errors */
 	int repeated;         /* inside a repeated section: that error says it all */
 	int seen_line[sizeof settings / sizeof settings[0]]; /* where each was set */
@@ -570,15 +707,73 @@ static const char *found(const yaml_event_t *ev, char out[64])
 	return out;
 }
 
+static const char *want_scalar(struct parser *p, const char *key, const char *expected,
+			       int *rc);
+
+/* An address list written as a YAML sequence ([a, b] or "- a" lines); the
+ * current event is its SEQUENCE-START. Each entry is checked where it is
+ * written; the list is stored as the same "a, b" text the environment takes.
+ * Returns 0 (o->bad set when refused), or -1 when the YAML broke. */
+static int parse_list_value(struct parser *p, const struct setting *s, struct origin *o)
+{
+	yaml_mark_t m = p->ev.start_mark;
+	struct buf joined = BUF_INIT;
+	char msg[256];
+	for (;;) {
+		if (next(p) < 0) {
+			buf_free(&joined);
+			return -1;
+		}
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		yaml_mark_t im = p->ev.start_mark;
+		int rc;
+		const char *v = want_scalar(p, s->key, "an address or CIDR", &rc);
+		if (!v) {
+			o->bad = 1;
+			if (rc < 0) {
+				buf_free(&joined);
+				return -1;
+			}
+			continue;
+		}
+		if (!cidr_list_valid(v, msg, sizeof msg) || !v[strspn(v, " \t")]) {
+			if (!msg[0])
+				snprintf(msg, sizeof msg, "an empty entry");
+			err_add(p->errs, p->name, line_of(im), col_of(im), s->key, "%s", msg);
+			o->bad = 1;
+			continue;
+		}
+		buf_printf(&joined, "%s%s", joined.len ? ", " : "", v);
+	}
+	if (!o->bad && setting_apply(s, p->c, buf_cstr(&joined), 0, msg, sizeof msg) < 0) {
+		err_add(p->errs, p->name, line_of(m), col_of(m), s->key, "%s", msg);
+		o->bad = 1;
+	}
+	buf_free(&joined);
+	return 0;
+}
+
 /* The value of setting s; the current event is its first. */
 static int parse_value(struct parser *p, const struct setting *s)
 {
 	yaml_event_t *ev = &p->ev;
 	yaml_mark_t m = ev->start_mark;
+	struct origin *o = &p->marks->setting[s - settings];
 	char msg[256];
+	o->layer = FROM_FILE;
+	o->at.line = line_of(m);
+	o->at.col = col_of(m);
+	if (ev->type == YAML_SEQUENCE_START_EVENT && s->type == SET_PROXIES) {
+		o->bad = 0;
+		return parse_list_value(p, s, o);
+	}
+	o->bad = 1; /* until the value is taken */
 	if (ev->type != YAML_SCALAR_EVENT) {
 		err_add(p->errs, p->name, line_of(m), col_of(m), s->key, "expected %s, got %s",
-			type_name(s->type), node_kind(ev));
+			s->type == SET_PROXIES ? "a list of addresses or CIDRs"
+					       : type_name(s->type),
+			node_kind(ev));
 		return skip_node(p);
 	}
 	const char *v = (const char *)ev->data.scalar.value;
@@ -595,6 +790,8 @@ static int parse_value(struct parser *p, const struct setting *s)
 	int quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
 	if (setting_apply(s, p->c, v, quoted, msg, sizeof msg) < 0)
 		err_add(p->errs, p->name, line_of(m), col_of(m), s->key, "%s", msg);
+	else
+		o->bad = 0;
 	return 0;
 }
 
@@ -643,10 +840,10 @@ static int parse_section(struct parser *p, const char *section)
 	}
 }
 
-/* --- the catalogue: components:, secrets:, vault: */
+/* --- the catalogue: components:, projects:, secrets:, vault: */
 
-/* One field of a component entry. Keys with a dot live in a nested mapping
- * ("health.path"); CF_GROUP is that mapping's own key. */
+/* One field of a component or project entry. Keys with a dot live in a nested
+ * mapping ("health.path"); CF_GROUP is that mapping's own key. */
 enum cfield_type {
 	CF_GROUP,     /* a nested mapping */
 	CF_NAME,      /* [a-z0-9-]{1,63} */
@@ -659,6 +856,8 @@ enum cfield_type {
 	CF_INT,       /* bounded decimal */
 	CF_DOTPATH,   /* a.b.c */
 	CF_JSON,      /* JSON text */
+	CF_NAMES,     /* a sequence of component names */
+	CF_SECRETS,   /* a sequence of secret contract names */
 };
 
 struct cfield {
@@ -698,19 +897,35 @@ static const struct cfield cfields[] = {
 
 #define NCFIELDS ((int)(sizeof cfields / sizeof cfields[0]))
 
-static const char *const vault_keys[] = {"addr", "token"};
+#define PF(f) offsetof(struct project_contract, f), sizeof(((struct project_contract *)0)->f)
 
-struct mark {
-	int line, col; /* 0: not in the file */
+static const struct cfield pfields[] = {
+	{"name", CF_NAME, PF(name), 0, 0},
+	{"title", CF_TEXT, PF(title), 0, 0},
+	{"summary", CF_TEXT, PF(summary), 0, 0},
+	{"components", CF_NAMES, PF(components), 0, PROJECT_MAX_NEEDS},
+	{"secrets", CF_SECRETS, PF(secrets), 0, PROJECT_MAX_NEEDS},
 };
 
-/* Where each entry and field was written, and which were refused already, so
- * catalogue_check's problems point at the right place and a field refused on
- * its own is not reported twice. */
+#define NPFIELDS ((int)(sizeof pfields / sizeof pfields[0]))
+enum { PF_NAME = 0, PF_COMPONENTS = 3, PF_SECRETS = 4 };
+
+static const char *const vault_keys[] = {"addr", "token"};
+
 struct comp_marks {
 	struct mark entry, field[NCFIELDS];
 	unsigned char bad[NCFIELDS];
 	int identity_bad; /* no valid name or ownership: its other problems would mislead */
+};
+
+/* A project's, with each item of its two lists ([0] components, [1] secrets). */
+struct proj_marks {
+	struct mark entry, field[NPFIELDS]; /* field: its value */
+	int key_line[NPFIELDS];
+	unsigned char bad[NPFIELDS];
+	struct mark item[2][PROJECT_MAX_NEEDS];
+	unsigned char item_bad[2][PROJECT_MAX_NEEDS];
+	int identity_bad; /* no valid name: its other problems would mislead */
 };
 
 struct secret_marks {
@@ -718,28 +933,25 @@ struct secret_marks {
 	int bad;
 };
 
-struct cat_marks {
-	struct comp_marks *comps;
-	struct secret_marks *secrets;
-	size_t ncomps, nsecrets; /* as many as the catalogue got from this file */
-	size_t comp_base, secret_base; /* catalogue entries that were there before */
-	struct mark vault, vault_field[2];
-	int vault_bad[2];
-};
-
-static void cat_marks_free(struct cat_marks *m)
+static void provenance_free(struct provenance *m)
 {
 	free(m->comps);
+	free(m->projs);
 	free(m->secrets);
 	memset(m, 0, sizeof *m);
 }
 
-static int cfield_find(const char *key)
+static int field_find(const struct cfield *table, int n, const char *key)
 {
-	for (int i = 0; i < NCFIELDS; i++)
-		if (strcmp(cfields[i].key, key) == 0)
+	for (int i = 0; i < n; i++)
+		if (strcmp(table[i].key, key) == 0)
 			return i;
 	return -1;
+}
+
+static int cfield_find(const char *key)
+{
+	return field_find(cfields, NCFIELDS, key);
 }
 
 static void *grow(void *arr, size_t n, size_t *cap, size_t size)
@@ -818,7 +1030,9 @@ static int cfield_apply(const struct cfield *f, void *base, const char *text, in
 	size_t len = strlen(text);
 	switch (f->type) {
 	case CF_GROUP:
-		return -1;
+	case CF_NAMES:
+	case CF_SECRETS:
+		return -1; /* parsed as mappings and sequences, not values */
 	case CF_NAME:
 		if (!contract_name_valid(text)) {
 			snprintf(msg, msgsz, "must be 1 to 63 lower-case letters, digits or '-', "
@@ -910,15 +1124,17 @@ static int cfield_apply(const struct cfield *f, void *base, const char *text, in
 	return 0;
 }
 
-/* "unknown key; …" for `name` in the mapping `group` ("" = the entry). */
-static void unknown_field_msg(const char *group, const char *name, char *msg, size_t msgsz)
+/* "unknown key; …" for `name` in the mapping `group` ("" = the entry) of an
+ * entry whose fields are table[0..n); noun is "a component", "a project". */
+static void unknown_field_msg(const struct cfield *table, int n, const char *noun,
+			      const char *group, const char *name, char *msg, size_t msgsz)
 {
 	size_t gl = strlen(group);
 	const char *best = NULL;
 	int best_d = INT_MAX;
 	struct buf all = BUF_INIT;
-	for (int i = 0; i < NCFIELDS; i++) {
-		const char *k = cfields[i].key;
+	for (int i = 0; i < n; i++) {
+		const char *k = table[i].key;
 		const char *dot = strchr(k, '.');
 		const char *sn;
 		if (gl) {
@@ -939,7 +1155,7 @@ static void unknown_field_msg(const char *group, const char *name, char *msg, si
 	else if (gl)
 		snprintf(msg, msgsz, "unknown key; '%s' has %s", group, buf_cstr(&all));
 	else
-		snprintf(msg, msgsz, "unknown key; a component has %s", buf_cstr(&all));
+		snprintf(msg, msgsz, "unknown key; %s has %s", noun, buf_cstr(&all));
 	buf_free(&all);
 }
 
@@ -970,7 +1186,8 @@ static int parse_cmap(struct parser *p, size_t idx, struct comp_marks *cm, const
 		snprintf(p->last_key, sizeof p->last_key, "%s", key);
 		int fi = cfield_find(full);
 		if (fi < 0) {
-			unknown_field_msg(group, name, msg, sizeof msg);
+			unknown_field_msg(cfields, NCFIELDS, "a component", group, name, msg,
+					  sizeof msg);
 			err_add(p->errs, p->name, line_of(km), col_of(km), key, "%s", msg);
 		} else if (cm->field[fi].line) {
 			err_add(p->errs, p->name, line_of(km), col_of(km), key,
@@ -1027,7 +1244,7 @@ static int parse_cmap(struct parser *p, size_t idx, struct comp_marks *cm, const
 static int parse_components(struct parser *p)
 {
 	struct catalogue *cat = &p->c->catalogue;
-	struct cat_marks *mk = p->marks;
+	struct provenance *mk = p->marks;
 	yaml_mark_t sm = p->ev.start_mark;
 	if (p->ev.type != YAML_SEQUENCE_START_EVENT) {
 		char what[64];
@@ -1106,12 +1323,203 @@ static int parse_components(struct parser *p)
 	}
 }
 
+/* One of a project's lists (which: 0 components, 1 secrets) into names/n;
+ * the current event is its first. Each item is checked where it is written;
+ * an item refused here keeps its slot (empty), so the list's indices stay
+ * those of the file. */
+static int parse_plist(struct parser *p, const char *key, int which,
+		       char (*names)[CONTRACT_NAME_MAX], size_t *n, struct proj_marks *pm)
+{
+	const char *what = which ? "secret" : "component";
+	yaml_mark_t sm = p->ev.start_mark;
+	if (p->ev.type != YAML_SEQUENCE_START_EVENT) {
+		char what_found[64];
+		err_add(p->errs, p->name, line_of(sm), col_of(sm), key,
+			"expected a sequence of %s names (e.g. %s), got %s", what,
+			which ? "[atlas_deploy_key]" : "[daytona, temporal]",
+			is_null_scalar(&p->ev) ? "nothing" : found(&p->ev, what_found));
+		pm->bad[which ? PF_SECRETS : PF_COMPONENTS] = 1;
+		return skip_node(p);
+	}
+	struct cfield f = {"", which ? CF_SECRET : CF_NAME, 0, CONTRACT_NAME_MAX, 0, 0};
+	int over = 0;
+	for (;;) {
+		if (next(p) < 0)
+			return -1;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		yaml_mark_t im = p->ev.start_mark;
+		char ikey[160], msg[256];
+		snprintf(ikey, sizeof ikey, "%s[%zu]", key, *n);
+		if (*n >= PROJECT_MAX_NEEDS) {
+			if (!over)
+				err_add(p->errs, p->name, line_of(im), col_of(im), ikey,
+					"too many %ss: a project lists at most %d", what,
+					PROJECT_MAX_NEEDS);
+			over = 1;
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		size_t k = (*n)++;
+		pm->item[which][k].line = line_of(im);
+		pm->item[which][k].col = col_of(im);
+		int rc;
+		const char *v = want_scalar(p, ikey, which ? "a secret name" : "a component name",
+					    &rc);
+		if (!v) {
+			pm->item_bad[which][k] = 1;
+			if (rc < 0)
+				return -1;
+			continue;
+		}
+		if (cfield_apply(&f, names[k], v, 0, msg, sizeof msg) < 0) {
+			err_add(p->errs, p->name, line_of(im), col_of(im), ikey, "%s", msg);
+			pm->item_bad[which][k] = 1;
+		}
+	}
+}
+
+/* The keys of one project mapping; the current event is its MAPPING-START. */
+static int parse_pmap(struct parser *p, size_t idx, struct proj_marks *pm)
+{
+	struct project_contract *proj = &p->c->catalogue.projects[idx];
+	for (;;) {
+		if (next(p) < 0)
+			return -1;
+		if (p->ev.type == YAML_MAPPING_END_EVENT)
+			return 0;
+		yaml_mark_t km = p->ev.start_mark;
+		char key[128], msg[256];
+		size_t n = idx - p->marks->proj_base;
+		if (p->ev.type != YAML_SCALAR_EVENT) {
+			snprintf(key, sizeof key, "projects[%zu]", n);
+			err_add(p->errs, p->name, line_of(km), col_of(km), key,
+				"expected a key, got %s", node_kind(&p->ev));
+			if (skip_node(p) < 0 || next(p) < 0 || skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		const char *name = (const char *)p->ev.data.scalar.value;
+		snprintf(key, sizeof key, "projects[%zu].%.64s", n, name);
+		snprintf(p->last_key, sizeof p->last_key, "%s", key);
+		int fi = field_find(pfields, NPFIELDS, name);
+		if (fi < 0) {
+			unknown_field_msg(pfields, NPFIELDS, "a project", "", name, msg, sizeof msg);
+			err_add(p->errs, p->name, line_of(km), col_of(km), key, "%s", msg);
+		} else if (pm->key_line[fi]) {
+			err_add(p->errs, p->name, line_of(km), col_of(km), key,
+				"duplicate key, first set at line %d", pm->key_line[fi]);
+			fi = -2;
+		} else {
+			pm->key_line[fi] = line_of(km);
+		}
+		if (next(p) < 0)
+			return -1;
+		if (fi < 0) {
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		const struct cfield *f = &pfields[fi];
+		yaml_mark_t vm = p->ev.start_mark;
+		pm->field[fi].line = line_of(vm);
+		pm->field[fi].col = col_of(vm);
+		if (f->type == CF_NAMES || f->type == CF_SECRETS) {
+			int which = f->type == CF_SECRETS;
+			if (parse_plist(p, key, which, which ? proj->secrets : proj->components,
+					which ? &proj->nsecrets : &proj->ncomponents, pm) < 0)
+				return -1;
+			continue;
+		}
+		int rc;
+		const char *v = want_scalar(p, key, "a string", &rc);
+		if (!v) {
+			pm->bad[fi] = 1;
+			if (rc < 0)
+				return -1;
+			continue;
+		}
+		if (cfield_apply(f, proj, v, 0, msg, sizeof msg) < 0) {
+			err_add(p->errs, p->name, line_of(vm), col_of(vm), key, "%s", msg);
+			pm->bad[fi] = 1;
+		}
+	}
+}
+
+/* projects: a sequence of mappings; the current event is its first. */
+static int parse_projects(struct parser *p)
+{
+	struct catalogue *cat = &p->c->catalogue;
+	struct provenance *mk = p->marks;
+	yaml_mark_t sm = p->ev.start_mark;
+	if (p->ev.type != YAML_SEQUENCE_START_EVENT) {
+		char what[64];
+		err_add(p->errs, p->name, line_of(sm), col_of(sm), "projects",
+			"expected a sequence of projects (- name: …), got %s", found(&p->ev, what));
+		return skip_node(p);
+	}
+	size_t cap = cat->nprojects, mcap = 0;
+	mk->proj_base = cat->nprojects;
+	int over = 0;
+	for (;;) {
+		if (next(p) < 0)
+			return -1;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		size_t n = cat->nprojects - mk->proj_base;
+		yaml_mark_t em = p->ev.start_mark;
+		char key[64];
+		snprintf(key, sizeof key, "projects[%zu]", n);
+		snprintf(p->last_key, sizeof p->last_key, "%s", key);
+		if (n >= CONFIG_MAX_PROJECTS) {
+			if (!over)
+				err_add(p->errs, p->name, line_of(em), col_of(em), key,
+					"too many projects: at most %d", CONFIG_MAX_PROJECTS);
+			over = 1;
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		if (p->ev.type != YAML_MAPPING_START_EVENT) {
+			char what[64];
+			err_add(p->errs, p->name, line_of(em), col_of(em), key,
+				"expected a project (a mapping with name, components, …), got %s",
+				found(&p->ev, what));
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		cat->projects = grow(cat->projects, cat->nprojects, &cap, sizeof *cat->projects);
+		mk->projs = grow(mk->projs, n, &mcap, sizeof *mk->projs);
+		size_t idx = cat->nprojects++;
+		mk->nprojs = n + 1;
+		struct project_contract *proj = &cat->projects[idx];
+		struct proj_marks *pm = &mk->projs[n];
+		memset(proj, 0, sizeof *proj);
+		memset(pm, 0, sizeof *pm);
+		pm->entry.line = line_of(em);
+		pm->entry.col = col_of(em);
+		if (parse_pmap(p, idx, pm) < 0)
+			return -1;
+		if (!pm->key_line[PF_NAME]) {
+			char k[96];
+			snprintf(k, sizeof k, "%s.name", key);
+			err_add(p->errs, p->name, pm->entry.line, pm->entry.col, k,
+				"every project needs a name (as events name it in `project`)");
+		}
+		pm->identity_bad = !pm->key_line[PF_NAME] || pm->bad[PF_NAME];
+		if (!proj->title[0])
+			snprintf(proj->title, sizeof proj->title, "%s", proj->name);
+	}
+}
+
 /* secrets: a mapping of contract names to sources; the current event is its
  * first. A value is never quoted in a message: it may be the secret. */
 static int parse_secrets(struct parser *p)
 {
 	struct catalogue *cat = &p->c->catalogue;
-	struct cat_marks *mk = p->marks;
+	struct provenance *mk = p->marks;
 	yaml_mark_t sm = p->ev.start_mark;
 	if (p->ev.type != YAML_MAPPING_START_EVENT) {
 		err_add(p->errs, p->name, line_of(sm), col_of(sm), "secrets",
@@ -1211,7 +1619,7 @@ static int parse_secrets(struct parser *p)
 static int parse_vault(struct parser *p)
 {
 	struct vault_contract *v = &p->c->catalogue.vault;
-	struct cat_marks *mk = p->marks;
+	struct provenance *mk = p->marks;
 	yaml_mark_t sm = p->ev.start_mark;
 	mk->vault.line = line_of(sm);
 	mk->vault.col = col_of(sm);
@@ -1284,7 +1692,7 @@ static int parse_vault(struct parser *p)
 /* Runs catalogue_check and adds each problem as an error located by marks
  * (mk may be empty: then without a position). */
 static void check_catalogue(const struct catalogue *cat, const char *file,
-			    const struct cat_marks *mk, struct config_errors *errs)
+			    const struct provenance *mk, struct config_errors *errs)
 {
 	size_t n = catalogue_check(cat, NULL, 0);
 	if (!n)
@@ -1319,6 +1727,35 @@ static void check_catalogue(const struct catalogue *cat, const char *file,
 			}
 			snprintf(key, sizeof key, "components[%zu].%s",
 				 cm ? ci - mk->comp_base : ci, pr->field);
+		} else if (strncmp(pr->field, "projects[", 9) == 0) {
+			/* "projects[N].name", "projects[N].components[M]", … */
+			size_t pi = 0, item = 0;
+			int used = 0;
+			if (sscanf(pr->field, "projects[%zu]%n", &pi, &used) != 1)
+				continue;
+			const char *rest = pr->field + used; /* ".components[1]" */
+			const struct proj_marks *pm = NULL;
+			if (pi >= mk->proj_base && pi - mk->proj_base < mk->nprojs)
+				pm = &mk->projs[pi - mk->proj_base];
+			char fname[32] = "";
+			sscanf(rest, ".%31[a-z_]", fname);
+			int fi = field_find(pfields, NPFIELDS, fname);
+			int which = fi == PF_SECRETS ? 1 : 0;
+			int has_item = fi >= 0 &&
+				       sscanf(rest + 1 + strlen(fname), "[%zu]", &item) == 1 &&
+				       item < PROJECT_MAX_NEEDS;
+			if (pm && (pm->identity_bad || (fi >= 0 && pm->bad[fi]) ||
+				   (has_item && pm->item_bad[which][item])))
+				continue; /* already reported where it was written */
+			if (pm) {
+				at = pm->entry;
+				if (has_item && pm->item[which][item].line)
+					at = pm->item[which][item];
+				else if (fi >= 0 && pm->field[fi].line)
+					at = pm->field[fi];
+			}
+			snprintf(key, sizeof key, "projects[%zu]%s", pm ? pi - mk->proj_base : pi,
+				 rest);
 		} else if (pr->secret >= 0) {
 			size_t si = (size_t)pr->secret;
 			const struct secret_marks *sk = NULL;
@@ -1383,6 +1820,7 @@ static int parse_sections(struct parser *p)
 		}
 		if (si >= SEC_COMPONENTS) {
 			int rc = si == SEC_COMPONENTS ? parse_components(p)
+				 : si == SEC_PROJECTS ? parse_projects(p)
 				 : si == SEC_SECRETS  ? parse_secrets(p)
 						      : parse_vault(p);
 			if (rc < 0)
@@ -1439,7 +1877,7 @@ static void parse_stream(struct parser *p)
 
 /* config_parse, also telling marks where the catalogue entries were. */
 static int parse_text(struct config *c, const char *name, const char *text, size_t len,
-		      struct config_errors *errs, struct cat_marks *marks)
+		      struct config_errors *errs, struct provenance *marks)
 {
 	int before = errs->n + errs->dropped;
 	struct parser *p = calloc(1, sizeof *p);
@@ -1463,41 +1901,45 @@ static int parse_text(struct config *c, const char *name, const char *text, size
 int config_parse(struct config *c, const char *name, const char *text, size_t len,
 		 struct config_errors *errs)
 {
-	struct cat_marks marks = {0};
+	struct provenance marks = {0};
 	int rc = parse_text(c, name, text, len, errs, &marks);
-	cat_marks_free(&marks);
+	provenance_free(&marks);
 	return rc;
 }
 
 void config_dispose(struct config *c)
 {
 	free(c->catalogue.components);
+	free(c->catalogue.projects);
 	free(c->catalogue.secrets);
 	c->catalogue.components = NULL;
 	c->catalogue.ncomponents = 0;
+	c->catalogue.projects = NULL;
+	c->catalogue.nprojects = 0;
 	c->catalogue.secrets = NULL;
 	c->catalogue.nsecrets = 0;
+}
+
+/* A heap copy of n elements of size bytes at src; NULL when n is 0. */
+static void *dup_array(const void *src, size_t n, size_t size)
+{
+	if (!n)
+		return NULL;
+	void *dst = malloc(n * size);
+	if (!dst)
+		abort();
+	memcpy(dst, src, n * size);
+	return dst;
 }
 
 void config_copy(struct config *dst, const struct config *src)
 {
 	const struct catalogue *sc = &src->catalogue;
 	*dst = *src;
-	dst->catalogue.components = NULL;
-	dst->catalogue.secrets = NULL;
-	if (sc->ncomponents) {
-		dst->catalogue.components = malloc(sc->ncomponents * sizeof *sc->components);
-		if (!dst->catalogue.components)
-			abort();
-		memcpy(dst->catalogue.components, sc->components,
-		       sc->ncomponents * sizeof *sc->components);
-	}
-	if (sc->nsecrets) {
-		dst->catalogue.secrets = malloc(sc->nsecrets * sizeof *sc->secrets);
-		if (!dst->catalogue.secrets)
-			abort();
-		memcpy(dst->catalogue.secrets, sc->secrets, sc->nsecrets * sizeof *sc->secrets);
-	}
+	dst->catalogue.components = dup_array(sc->components, sc->ncomponents,
+					      sizeof *sc->components);
+	dst->catalogue.projects = dup_array(sc->projects, sc->nprojects, sizeof *sc->projects);
+	dst->catalogue.secrets = dup_array(sc->secrets, sc->nsecrets, sizeof *sc->secrets);
 }
 
 /* --- build */
@@ -1527,7 +1969,8 @@ static int read_file(const char *path, struct buf *b)
 	return 0;
 }
 
-static void apply_env(struct config *c, char **envp, struct config_errors *errs)
+static void apply_env(struct config *c, char **envp, struct origin *origin,
+		      struct config_errors *errs)
 {
 	for (; envp && *envp; envp++) {
 		const char *eq = strchr(*envp, '=');
@@ -1539,14 +1982,16 @@ static void apply_env(struct config *c, char **envp, struct config_errors *errs)
 			if (strlen(s->env) != nl || strncmp(s->env, *envp, nl) != 0)
 				continue;
 			char msg[256];
-			if (setting_apply(s, c, eq + 1, 0, msg, sizeof msg) < 0)
+			origin[i].layer = FROM_ENV;
+			origin[i].bad = setting_apply(s, c, eq + 1, 0, msg, sizeof msg) < 0;
+			if (origin[i].bad)
 				err_add(errs, "environment", 0, 0, s->env, "%s", msg);
 		}
 	}
 }
 
 static void apply_flags(struct config *c, const struct config_source *src,
-			struct config_errors *errs)
+			struct origin *origin, struct config_errors *errs)
 {
 	for (int i = 0; i < src->nflags && i < CONFIG_MAX_FLAGS; i++) {
 		const char *flag = src->flags[i][0], *value = src->flags[i][1];
@@ -1569,9 +2014,68 @@ static void apply_flags(struct config *c, const struct config_source *src,
 			err_add(errs, "command line", 0, 0, key, "needs a value");
 			continue;
 		}
-		if (setting_apply(s, c, value, 0, msg, sizeof msg) < 0)
+		struct origin *o = &origin[s - settings];
+		o->layer = FROM_FLAG;
+		o->bad = setting_apply(s, c, value, 0, msg, sizeof msg) < 0;
+		if (o->bad)
 			err_add(errs, "command line", 0, 0, key, "%s", msg);
 	}
+}
+
+/* Reports a rule that spans settings at where s's value came from: its place
+ * in the file, its variable or its flag. */
+static void err_setting(struct config_errors *errs, const char *path, const struct origin *origin,
+			const struct setting *s, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void err_setting(struct config_errors *errs, const char *path, const struct origin *origin,
+			const struct setting *s, const char *fmt, ...)
+{
+	char msg[256], flag[64];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	const struct origin *o = &origin[s - settings];
+	switch (o->layer) {
+	case FROM_FILE:
+		err_add(errs, path, o->at.line, o->at.col, s->key, "%s", msg);
+		break;
+	case FROM_ENV:
+		err_add(errs, "environment", 0, 0, s->env, "%s", msg);
+		break;
+	case FROM_FLAG:
+		snprintf(flag, sizeof flag, "--%s", s->flag);
+		err_add(errs, "command line", 0, 0, flag, "%s", msg);
+		break;
+	case FROM_DEFAULT:
+		err_add(errs, path[0] ? path : "defaults", 0, 0, s->key, "%s", msg);
+		break;
+	}
+}
+
+/* The rules between settings, on the values every layer left. A setting whose
+ * last value was refused is left out: that error comes first. */
+static void check_settings(const struct config *c, const char *path, const struct origin *origin,
+			   struct config_errors *errs)
+{
+	const struct setting *idle = by_key("auth.session_idle_ms");
+	const struct setting *max = by_key("auth.session_max_ms");
+	const struct setting *header = by_key("auth.identity_header");
+	const struct setting *proxies = by_key("auth.trusted_proxies");
+	if (!origin[idle - settings].bad && !origin[max - settings].bad &&
+	    c->session_idle_ms > c->session_max_ms)
+		/* at whichever of the two was set (idle when both were) */
+		err_setting(errs, path, origin,
+			    origin[idle - settings].layer != FROM_DEFAULT ? idle : max,
+			    "auth.session_idle_ms (%d) must not exceed auth.session_max_ms (%d): a "
+			    "sign-in cannot stay unused for longer than it may last",
+			    c->session_idle_ms, c->session_max_ms);
+	if (!origin[header - settings].bad && !origin[proxies - settings].bad &&
+	    c->identity_header[0] && !c->trusted_proxies[0])
+		err_setting(errs, path, origin, header,
+			    "needs auth.trusted_proxies: the header is believed only from a "
+			    "trusted proxy, and none is listed");
 }
 
 int config_build(struct config *c, const struct config_source *src,
@@ -1580,7 +2084,7 @@ int config_build(struct config *c, const struct config_source *src,
 	errs->n = 0;
 	errs->dropped = 0;
 	config_defaults(c);
-	struct cat_marks marks = {0};
+	struct provenance marks = {0};
 	if (src->path) {
 		struct buf text = BUF_INIT;
 		if (read_file(src->path, &text) < 0)
@@ -1593,11 +2097,12 @@ int config_build(struct config *c, const struct config_source *src,
 			err_add(errs, "command line", 0, 0, "--config",
 				"the path must be shorter than %zu characters", sizeof c->path);
 	}
-	apply_env(c, src->envp, errs);
-	apply_flags(c, src, errs);
+	apply_env(c, src->envp, marks.setting, errs);
+	apply_flags(c, src, marks.setting, errs);
+	check_settings(c, src->path ? src->path : "", marks.setting, errs);
 	/* After the overrides: server.mode decides what a public URL may be. */
 	check_catalogue(&c->catalogue, src->path ? src->path : "", &marks, errs);
-	cat_marks_free(&marks);
+	provenance_free(&marks);
 	if (errs->n + errs->dropped > 0) {
 		config_dispose(c);
 		return -1;
@@ -1623,6 +2128,7 @@ void config_print_flags(FILE *out, const char *const *flags)
 			continue;
 		}
 		snprintf(head, sizeof head, "--%s %s", s->flag, s->metavar);
-		fprintf(out, "  %-22s %s (env %s, default %s)\n", head, s->help, s->env, s->def);
+		fprintf(out, "  %-22s %s (env %s, default %s)\n", head, s->help, s->env,
+			s->def[0] ? s->def : "none");
 	}
 }

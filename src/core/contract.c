@@ -1,7 +1,7 @@
-/* contract: the rules of a catalogue of component and secret contracts —
- * names, secret references, URL shape, private-host detection and the checks
- * that span fields and components. Pure: it resolves no name, reads no secret
- * and opens no connection (inet_pton only parses a literal). */
+/* contract: the rules of a catalogue of component, project and secret
+ * contracts — names, secret references, URL shape, private-host detection and
+ * the checks that span fields and entries. Pure: it resolves no name, reads no
+ * secret and opens no connection (inet_pton only parses a literal). */
 #include "core/contract.h"
 
 #include <arpa/inet.h>
@@ -282,6 +282,14 @@ const struct component_contract *catalogue_find(const struct catalogue *cat, con
 	return NULL;
 }
 
+const struct project_contract *catalogue_project(const struct catalogue *cat, const char *name)
+{
+	for (size_t i = 0; cat && name && i < cat->nprojects; i++)
+		if (strcmp(cat->projects[i].name, name) == 0)
+			return &cat->projects[i];
+	return NULL;
+}
+
 static const struct secret_contract *secret_find(const struct catalogue *cat, const char *name)
 {
 	for (size_t i = 0; i < cat->nsecrets; i++)
@@ -423,11 +431,69 @@ static void check_component(const struct catalogue *cat, int i, struct problems 
 		    h->timeout_ms);
 }
 
+/* One list of a project's needs, its components (secrets = 0) or its secrets
+ * (secrets = 1): each named once, and each declared. */
+static void check_needs(const struct catalogue *cat, size_t i, int secrets,
+			const char (*names)[CONTRACT_NAME_MAX], size_t n, struct problems *ps)
+{
+	const struct project_contract *pr = &cat->projects[i];
+	const char *list = secrets ? "secrets" : "components";
+	const char *what = secrets ? "secret" : "component";
+	char field[64];
+	if (n > PROJECT_MAX_NEEDS) {
+		snprintf(field, sizeof field, "projects[%zu].%s", i, list);
+		add(ps, -1, -1, pr->name, field, "%s lists %zu %ss; at most %d", pr->name, n, what,
+		    PROJECT_MAX_NEEDS);
+		n = PROJECT_MAX_NEEDS;
+	}
+	for (size_t k = 0; k < n; k++) {
+		snprintf(field, sizeof field, "projects[%zu].%s[%zu]", i, list, k);
+		size_t first = k;
+		for (size_t j = 0; j < k && first == k; j++)
+			if (strcmp(names[j], names[k]) == 0)
+				first = j;
+		if (first < k)
+			add(ps, -1, -1, pr->name, field,
+			    "%s lists the %s '%s' twice (first as %s[%zu])", pr->name, what,
+			    names[k], list, first);
+		else if (secrets ? !secret_find(cat, names[k]) : !catalogue_find(cat, names[k]))
+			add(ps, -1, -1, pr->name, field,
+			    "%s needs the %s '%s', which is not declared under %s", pr->name, what,
+			    names[k], list);
+	}
+}
+
+/* A project's problems have no component or secret index (both -1, like the
+ * vault's); their field is the path from the catalogue ("projects[2].name",
+ * "projects[2].components[0]", "projects[2].secrets[1]"), which tells them
+ * from the vault's ("addr", "token") and says which entry and item. */
+static void check_project(const struct catalogue *cat, size_t i, struct problems *ps)
+{
+	const struct project_contract *pr = &cat->projects[i];
+	const char *nm = pr->name;
+	char field[64];
+	snprintf(field, sizeof field, "projects[%zu].name", i);
+	if (!contract_name_valid(nm))
+		add(ps, -1, -1, nm, field,
+		    "a project name is 1 to 63 lower-case letters, digits or '-' (as events "
+		    "name it in `project`)");
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(cat->projects[j].name, nm) == 0) {
+			add(ps, -1, -1, nm, field, "'%s' is declared twice (first as projects[%zu])",
+			    nm, j);
+			break;
+		}
+	check_needs(cat, i, 0, pr->components, pr->ncomponents, ps);
+	check_needs(cat, i, 1, pr->secrets, pr->nsecrets, ps);
+}
+
 size_t catalogue_check(const struct catalogue *cat, struct contract_problem *out, size_t cap)
 {
 	struct problems ps = {out, out ? cap : 0, 0};
 	for (size_t i = 0; i < cat->ncomponents; i++)
 		check_component(cat, (int)i, &ps);
+	for (size_t i = 0; i < cat->nprojects; i++)
+		check_project(cat, i, &ps);
 
 	int need_vault = 0;
 	for (size_t i = 0; i < cat->nsecrets; i++) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/demo.h"
 #include "config/config.h"
 
 static struct config cfg;
@@ -87,12 +88,17 @@ Test(config, defaults_are_the_documented_values)
 	cr_expect_eq(cfg.ready_interval_ms, 1000);
 	cr_expect_eq(cfg.idle_after_ms, 600000);
 	cr_expect_eq(cfg.log_level, LOG_INFO);
+	cr_expect_eq(cfg.session_idle_ms, 7200000);
+	cr_expect_eq(cfg.session_max_ms, 43200000);
+	cr_expect_eq(cfg.preview, 1);
+	cr_expect_str_eq(cfg.trusted_proxies, "");
+	cr_expect_str_eq(cfg.identity_header, "");
 	cr_expect_str_eq(cfg.path, "");
 }
 
-Test(config, the_table_declares_twelve_settings)
+Test(config, the_table_declares_seventeen_settings)
 {
-	cr_expect_eq(config_setting_count(), 12);
+	cr_expect_eq(config_setting_count(), 17);
 }
 
 Test(config, building_from_nothing_gives_the_defaults_and_no_path)
@@ -142,7 +148,13 @@ Test(config, a_full_file_sets_every_setting)
 			   "live:\n"
 			   "  idle_after_ms: 30000\n"
 			   "log:\n"
-			   "  level: debug\n";
+			   "  level: debug\n"
+			   "auth:\n"
+			   "  session_idle_ms: 600000\n"
+			   "  session_max_ms: 86400000\n"
+			   "  preview: false\n"
+			   "  trusted_proxies: [10.0.0.0/8, \"::1\"]\n"
+			   "  identity_header: X-Forwarded-User\n";
 	cr_assert_eq(parse(yaml), 0, "%s", errs.items[0].msg);
 	cr_expect_str_eq(cfg.listen, "[::1]:9090");
 	cr_expect_eq(cfg.threads, 8);
@@ -155,6 +167,11 @@ Test(config, a_full_file_sets_every_setting)
 	cr_expect_eq(cfg.ready_interval_ms, 100);
 	cr_expect_eq(cfg.idle_after_ms, 30000);
 	cr_expect_eq(cfg.log_level, LOG_DEBUG);
+	cr_expect_eq(cfg.session_idle_ms, 600000);
+	cr_expect_eq(cfg.session_max_ms, 86400000);
+	cr_expect_eq(cfg.preview, 0);
+	cr_expect_str_eq(cfg.trusted_proxies, "10.0.0.0/8, ::1");
+	cr_expect_str_eq(cfg.identity_header, "X-Forwarded-User");
 }
 
 Test(config, a_flow_style_file_is_as_good_as_a_block_one)
@@ -298,11 +315,11 @@ Test(config, a_top_level_that_is_not_a_mapping_is_refused)
 {
 	expect_one_error("- server\n- store\n", 1, 1, "",
 			 "the file must be a mapping of sections "
-			 "(server, store, live, log, components, secrets, vault), "
+			 "(server, store, live, log, auth, components, projects, secrets, vault), "
 			 "got a sequence");
 	expect_one_error("just words\n", 1, 1, "",
 			 "the file must be a mapping of sections "
-			 "(server, store, live, log, components, secrets, vault), "
+			 "(server, store, live, log, auth, components, projects, secrets, vault), "
 			 "got 'just words'");
 }
 
@@ -555,7 +572,8 @@ Test(config, every_flag_is_documented_in_the_reference_and_the_example)
 	static const char *const all[] = {
 		"listen", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes",
 		"drain-timeout-ms", "db", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms",
-		"log-level", NULL,
+		"log-level", "session-idle-ms", "session-max-ms", "preview", "trusted-proxies",
+		"identity-header", NULL,
 	};
 	cr_assert_eq((int)(sizeof all / sizeof all[0]) - 1, config_setting_count());
 	struct buf docs = BUF_INIT, example = BUF_INIT;
@@ -592,7 +610,21 @@ Test(config, every_flag_is_documented_in_the_reference_and_the_example)
 	buf_free(&example);
 }
 
-/* --- the catalogue: components, secrets, vault */
+Test(config, flag_help_says_none_for_an_empty_default)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	const char *const flags[] = {"identity-header", "preview", NULL};
+	config_print_flags(out, flags);
+	fclose(out);
+	cr_expect_str_eq(text, "  --identity-header NAME header in which a trusted proxy names the "
+			       "signed-in account; empty = off (env PORTAL_IDENTITY_HEADER, "
+			       "default none)\n"
+			       "  --preview true|false   signed-out visitors of / see the pre-auth "
+			       "preview, not the sign-in page (env PORTAL_PREVIEW, default true)\n");
+	free(text);
+}
 
 /* Builds yaml from a temporary file, with extra flags; the file is removed. */
 static int build_yaml(const char *yaml, const char *mode)
@@ -620,6 +652,231 @@ static void expect_only(int line, int column, const char *key, const char *want)
 	cr_expect(strstr(errs.items[0].msg, want) != NULL, "'%s' lacks '%s'", errs.items[0].msg,
 		  want);
 }
+
+/* --- auth: sign-in sessions, preview, proxies and the identity header */
+
+Test(config, session_lifetimes_are_bounded)
+{
+	expect_one_error("auth:\n  session_idle_ms: 1000\n", 2, 20, "auth.session_idle_ms",
+			 "must be between 60000 and 604800000, got 1000");
+	expect_one_error("auth:\n  session_max_ms: 2147483648\n", 2, 19, "auth.session_max_ms",
+			 "must be between 300000 and 2147483647, got 2147483648");
+	cr_expect_eq(parse("auth:\n  session_max_ms: 2147483647\n"), 0);
+	cr_expect_eq(cfg.session_max_ms, 2147483647);
+}
+
+Test(config, preview_takes_true_or_false_and_nothing_else)
+{
+	cr_assert_eq(parse("auth:\n  preview: false\n"), 0);
+	cr_expect_eq(cfg.preview, 0);
+	cr_assert_eq(parse("auth: {preview: true}\n"), 0);
+	cr_expect_eq(cfg.preview, 1);
+	expect_one_error("auth:\n  preview: yes\n", 2, 12, "auth.preview",
+			 "must be true or false, got 'yes'");
+	expect_one_error("auth:\n  preview: True\n", 2, 12, "auth.preview",
+			 "must be true or false, got 'True'");
+	expect_one_error("auth:\n  preview: \"false\"\n", 2, 12, "auth.preview",
+			 "expected true or false, got the quoted string 'false' "
+			 "(write it without quotes)");
+	expect_one_error("auth:\n  preview:\n", 2, 11, "auth.preview",
+			 "expected true or false, got nothing");
+}
+
+Test(config, preview_comes_from_the_environment_and_flags_too)
+{
+	char *env[] = {"PORTAL_PREVIEW=false", NULL};
+	struct config_source src = {.envp = env};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	cr_expect_eq(cfg.preview, 0);
+	struct config_source fl = {.envp = env, .flags = {{"preview", "true"}}, .nflags = 1};
+	cr_assert_eq(build(&fl), 0, "%s", formatted(&errs.items[0]));
+	cr_expect_eq(cfg.preview, 1);
+	char *bad[] = {"PORTAL_PREVIEW=1", NULL};
+	struct config_source b = {.envp = bad};
+	cr_assert_eq(build(&b), -1);
+	cr_expect_str_eq(formatted(&errs.items[0]),
+			 "environment: PORTAL_PREVIEW: must be true or false, got '1'");
+}
+
+Test(config, trusted_proxies_take_a_flow_or_block_sequence_or_one_string)
+{
+	cr_assert_eq(parse("auth:\n  trusted_proxies: [127.0.0.1, 10.0.0.0/8, \"::1\", "
+			   "\"fd00::/8\"]\n"),
+		     0, "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.trusted_proxies, "127.0.0.1, 10.0.0.0/8, ::1, fd00::/8");
+	cr_assert_eq(parse("auth:\n  trusted_proxies:\n    - 127.0.0.1\n    - ::1\n"
+			   "    - fd00::/8\n"),
+		     0, "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.trusted_proxies, "127.0.0.1, ::1, fd00::/8");
+	cr_assert_eq(parse("auth:\n  trusted_proxies: \" 127.0.0.1 ,10.0.0.0/8,  ::1\"\n"), 0,
+		     "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.trusted_proxies, "127.0.0.1, 10.0.0.0/8, ::1");
+	cr_assert_eq(parse("auth:\n  trusted_proxies: 192.168.0.0/16\n"), 0);
+	cr_expect_str_eq(cfg.trusted_proxies, "192.168.0.0/16");
+}
+
+Test(config, an_empty_list_or_string_trusts_no_proxy)
+{
+	cr_assert_eq(parse("auth:\n  trusted_proxies: [10.0.0.0/8]\n"), 0);
+	cr_assert_eq(parse("auth:\n  trusted_proxies: []\n"), 0, "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.trusted_proxies, "");
+	cr_assert_eq(parse("auth:\n  trusted_proxies: \"\"\n"), 0, "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.trusted_proxies, "");
+}
+
+Test(config, a_bad_proxy_entry_is_named_where_it_is_written)
+{
+	expect_one_error("auth:\n  trusted_proxies: [127.0.0.1, 10.0.0.300]\n", 2, 32,
+			 "auth.trusted_proxies",
+			 "'10.0.0.300' is not an IPv4 or IPv6 address (names are not resolved; "
+			 "give an address or a CIDR such as 10.0.0.0/8)");
+	expect_one_error("auth:\n  trusted_proxies:\n    - 10.0.0.0/8\n    - 10.0.0.1/8\n", 4, 7,
+			 "auth.trusted_proxies",
+			 "'10.0.0.1/8' has bits set past its prefix; did you mean 10.0.0.0/8?");
+	expect_one_error("auth:\n  trusted_proxies: \"10.0.0.0/8, proxy.internal\"\n", 2, 20,
+			 "auth.trusted_proxies",
+			 "'proxy.internal' is not an IPv4 or IPv6 address (names are not "
+			 "resolved; give an address or a CIDR such as 10.0.0.0/8)");
+	expect_one_error("auth:\n  trusted_proxies: [10.0.0.0/8, \"\"]\n", 2, 33,
+			 "auth.trusted_proxies", "an empty entry");
+	expect_one_error("auth:\n  trusted_proxies: [10.0.0.0/8, [a]]\n", 2, 33,
+			 "auth.trusted_proxies", "expected an address or CIDR, got a sequence");
+	expect_one_error("auth:\n  trusted_proxies: {a: 1}\n", 2, 20, "auth.trusted_proxies",
+			 "expected a list of addresses or CIDRs, got a mapping");
+}
+
+Test(config, a_refused_proxy_list_leaves_the_value_unchanged)
+{
+	cr_assert_eq(parse("auth:\n  trusted_proxies: [10.0.0.0/8, nope]\n"), -1);
+	cr_expect_str_eq(cfg.trusted_proxies, "");
+}
+
+Test(config, trusted_proxies_come_from_the_environment_and_flags_as_text)
+{
+	char *env[] = {"PORTAL_TRUSTED_PROXIES=10.0.0.0/8,::1", NULL};
+	struct config_source src = {.envp = env};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	cr_expect_str_eq(cfg.trusted_proxies, "10.0.0.0/8, ::1");
+	struct config_source fl = {.flags = {{"trusted-proxies", "fd00::/8,"}}, .nflags = 1};
+	cr_assert_eq(build(&fl), -1);
+	cr_expect_str_eq(formatted(&errs.items[0]),
+			 "command line: --trusted-proxies: an empty entry (two commas in a row, "
+			 "or one at an end)");
+}
+
+Test(config, a_proxy_list_longer_than_the_field_is_refused)
+{
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "auth:\n  trusted_proxies:\n");
+	for (int i = 0; i < 40; i++)
+		buf_printf(&b, "    - 10.0.%d.0/24\n", i);
+	cr_assert_eq(parse(buf_cstr(&b)), -1);
+	buf_free(&b);
+	cr_assert_eq(errs.n, 1);
+	expect_error(0, 3, 5, "auth.trusted_proxies",
+		     "must be shorter than 512 characters (written as \"a, b, c\")");
+}
+
+Test(config, the_identity_header_is_a_header_name_or_empty)
+{
+	cr_assert_eq(parse("auth:\n  identity_header: X-Forwarded-User\n"), 0);
+	cr_expect_str_eq(cfg.identity_header, "X-Forwarded-User");
+	cr_assert_eq(parse("auth:\n  identity_header: \"\"\n"), 0, "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.identity_header, "");
+	expect_one_error("auth:\n  identity_header: X-Forwarded User\n", 2, 20,
+			 "auth.identity_header",
+			 "must be an HTTP header name of 1 to 63 letters, digits or '-' (e.g. "
+			 "X-Forwarded-User), or empty for none, got 'X-Forwarded User'");
+	expect_one_error("auth:\n  identity_header: X_User\n", 2, 20, "auth.identity_header",
+			 NULL);
+	char yaml[160];
+	snprintf(yaml, sizeof yaml, "auth:\n  identity_header: X-%062d\n", 0);
+	expect_one_error(yaml, 2, 20, "auth.identity_header", NULL);
+	snprintf(yaml, sizeof yaml, "auth:\n  identity_header: X-%061d\n", 0);
+	cr_expect_eq(parse(yaml), 0);
+}
+
+Test(config, an_identity_header_without_trusted_proxies_is_refused_at_the_header)
+{
+	cr_assert_eq(build_yaml("auth:\n  identity_header: X-Forwarded-User\n", NULL), -1);
+	expect_only(2, 20, "auth.identity_header",
+		    "needs auth.trusted_proxies: the header is believed only from a trusted "
+		    "proxy, and none is listed");
+	cr_assert_eq(build_yaml("auth:\n  identity_header: X-Forwarded-User\n"
+				"  trusted_proxies: [127.0.0.1]\n",
+				NULL),
+		     0, "%s", formatted(&errs.items[0]));
+	char *env[] = {"PORTAL_IDENTITY_HEADER=X-Auth-Request-User", NULL};
+	struct config_source src = {.envp = env};
+	cr_assert_eq(build(&src), -1);
+	cr_assert_eq(errs.n, 1);
+	cr_expect_str_eq(formatted(&errs.items[0]),
+			 "environment: PORTAL_IDENTITY_HEADER: needs auth.trusted_proxies: the "
+			 "header is believed only from a trusted proxy, and none is listed");
+	struct config_source fl = {.flags = {{"identity-header", "X-User"}}, .nflags = 1};
+	cr_assert_eq(build(&fl), -1);
+	cr_expect_str_eq(errs.items[0].key, "--identity-header");
+}
+
+Test(config, a_proxy_list_set_later_satisfies_the_header_from_the_file)
+{
+	cr_assert_eq(build_yaml("auth:\n  identity_header: X-Forwarded-User\n", NULL), -1);
+	const char *path = temp_file("auth:\n  identity_header: X-Forwarded-User\n");
+	char *env[] = {"PORTAL_TRUSTED_PROXIES=10.0.0.0/8", NULL};
+	struct config_source src = {.path = path, .envp = env};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	unlink(path);
+	cr_expect_str_eq(cfg.identity_header, "X-Forwarded-User");
+}
+
+Test(config, idle_longer_than_the_session_may_last_is_refused_where_it_was_set)
+{
+	cr_assert_eq(build_yaml("auth:\n  session_idle_ms: 90000000\n", NULL), -1);
+	expect_only(2, 20, "auth.session_idle_ms",
+		    "auth.session_idle_ms (90000000) must not exceed auth.session_max_ms "
+		    "(43200000): a sign-in cannot stay unused for longer than it may last");
+	/* Only the maximum was lowered: the default idle is in the way, say so there. */
+	cr_assert_eq(build_yaml("auth:\n  session_max_ms: 3600000\n", NULL), -1);
+	expect_only(2, 19, "auth.session_max_ms", "auth.session_idle_ms (7200000) must not exceed");
+	struct config_source fl = {.flags = {{"session-max-ms", "3600000"},
+					     {"session-idle-ms", "3600001"}},
+				   .nflags = 2};
+	cr_assert_eq(build(&fl), -1);
+	cr_assert_eq(errs.n, 1);
+	cr_expect_str_eq(errs.items[0].key, "--session-idle-ms");
+	struct config_source eq = {.flags = {{"session-max-ms", "3600000"},
+					     {"session-idle-ms", "3600000"}},
+				   .nflags = 2};
+	cr_expect_eq(build(&eq), 0, "equal is allowed");
+}
+
+Test(config, a_refused_value_is_not_also_judged_against_the_others)
+{
+	char *env[] = {"PORTAL_SESSION_MAX_MS=10", "PORTAL_TRUSTED_PROXIES=nope", NULL};
+	struct config_source src = {.envp = env, .flags = {{"identity-header", "X-User"}},
+				    .nflags = 1};
+	cr_assert_eq(build(&src), -1);
+	cr_assert_eq(errs.n, 2, "%s", formatted(&errs.items[errs.n - 1]));
+	cr_expect_str_eq(errs.items[0].key, "PORTAL_SESSION_MAX_MS");
+	cr_expect_str_eq(errs.items[1].key, "PORTAL_TRUSTED_PROXIES");
+}
+
+Test(config, auth_typos_get_suggestions)
+{
+	expect_one_error("auth:\n  idle: 1\n", 2, 3, "auth.idle",
+			 "unknown key; 'auth' has session_idle_ms, session_max_ms, preview, "
+			 "trusted_proxies, identity_header");
+	expect_one_error("auth:\n  trusted_proxys: []\n", 2, 3, "auth.trusted_proxys",
+			 "unknown key; did you mean 'auth.trusted_proxies'?");
+	expect_one_error("auht:\n  preview: true\n", 1, 1, "auht",
+			 "unknown section; did you mean 'auth'?");
+	expect_one_error("preview: false\n", 1, 1, "preview",
+			 "unknown section; did you mean 'auth.preview'?");
+	expect_one_error("server:\n  identity_header: X-User\n", 2, 3, "server.identity_header",
+			 "unknown key; did you mean 'auth.identity_header'?");
+}
+
+/* --- the catalogue: components, secrets, vault */
 
 static const char *const temporal_yaml = "components:\n"
 					 "  - name: temporal\n"
@@ -948,17 +1205,26 @@ Test(config, copy_is_deep_and_dispose_leaves_it_empty)
 	struct config *copy = malloc(sizeof *copy);
 	config_copy(copy, &cfg);
 	cr_assert_eq(copy->catalogue.ncomponents, cfg.catalogue.ncomponents);
+	cr_assert_eq(copy->catalogue.nprojects, cfg.catalogue.nprojects);
+	cr_assert_geq(cfg.catalogue.nprojects, 1);
 	cr_expect_neq(copy->catalogue.components, cfg.catalogue.components);
+	cr_expect_neq(copy->catalogue.projects, cfg.catalogue.projects);
 	cr_expect_neq(copy->catalogue.secrets, cfg.catalogue.secrets);
 	cr_expect_eq(memcmp(copy->catalogue.components, cfg.catalogue.components,
 			    cfg.catalogue.ncomponents * sizeof *cfg.catalogue.components),
 		     0);
+	cr_expect_eq(memcmp(copy->catalogue.projects, cfg.catalogue.projects,
+			    cfg.catalogue.nprojects * sizeof *cfg.catalogue.projects),
+		     0);
 	config_dispose(&cfg);
 	cr_expect_null(cfg.catalogue.components);
+	cr_expect_null(cfg.catalogue.projects);
 	cr_expect_eq(cfg.catalogue.ncomponents, 0);
+	cr_expect_eq(cfg.catalogue.nprojects, 0);
 	cr_expect_eq(cfg.catalogue.nsecrets, 0);
 	config_dispose(&cfg); /* twice is harmless */
 	cr_expect_str_eq(copy->catalogue.components[0].name, "portal");
+	cr_expect_str_eq(copy->catalogue.projects[0].name, "atlas");
 	config_dispose(copy);
 	free(copy);
 	/* An empty catalogue copies to an empty one. */
@@ -966,5 +1232,218 @@ Test(config, copy_is_deep_and_dispose_leaves_it_empty)
 	config_defaults(&a);
 	config_copy(&c, &a);
 	cr_expect_null(c.catalogue.components);
+	cr_expect_null(c.catalogue.projects);
 	config_dispose(&c);
 }
+
+/* --- projects */
+
+Test(config, every_project_of_the_demo_is_declared_in_the_example)
+{
+	struct config_source src = {.path = "config/portal.example.yaml"};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	json_t **evs;
+	size_t n = demo_events(1700000000000LL, &evs);
+	cr_assert_gt(n, 0);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = json_string_value(json_object_get(evs[i], "project"));
+		cr_expect(name && catalogue_project(&cfg.catalogue, name),
+			  "the demo's project '%s' is not declared", name ? name : "(none)");
+		json_decref(evs[i]);
+	}
+	free(evs);
+	/* nexus-sync needs a secret no component needs, read from a variable that
+	 * a fresh machine lacks: the demo shows it in recovery on a contract. */
+	const struct project_contract *ns = catalogue_project(&cfg.catalogue, "nexus-sync");
+	cr_assert_not_null(ns);
+	cr_assert_eq(ns->nsecrets, 1);
+	const struct secret_contract *sec = NULL;
+	for (size_t i = 0; i < cfg.catalogue.nsecrets; i++)
+		if (strcmp(cfg.catalogue.secrets[i].name, ns->secrets[0]) == 0)
+			sec = &cfg.catalogue.secrets[i];
+	cr_assert_not_null(sec);
+	cr_expect_eq(sec->source, SECRET_ENV);
+	for (size_t i = 0; i < cfg.catalogue.ncomponents; i++)
+		cr_expect_str_neq(cfg.catalogue.components[i].auth_secret, sec->name,
+				  "%s also needs it, so `portal check` would count it",
+				  cfg.catalogue.components[i].name);
+	config_dispose(&cfg);
+}
+
+/* Two components and a secret for projects to stand on, then `projects`. */
+static int build_projects(const char *projects)
+{
+	char yaml[2048];
+	snprintf(yaml, sizeof yaml,
+		 "components:\n"
+		 "  - {name: daytona, ownership: owned, internal_url: \"http://127.0.0.1:3000\"}\n"
+		 "  - {name: temporal, ownership: owned, internal_url: \"http://127.0.0.1:7243\"}\n"
+		 "secrets:\n"
+		 "  atlas_deploy_key: env:ATLAS_DEPLOY_KEY\n"
+		 "projects:\n%s",
+		 projects);
+	return build_yaml(yaml, NULL);
+}
+
+Test(config, a_project_is_read_with_its_components_and_secrets)
+{
+	cr_assert_eq(build_projects("  - name: atlas\n"
+				    "    title: Atlas\n"
+				    "    summary: The customer-facing workflow app.\n"
+				    "    components: [daytona, temporal]\n"
+				    "    secrets:\n"
+				    "      - atlas_deploy_key\n"
+				    "  - name: chronicle\n"),
+		     0, "%s", formatted(&errs.items[0]));
+	const struct catalogue *cat = &cfg.catalogue;
+	cr_assert_eq(cat->nprojects, 2);
+	const struct project_contract *a = catalogue_project(cat, "atlas");
+	cr_assert_not_null(a);
+	cr_expect_str_eq(a->title, "Atlas");
+	cr_expect_str_eq(a->summary, "The customer-facing workflow app.");
+	cr_assert_eq(a->ncomponents, 2);
+	cr_expect_str_eq(a->components[0], "daytona");
+	cr_expect_str_eq(a->components[1], "temporal");
+	cr_assert_eq(a->nsecrets, 1);
+	cr_expect_str_eq(a->secrets[0], "atlas_deploy_key");
+	const struct project_contract *c = catalogue_project(cat, "chronicle");
+	cr_assert_not_null(c);
+	cr_expect_str_eq(c->title, "chronicle", "the title defaults to the name");
+	cr_expect_str_eq(c->summary, "");
+	cr_expect_eq(c->ncomponents + c->nsecrets, 0);
+	config_dispose(&cfg);
+}
+
+Test(config, a_listed_component_that_is_not_declared_is_refused_at_the_item)
+{
+	cr_assert_eq(build_projects("  - name: atlas\n"
+				    "    components: [daytona, daytonna]\n"),
+		     -1);
+	expect_only(8, 27, "projects[0].components[1]",
+		    "atlas needs the component 'daytonna', which is not declared under components");
+	cr_assert_eq(build_projects("  - name: atlas\n"
+				    "    components:\n"
+				    "      - temporal\n"
+				    "      - playwright-grid\n"),
+		     -1);
+	expect_only(10, 9, "projects[0].components[1]", "'playwright-grid', which is not declared");
+}
+
+Test(config, a_listed_secret_that_is_not_declared_is_refused_at_the_item)
+{
+	cr_assert_eq(build_projects("  - name: nexus-sync\n"
+				    "    secrets: [nexus_webhook_secret]\n"),
+		     -1);
+	expect_only(8, 15, "projects[0].secrets[0]",
+		    "nexus-sync needs the secret 'nexus_webhook_secret', which is not declared "
+		    "under secrets");
+}
+
+Test(config, a_name_listed_twice_is_refused_at_the_second)
+{
+	cr_assert_eq(build_projects("  - name: atlas\n"
+				    "    components: [daytona, temporal, daytona]\n"),
+		     -1);
+	expect_only(8, 37, "projects[0].components[2]",
+		    "atlas lists the component 'daytona' twice (first as components[0])");
+	cr_assert_eq(build_projects("  - name: atlas\n"
+				    "    secrets: [atlas_deploy_key, atlas_deploy_key]\n"),
+		     -1);
+	expect_only(8, 33, "projects[0].secrets[1]",
+		    "atlas lists the secret 'atlas_deploy_key' twice (first as secrets[0])");
+}
+
+Test(config, project_names_are_required_valid_and_unique)
+{
+	cr_assert_eq(build_projects("  - name: atlas\n  - name: chronicle\n  - name: atlas\n"), -1);
+	expect_only(9, 11, "projects[2].name", "'atlas' is declared twice (first as projects[0])");
+	cr_assert_eq(build_projects("  - title: Nameless\n    components: [nothing]\n"), -1);
+	expect_only(7, 5, "projects[0].name",
+		    "every project needs a name (as events name it in `project`)");
+	cr_assert_eq(build_projects("  - {name: Atlas, components: [nothing]}\n"), -1);
+	expect_only(7, 12, "projects[0].name",
+		    "must be 1 to 63 lower-case letters, digits or '-', got 'Atlas'");
+}
+
+Test(config, list_items_are_checked_where_they_are_written)
+{
+	cr_assert_eq(build_projects("  - name: atlas\n"
+				    "    components: [daytona, Temporal]\n"
+				    "    secrets: [\"atlas deploy key\"]\n"),
+		     -1);
+	cr_assert_eq(errs.n, 2, "%s", formatted(&errs.items[errs.n - 1]));
+	expect_error(0, 8, 27, "projects[0].components[1]",
+		     "must be 1 to 63 lower-case letters, digits or '-', got 'Temporal'");
+	expect_error(1, 9, 15, "projects[0].secrets[0]",
+		     "must name a secrets: entry (1 to 63 lower-case letters, digits, '_' or '-'), "
+		     "got 'atlas deploy key'");
+	cr_assert_eq(build_projects("  - name: atlas\n    components: [daytona, {a: 1}, ~]\n"), -1);
+	cr_assert_eq(errs.n, 2, "%s", formatted(&errs.items[errs.n - 1]));
+	expect_error(0, 8, 27, "projects[0].components[1]",
+		     "expected a component name, got a mapping");
+	expect_error(1, 8, 35, "projects[0].components[2]", "expected a component name, got null");
+}
+
+Test(config, a_list_must_be_a_sequence)
+{
+	cr_assert_eq(build_projects("  - name: atlas\n    components: daytona\n"), -1);
+	expect_only(8, 17, "projects[0].components",
+		    "expected a sequence of component names (e.g. [daytona, temporal]), got "
+		    "'daytona'");
+	cr_assert_eq(build_projects("  - name: atlas\n    secrets:\n"), -1);
+	expect_only(8, 13, "projects[0].secrets",
+		    "expected a sequence of secret names (e.g. [atlas_deploy_key]), got nothing");
+}
+
+Test(config, a_project_lists_at_most_sixteen_of_each)
+{
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "  - name: atlas\n    components:\n");
+	for (int i = 0; i < PROJECT_MAX_NEEDS + 2; i++)
+		buf_puts(&b, "      - daytona\n");
+	cr_assert_eq(build_projects(buf_cstr(&b)), -1);
+	buf_free(&b);
+	/* The 17th item (line 25) is refused, once for all that follow; the
+	 * repeats among the first 16 are duplicates. */
+	expect_error(0, 25, 9, "projects[0].components[16]",
+		     "too many components: a project lists at most 16");
+	cr_expect_eq(errs.n, 1 + PROJECT_MAX_NEEDS - 1);
+	for (int i = 1; i < errs.n; i++)
+		cr_expect(strstr(errs.items[i].msg, "twice") != NULL, "%s", errs.items[i].msg);
+}
+
+Test(config, an_unknown_project_key_suggests_the_right_one)
+{
+	expect_one_error("projects:\n  - name: atlas\n    summery: One line.\n", 3, 5,
+			 "projects[0].summery", "unknown key; did you mean 'summary'?");
+	expect_one_error("projects:\n  - {name: atlas, owner: maria}\n", 2, 19,
+			 "projects[0].owner",
+			 "unknown key; a project has name, title, summary, components, secrets");
+	expect_one_error("projects:\n  - name: atlas\n    components: []\n    components: []\n",
+			 4, 5, "projects[0].components", "duplicate key, first set at line 3");
+	expect_one_error("projcts: []\n", 1, 1, "projcts",
+			 "unknown section; did you mean 'projects'?");
+}
+
+Test(config, the_projects_section_must_have_the_right_shape)
+{
+	expect_one_error("projects:\n  name: atlas\n", 2, 3, "projects",
+			 "expected a sequence of projects (- name: …), got a mapping");
+	expect_one_error("projects:\n  - atlas\n", 2, 5, "projects[0]",
+			 "expected a project (a mapping with name, components, …), got 'atlas'");
+	expect_one_error("projects:\n  - name: atlas\n    summary: [a]\n", 3, 14,
+			 "projects[0].summary", "expected a string, got a sequence");
+	cr_expect_eq(parse("projects:\n"), 0, "an empty section is valid");
+	cr_expect_eq(parse("projects: []\n"), 0);
+}
+
+Test(config, a_problem_with_a_refused_item_is_not_reported_twice)
+{
+	/* 'Daytona' is refused as a name; it is not then also "not declared". */
+	cr_assert_eq(build_projects("  - name: atlas\n    components: [Daytona]\n"), -1);
+	cr_expect_eq(errs.n, 1, "%s", formatted(&errs.items[errs.n - 1]));
+	/* A project without a valid name gets no cross-entry errors yet. */
+	cr_assert_eq(build_projects("  - name: Atlas\n    components: [nothing]\n"), -1);
+	cr_expect_eq(errs.n, 1, "%s", formatted(&errs.items[errs.n - 1]));
+}
+

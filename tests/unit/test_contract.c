@@ -1,5 +1,6 @@
-/* Contract: component and secret contracts — names, secret references, URL
- * shape, private-host detection and every rule catalogue_check enforces. */
+/* Contract: component, project and secret contracts — names, secret
+ * references, URL shape, private-host detection and every rule
+ * catalogue_check enforces. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -125,6 +126,7 @@ Test(contract, private_hosts_are_told_from_public_ones)
 /* --- catalogue_check */
 
 static struct component_contract comps[4];
+static struct project_contract projs[3];
 static struct secret_contract secs[3];
 static struct catalogue cat;
 static struct contract_problem probs[16];
@@ -158,6 +160,9 @@ static void setup(void)
 	memset(secs, 0, sizeof secs);
 	cat.secrets = secs;
 	cat.nsecrets = 0;
+	memset(projs, 0, sizeof projs);
+	cat.projects = projs;
+	cat.nprojects = 0;
 }
 
 /* The only problem is on subject.field, and its message contains each of want. */
@@ -317,4 +322,128 @@ Test(contract, catalogue_find_finds_by_name, .init = setup)
 	cr_expect_eq(catalogue_find(&cat, "nexus"), &comps[1]);
 	cr_expect_null(catalogue_find(&cat, "penpot"));
 	cr_expect_null(catalogue_find(&cat, NULL));
+}
+
+/* --- projects */
+
+/* Project i, named name, standing on the components and secrets in the
+ * NULL-terminated lists. */
+static void project(int i, const char *name, const char *const *components,
+		    const char *const *secrets)
+{
+	struct project_contract *p = &projs[i];
+	memset(p, 0, sizeof *p);
+	snprintf(p->name, sizeof p->name, "%s", name);
+	snprintf(p->title, sizeof p->title, "%s", name);
+	for (; components && *components; components++)
+		snprintf(p->components[p->ncomponents++], CONTRACT_NAME_MAX, "%s", *components);
+	for (; secrets && *secrets; secrets++)
+		snprintf(p->secrets[p->nsecrets++], CONTRACT_NAME_MAX, "%s", *secrets);
+	if ((size_t)i >= cat.nprojects)
+		cat.nprojects = (size_t)i + 1;
+}
+
+static const char *const both[] = {"temporal", "nexus", NULL};
+static const char *const token[] = {"atlas_token", NULL};
+
+/* setup(), with the secret atlas_token declared. */
+static void setup_projects(void)
+{
+	setup();
+	secs[0] = (struct secret_contract){"atlas_token", SECRET_ENV, "ATLAS_TOKEN"};
+	cat.nsecrets = 1;
+}
+
+Test(contract, a_project_on_declared_components_and_secrets_has_no_problems,
+     .init = setup_projects)
+{
+	project(0, "atlas", both, token);
+	project(1, "chronicle", NULL, NULL);
+	cr_expect_eq(catalogue_check(&cat, probs, 16), 0, "%s", probs[0].msg);
+}
+
+Test(contract, a_project_problem_is_located_by_its_path_not_an_index, .init = setup_projects)
+{
+	project(0, "atlas", both, token);
+	project(1, "nexus-sync", both, NULL);
+	snprintf(projs[1].components[1], CONTRACT_NAME_MAX, "nexsus");
+	expect_one("nexus-sync", "projects[1].components[1]", "nexus-sync needs the component "
+		   "'nexsus', which is not declared under components", NULL);
+	cr_expect_eq(probs[0].component, -1);
+	cr_expect_eq(probs[0].secret, -1);
+}
+
+Test(contract, every_component_a_project_lists_is_declared, .init = setup_projects)
+{
+	static const char *const listed[] = {"temporal", "daytona", NULL};
+	project(0, "atlas", listed, NULL);
+	expect_one("atlas", "projects[0].components[1]",
+		   "atlas needs the component 'daytona', which is not declared under components",
+		   NULL);
+}
+
+Test(contract, every_secret_a_project_lists_is_declared, .init = setup_projects)
+{
+	static const char *const listed[] = {"atlas_token", "atlas_deploy_key", NULL};
+	project(0, "atlas", NULL, listed);
+	expect_one("atlas", "projects[0].secrets[1]",
+		   "atlas needs the secret 'atlas_deploy_key', which is not declared under secrets",
+		   NULL);
+}
+
+Test(contract, a_component_or_secret_listed_twice_is_refused, .init = setup_projects)
+{
+	static const char *const twice[] = {"temporal", "nexus", "temporal", NULL};
+	project(0, "atlas", twice, NULL);
+	expect_one("atlas", "projects[0].components[2]",
+		   "atlas lists the component 'temporal' twice (first as components[0])", NULL);
+	static const char *const tokens[] = {"atlas_token", "atlas_token", NULL};
+	project(0, "atlas", NULL, tokens);
+	expect_one("atlas", "projects[0].secrets[1]",
+		   "atlas lists the secret 'atlas_token' twice (first as secrets[0])", NULL);
+}
+
+Test(contract, project_names_are_unique_and_well_formed, .init = setup_projects)
+{
+	project(0, "atlas", NULL, NULL);
+	project(1, "chronicle", NULL, NULL);
+	project(2, "atlas", NULL, NULL);
+	expect_one("atlas", "projects[2].name", "'atlas' is declared twice (first as projects[0])",
+		   NULL);
+	project(2, "Atlas_2", NULL, NULL);
+	expect_one("Atlas_2", "projects[2].name",
+		   "a project name is 1 to 63 lower-case letters, digits or '-'", NULL);
+	project(2, "", NULL, NULL);
+	expect_one("", "projects[2].name", "a project name is", NULL);
+}
+
+Test(contract, a_project_may_share_a_name_with_a_component, .init = setup_projects)
+{
+	/* Different namespaces: events name projects, health names components. */
+	project(0, "nexus", both, NULL);
+	cr_expect_eq(catalogue_check(&cat, probs, 16), 0, "%s", probs[0].msg);
+}
+
+Test(contract, more_needs_than_a_project_holds_are_refused, .init = setup_projects)
+{
+	project(0, "atlas", NULL, NULL);
+	projs[0].ncomponents = PROJECT_MAX_NEEDS + 1;
+	for (size_t k = 0; k < PROJECT_MAX_NEEDS; k++)
+		snprintf(projs[0].components[k], CONTRACT_NAME_MAX, "%s",
+			 k % 2 ? "nexus" : "temporal");
+	size_t n = catalogue_check(&cat, probs, 16);
+	cr_assert_geq(n, 1);
+	cr_expect_str_eq(probs[0].field, "projects[0].components");
+	cr_expect_str_eq(probs[0].msg, "atlas lists 17 components; at most 16");
+}
+
+Test(contract, catalogue_project_finds_by_name, .init = setup_projects)
+{
+	project(0, "atlas", both, token);
+	project(1, "chronicle", NULL, NULL);
+	cr_expect_eq(catalogue_project(&cat, "chronicle"), &projs[1]);
+	cr_expect_eq(catalogue_project(&cat, "atlas")->nsecrets, 1);
+	cr_expect_null(catalogue_project(&cat, "temporal"));
+	cr_expect_null(catalogue_project(&cat, NULL));
+	cr_expect_null(catalogue_project(NULL, "atlas"));
 }

@@ -129,12 +129,8 @@ static void validation(struct buf *b, struct http_ctx *c, const struct snap *s)
 			unchecked++;
 	}
 	long long undeclared = 0;
-	for (size_t i = 0; i < s->ix.nprojects; i++) {
-		int found = 0;
-		for (size_t j = 0; j < cat->nprojects && !found; j++)
-			found = strcmp(cat->projects[j].name, s->ix.projects[i]) == 0;
-		undeclared += !found;
-	}
+	for (size_t i = 0; i < s->ix.nprojects; i++)
+		undeclared += catalogue_project(cat, s->ix.projects[i]) == NULL;
 	size_t problems = catalogue_check(cat, NULL, 0);
 	html_lit(b, "<section class=\"panel\" id=\"validation\" aria-labelledby=\"val-h\">\n"
 		    "<h2 id=\"val-h\">Validation</h2>\n<ul class=\"groups\">\n<li>");

@@ -66,16 +66,6 @@ json_t *web_snap_session(const struct snap *s, const char *id)
 	return NULL;
 }
 
-/* The contract of project `name`, or NULL. (A loop rather than
- * catalogue_project() until contract.c defines it.) */
-static const struct project_contract *contract_of(const struct catalogue *cat, const char *name)
-{
-	for (size_t i = 0; i < cat->nprojects; i++)
-		if (strcmp(cat->projects[i].name, name) == 0)
-			return &cat->projects[i];
-	return NULL;
-}
-
 static json_t *named(json_t *array, const char *name)
 {
 	size_t i;
@@ -134,7 +124,7 @@ size_t web_projects(struct http_ctx *c, const struct snap *s, struct web_project
 	for (size_t i = 0; i < cat->nprojects; i++)
 		ps[n++] = (struct web_project){cat->projects[i].name, NULL, &cat->projects[i], 0, {0}};
 	for (size_t i = 0; i < s->ix.nprojects; i++)
-		if (!contract_of(cat, s->ix.projects[i]))
+		if (!catalogue_project(cat, s->ix.projects[i]))
 			ps[n++] = (struct web_project){s->ix.projects[i], NULL, NULL, 0, {0}};
 	for (size_t i = 0; i < n; i++) {
 		struct web_project *p = &ps[i];
@@ -519,7 +509,7 @@ int web_page_project(struct http_ctx *c)
 	char name[EVENT_PROJECT_MAX + 1];
 	if (router_param(&c->match, "id", name, sizeof name) <= 0)
 		return not_found(c);
-	const struct project_contract *pc = contract_of(&c->cfg->catalogue, name);
+	const struct project_contract *pc = catalogue_project(&c->cfg->catalogue, name);
 	struct snap *s = hub_snapshot(c->app->hub);
 	json_t *projects = web_snap_json(s, s->ix.projects_json.off, s->ix.projects_json.len);
 	json_t *live = named(projects, name);

@@ -83,8 +83,8 @@ int web_page_home(struct http_ctx *c)
 	web_layout_begin(&b, c, "Workflow path");
 	html_lit(&b, "<h1>Workflow path</h1>\n");
 	spine(&b, c);
-	html_lit(&b, "<p class=\"lead\">Every project walks onboarding → work → proposal → proof → "
-		     "recovery. Portal derives where a project stands from canonical truth; it "
+	html_lit(&b, "<p class=\"lead\">Every project walks onboarding → work → proposal → "
+		     "proof → recovery. Portal derives where a project stands from canonical truth; it "
 		     "never stores a stage as a flag someone sets, and it changes nothing except "
 		     "through a proposal.</p>\n");
 	stages(&b);

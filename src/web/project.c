@@ -21,6 +21,7 @@
 
 #define SESSION_ROWS 100   /* sessions listed on a project page; the rest are counted */
 #define BLOCKED_ACTIONS 3  /* blocked sessions offered as next actions */
+#define CONTRACT_ACTIONS 3 /* unmet contracts offered as next actions */
 
 /* --- helpers the pages share */
 
@@ -340,10 +341,11 @@ static void validation_panel(struct buf *b, struct http_ctx *c, const struct blo
 	}
 	for (size_t i = 0; i < nd->ncomponents; i++) {
 		const struct blocker_component *bc = &nd->components[i];
-		int ok = bc->declared && (!bc->owned || strcmp(bc->health, "down") != 0);
+		int blocks = !bc->declared || (bc->owned && strcmp(bc->health, "down") == 0);
+		int up = strcmp(bc->health, "up") == 0;
 		html_lit(b, "<li data-check=\"component\"");
 		html_attr(b, "data-component", bc->name);
-		html_attr(b, "data-ok", ok ? "yes" : "no");
+		html_attr(b, "data-ok", blocks ? "no" : up ? "yes" : "warn");
 		html_lit(b, ">Component ");
 		html_text(b, bc->name);
 		html_lit(b, ": ");
@@ -351,6 +353,9 @@ static void validation_panel(struct buf *b, struct http_ctx *c, const struct blo
 			health_state(b, bc->health);
 		else
 			html_lit(b, "<span class=\"flag\">not declared in the configuration</span>");
+		if (bc->declared && !bc->owned && !up)
+			html_lit(b, " <span class=\"detail\">an integrated endpoint: it does not "
+				    "block the project</span>");
 		html_lit(b, "</li>\n");
 	}
 	if (pc && !nd->nsecrets && !nd->ncomponents)
@@ -400,22 +405,26 @@ static json_t *session_at(const struct snap *s, size_t i)
 	return web_snap_json(s, s->ix.sessions[i].off, s->ix.sessions[i].len);
 }
 
-/* One next action: a same-origin link to prefix + segment (encoded). */
-static void action(struct buf *b, const char *prefix, const char *segment, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/* One next action: a same-origin link to prefix + segment (encoded) +
+ * suffix (a fragment, or ""). */
+static void action(struct buf *b, const char *prefix, const char *segment, const char *suffix,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void action(struct buf *b, const char *prefix, const char *segment, const char *fmt, ...)
+static void action(struct buf *b, const char *prefix, const char *segment, const char *suffix,
+		   const char *fmt, ...)
 {
 	struct buf label = BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
 	buf_vprintf(&label, fmt, ap);
 	va_end(ap);
+	struct buf href = BUF_INIT;
+	char *enc = segment ? evhttp_encode_uri(segment) : NULL;
+	buf_printf(&href, "%s%s%s", prefix, enc ? enc : "", suffix);
+	free(enc);
 	html_lit(b, "<li><a");
-	if (segment)
-		web_href_segment(b, prefix, segment);
-	else
-		html_href_local(b, prefix);
+	html_href_local(b, buf_cstr(&href));
+	buf_free(&href);
 	html_lit(b, ">");
 	html_text(b, buf_cstr(&label));
 	html_lit(b, "</a></li>\n");
@@ -423,32 +432,53 @@ static void action(struct buf *b, const char *prefix, const char *segment, const
 }
 
 /* What to do next, from the verdict: same-origin links only. */
-static void next_panel(struct buf *b, const struct snap *s, const struct blocker_verdict *v,
-		       const struct blocker_needs *nd, const struct row_key *rows, size_t nrows)
+static void next_panel(struct buf *b, const struct snap *s, const char *name,
+		       const struct blocker_verdict *v, const struct blocker_needs *nd,
+		       const struct row_key *rows, size_t nrows)
 {
 	html_lit(b, "<section class=\"panel\" id=\"next\" aria-labelledby=\"next-h\">\n"
 		    "<h2 id=\"next-h\">Next actions</h2>\n<ul class=\"actions\">\n");
-	if (v->blocker == BLOCKER_CONTRACT)
-		action(b, "/substrate", NULL, "Satisfy the contract (%s), then check the substrate",
-		       v->why);
+	/* Contract gaps first, each where it is fixed: a component's credential
+	 * beside its launch contract, the project's own secrets here. */
+	size_t shown = 0;
+	for (size_t i = 0; i < nd->ncomponents && shown < CONTRACT_ACTIONS; i++)
+		if (!nd->components[i].declared) {
+			action(b, "/substrate", NULL, "", "Declare component %s in portal.yaml, or take "
+			       "it off the project: see what is declared", nd->components[i].name);
+			shown++;
+		}
+	for (size_t i = 0; i < nd->nsecrets && shown < CONTRACT_ACTIONS; i++) {
+		const struct blocker_secret *sc = &nd->secrets[i];
+		if (strcmp(sc->state, "present") == 0)
+			continue;
+		if (sc->component[0])
+			action(b, "/launch/", sc->component, "", "Provide secret %s (%s) for %s, then "
+			       "reload Portal: see its launch contract", sc->name, sc->state,
+			       sc->component);
+		else
+			action(b, "/projects/", name, "#validation",
+			       "Provide secret %s (%s), then reload Portal: its source is under "
+			       "Validation", sc->name, sc->state);
+		shown++;
+	}
 	for (size_t i = 0; v->blocker == BLOCKER_DEPENDENCY && i < nd->ncomponents; i++)
 		if (nd->components[i].owned && strcmp(nd->components[i].health, "down") == 0)
-			action(b, "/launch/", nd->components[i].name,
+			action(b, "/launch/", nd->components[i].name, "",
 			       "Check %s: its health and launch guidance", nd->components[i].name);
 	for (size_t i = 0; i < nrows && i < BLOCKED_ACTIONS; i++) {
 		if (s->ix.sessions[rows[i].ix].status != SESSION_BLOCKED)
 			break;
 		json_t *row = session_at(s, rows[i].ix);
-		action(b, "/sessions/", str(row, "id"), "Clear blocked session %s: %s",
+		action(b, "/sessions/", str(row, "id"), "", "Clear blocked session %s: %s",
 		       str(row, "id"), str(row, "next_step"));
 		json_decref(row);
 	}
 	if (v->stage == STAGE_ONBOARDING && nd->ncomponents)
-		action(b, "/launch/", nd->components[0].name, "Launch the first session on %s",
+		action(b, "/launch/", nd->components[0].name, "", "Launch the first session on %s",
 		       nd->components[0].name);
 	if (nrows)
-		action(b, "/operator", NULL, "Follow its sessions live on the operator view");
-	action(b, "/substrate", NULL,
+		action(b, "/operator", NULL, "", "Follow its sessions live on the operator view");
+	action(b, "/substrate", NULL, "",
 	       "See every component: what FractalOps owns and what it integrates");
 	html_lit(b, "</ul>\n</section>\n");
 }
@@ -544,7 +574,7 @@ int web_page_project(struct http_ctx *c)
 	path_panel(&b, &v, s->version);
 	spine_panel(&b, c, nd, pc);
 	validation_panel(&b, c, nd, pc);
-	next_panel(&b, s, &v, nd, rows, nrows);
+	next_panel(&b, s, name, &v, nd, rows, nrows);
 	sessions_panel(&b, s, rows, nrows);
 	web_layout_end(&b, c);
 	/* No ETag: the page weighs secret states and the configuration too, so

@@ -75,6 +75,12 @@ components:
     internal_url: http://127.0.0.1:${ports.down}
     auth: {kind: bearer, secret: temporal_token}
     health: ${health}
+  - name: hasura
+    title: Hasura
+    ownership: owned
+    internal_url: http://127.0.0.1:${ports.up}/hasura
+    auth: {kind: bearer, secret: hasura_admin}
+    health: ${health}
   - name: nexus
     title: Nexus
     ownership: endpoint
@@ -85,6 +91,7 @@ secrets:
   daytona_api_key: env:DAYTONA_KEY
   temporal_token: env:TEMPORAL_TOKEN
   atlas-deploy-key: env:ATLAS_DEPLOY_KEY
+  hasura_admin: env:HASURA_ADMIN
 projects:
   - name: atlas
     title: Atlas
@@ -98,6 +105,9 @@ projects:
   - name: penpot-bridge
     title: Penpot bridge
     components: [playwright-grid, nexus]
+  - name: ledger
+    title: Ledger
+    components: [hasura]
   - name: greenfield
     title: Greenfield
     summary: a project nobody has started on yet
@@ -160,11 +170,12 @@ test('validation lists each required secret by name and state, never its value',
   assert.ok(!r.text.includes(SECRET), 'no secret value');
 });
 
-test('next actions are same-origin links: the substrate, blocked sessions, the operator view', async () => {
+test('next actions are same-origin links: the unmet contract, the operator view, the substrate', async () => {
   const m = main((await get('/projects/atlas')).text);
   const next = m.slice(m.indexOf('id="next"'), m.indexOf('id="sessions-h"'));
-  assert.match(next, /<a href="\/substrate">Satisfy the contract \(secret atlas-deploy-key is missing\)/);
+  assert.match(next, /<a href="\/projects\/atlas#validation">Provide secret atlas-deploy-key \(missing\), then reload Portal/);
   assert.match(next, /<a href="\/operator">/);
+  assert.match(next, /<a href="\/substrate">/);
   for (const [, href] of next.matchAll(/href="([^"]*)"/g)) assert.match(href, /^\/[^/]/, href);
 });
 
@@ -176,6 +187,13 @@ test('a project page lists its sessions, those needing attention first, linking 
   const rank = { blocked: 0, running: 1, idle: 2, ended: 3 };
   assert.deepEqual(rows, [...rows].sort((a, b) => rank[a] - rank[b]));
   assert.doesNotMatch(m, /s-chronicle-/, 'only its own sessions');
+});
+
+test('a component credential that is missing is a contract blocker, fixed beside its launch contract', async () => {
+  const m = main((await get('/projects/ledger')).text);
+  assert.deepEqual(stageOf(m), { stage: 'recovery', blocker: 'contract' });
+  assert.match(m, /secret hasura_admin for hasura is missing/);
+  assert.match(m, /<a href="\/launch\/hasura">Provide secret hasura_admin \(missing\) for hasura, then reload Portal/);
 });
 
 test('an owned component that is down puts the project in recovery with a dependency blocker', async () => {
@@ -297,13 +315,14 @@ test('/welcome is public and shows the spine, continuity, validation and next ac
   const chains = projection.sessions.filter((s) => s.continuity.resumed_from && !s.continuity.resumed_by).length;
   assert.equal(count('chains'), chains);
   assert.equal(chains, 6, 'the demo data has six resumed chains');
-  assert.equal(count('components'), 5);
-  assert.equal(count('owned'), 4);
+  assert.equal(count('components'), 6);
+  assert.equal(count('owned'), 5);
   assert.equal(count('endpoints'), 1);
-  assert.equal(count('secrets'), 3);
+  assert.equal(count('secrets'), 4);
   assert.equal(count('present'), 2);
-  assert.equal(count('missing'), 1);
-  assert.equal(count('projects'), 4);
+  assert.equal(count('missing'), 2);
+  assert.equal(count('projects'), 5);
+  assert.equal(count('undeclared'), 2, 'nexus-sync and fractalops');
   assert.equal(count('problems'), 0);
   assert.match(m, /<a href="\/login\?next=\/">Sign in<\/a>/);
   assert.match(m, /<a href="\/substrate">Launch guidance<\/a>/);
@@ -315,7 +334,7 @@ test('/welcome shows no secret, no internal or executor URL and no session conte
   const projection = (await request(`${portal.url}/api/v1/projection`)).json;
   const forbidden = [
     SECRET, `127.0.0.1:${ports.up}`, `127.0.0.1:${ports.down}`, 'daytona-executor.internal',
-    'atlas-deploy-key', 'daytona_api_key', 'ATLAS_DEPLOY_KEY', 'DAYTONA_KEY',
+    'atlas-deploy-key', 'daytona_api_key', 'hasura_admin', 'ATLAS_DEPLOY_KEY', 'DAYTONA_KEY',
   ];
   for (const s of projection.sessions) {
     forbidden.push(s.id, s.lineage.repository, s.lineage.ticket, s.lineage.commit, s.harness);

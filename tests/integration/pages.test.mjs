@@ -345,3 +345,15 @@ test('/welcome shows no secret, no internal or executor URL and no session conte
   assert.doesNotMatch(main(r.text), /href="\/(sessions|projects)\//, 'no links into session content');
   for (const c of projection.health) if (c.detail) assert.ok(!text.includes(c.detail), `health detail: ${c.detail}`);
 });
+
+test('the project, session and overview pages speak no stack-local lifecycle nouns', async () => {
+  const nouns = ['restart', 'redeploy', 'deploy button', 'scale up', 'scale down', 'scaling', 'pod', 'pods',
+    'container', 'containers', 'compose', 'kubectl', 'helm', 'docker', 'rollout', 'start', 'stop'];
+  for (const p of ['/welcome', '/projects/atlas', '/projects/chronicle', '/projects/greenfield', '/projects/ledger',
+    '/projects/nexus-sync', '/sessions/s-atlas-03', '/sessions/s-fractalops-02', '/projects/none', '/sessions/none']) {
+    const r = p === '/welcome' ? await getPublic(p) : await get(p);
+    const text = r.text.replace(/<script[\s\S]*?<\/script>/g, ' ').replace(/<[^>]+>/g, ' ')
+      .replace(/&[a-z#0-9]+;/g, ' ').toLowerCase();
+    for (const n of nouns) assert.doesNotMatch(text, new RegExp(`\\b${n}\\b`), `${p} says "${n}"`);
+  }
+});

@@ -1,11 +1,14 @@
 /* home: the workflow path at a glance, and the state of this Portal itself.
- * Every line is read from something real: the stage definitions, the
- * readiness monitor, the configuration in force. */
+ * Every line is read from something real: the project spine (contracts and
+ * the live projection), the stage definitions, the readiness monitor, the
+ * configuration in force. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "app/app.h"
 #include "core/stage.h"
 #include "http/http.h"
+#include "live/hub.h"
 #include "util/log.h"
 #include "web/html.h"
 #include "web/web.h"
@@ -26,6 +29,23 @@ static void stages(struct buf *b)
 		html_lit(b, "</p>\n</li>\n");
 	}
 	html_lit(b, "</ol>\n");
+}
+
+/* Each project, linked, with its derived stage and why. */
+static void spine(struct buf *b, struct http_ctx *c)
+{
+	struct snap *s = hub_snapshot(c->app->hub);
+	struct web_project *ps;
+	size_t n = web_projects(c, s, &ps);
+	html_lit(b, "<section class=\"panel wide\" id=\"spine\" aria-labelledby=\"spine-h\">\n"
+		    "<h2 id=\"spine-h\">Projects</h2>\n");
+	web_spine_list(b, ps, n, 0);
+	html_lit(b, "<p class=\"muted\">Snapshot ");
+	html_textf(b, "v%lld", s->version);
+	html_lit(b, " of the live projection, weighed against each project's contracts.</p>\n"
+		    "</section>\n");
+	free(ps);
+	snap_release(s);
 }
 
 static void row(struct buf *b, const char *key, const char *value)
@@ -59,11 +79,15 @@ static void status(struct buf *b, struct http_ctx *c)
 
 int web_page_home(struct http_ctx *c)
 {
+	/* Signed out, / is the pre-auth preview (or the way to sign in). */
+	if (!c->signed_in && !c->bearer)
+		return web_page_preview(c);
 	struct buf b = BUF_INIT;
 	web_layout_begin(&b, c, "Workflow path");
-	html_lit(&b, "<h1>Workflow path</h1>\n"
-		     "<p class=\"lead\">Every project walks onboarding → work → proposal → proof → "
-		     "recovery. Portal derives where a project stands from canonical truth; it "
+	html_lit(&b, "<h1>Workflow path</h1>\n");
+	spine(&b, c);
+	html_lit(&b, "<p class=\"lead\">Every project walks onboarding → work → proposal → "
+		     "proof → recovery. Portal derives where a project stands from canonical truth; it "
 		     "never stores a stage as a flag someone sets, and it changes nothing except "
 		     "through a proposal.</p>\n");
 	stages(&b);

@@ -4,9 +4,13 @@
 #ifndef PORTAL_WEB_H
 #define PORTAL_WEB_H
 
+#include <jansson.h>
+
+#include "core/blocker.h"
 #include "util/buf.h"
 
 struct http_ctx;
+struct snap;
 
 /* Computes the strong ETags of the embedded assets. Call once at start-up,
  * before serving. */
@@ -39,6 +43,41 @@ int web_reply_recovery(struct http_ctx *c, int status, const char *blocker_class
  * shape for machines. */
 int web_reply_unrouted(struct http_ctx *c);
 
+/* ` href="<prefix><name>"` with name percent-encoded as one path segment,
+ * e.g. ("/sessions/", id). */
+void web_href_segment(struct buf *b, const char *prefix, const char *name);
+
+/* A part of snapshot s parsed on its own (off/len from s->ix); the caller
+ * decrefs. An empty array when it does not parse. */
+json_t *web_snap_json(const struct snap *s, size_t off, size_t len);
+/* The session `id` of snapshot s, parsed (the caller decrefs), or NULL. */
+json_t *web_snap_session(const struct snap *s, const char *id);
+
+/* One project as the pages show it: declared in the configuration, seen in
+ * the live events, or both, and where it stands on the workflow path. */
+struct web_project {
+	const char *name;  /* borrowed from the configuration or the snapshot */
+	const char *title; /* the contract's title, else the name */
+	const struct project_contract *contract; /* NULL: not declared */
+	int seen;          /* the snapshot has events for it */
+	struct blocker_verdict verdict;
+};
+
+/* Every project of the configuration in force and of snapshot s, sorted by
+ * name, each with its derived stage. Returns how many; *out is malloc'd
+ * (free() it) and borrows from c->cfg and s, which must outlive it. */
+size_t web_projects(struct http_ctx *c, const struct snap *s, struct web_project **out);
+/* The spine: each project and its stage, as a list. For a signed-out
+ * visitor (`public_view`) without links and with the verdict's gist; else
+ * linking /projects/<name> and giving the why. */
+void web_spine_list(struct buf *b, const struct web_project *ps, size_t n, int public_view);
+
+/* The signed-out overview's content: project spine, session continuity and
+ * validation as counts, next actions. Writes nothing a signed-out visitor
+ * may not see: no secret value, no internal or executor URL, no session
+ * content beyond counts. */
+void web_preview_body(struct buf *b, struct http_ctx *c);
+
 /* Route handlers. */
 int web_page_home(struct http_ctx *c);
 int web_serve_asset(struct http_ctx *c);
@@ -51,5 +90,13 @@ int web_login_post(struct http_ctx *c);
 int web_logout_post(struct http_ctx *c);
 int web_page_admin_users(struct http_ctx *c);
 int web_admin_signout(struct http_ctx *c);
+/* One project: spine, stage and why, validation, next actions, sessions. */
+int web_page_project(struct http_ctx *c);
+/* One session, compact: continuity, lineage, launch contract, first tool
+ * family, next step. */
+int web_page_session(struct http_ctx *c);
+/* The pre-auth preview: the whole page around web_preview_body. Served at
+ * /welcome, and at / to signed-out visitors. */
+int web_page_preview(struct http_ctx *c);
 
 #endif

@@ -99,9 +99,10 @@ static void client_address(struct http_ctx *c)
 		char *end = entry + strlen(entry);
 		while (end > entry && end[-1] == ' ')
 			*--end = 0;
-		if (!*entry)
+		size_t elen = strlen(entry);
+		if (!elen || elen >= sizeof c->peer) /* not an address */
 			return;
-		snprintf(c->peer, sizeof c->peer, "%s", entry);
+		memcpy(c->peer, entry, elen + 1);
 		if (!comma || !cidr_list_match(proxies, entry))
 			return;
 		*comma = 0;

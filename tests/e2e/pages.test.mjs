@@ -102,7 +102,8 @@ test('the signed-out overview reads without errors and links to sign-in', async 
     assert.equal(await page.getByRole('heading', { name: h, level: 2 }).count(), 1, h);
   assert.equal(await page.locator('#spine li[data-project]').count(), 5);
   assert.equal(await page.locator('main a[href^="/sessions/"], main a[href^="/projects/"]').count(), 0);
-  assert.equal(await page.getByRole('link', { name: 'Sign in' }).getAttribute('href'), '/login?next=/');
+  assert.equal(await page.locator('main').getByRole('link', { name: 'Sign in' }).getAttribute('href'), '/login?next=/');
+  assert.equal(await page.locator('header .signin-link').getAttribute('href'), '/login?next=%2Fwelcome');
   await page.close();
   assert.deepEqual(problems, []);
 });

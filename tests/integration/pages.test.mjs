@@ -328,9 +328,12 @@ test('/welcome is public and shows the spine, continuity, validation and next ac
   assert.match(m, /<a href="\/substrate">Launch guidance<\/a>/);
 });
 
-test('/welcome shows no secret, no internal or executor URL and no session content', async () => {
+test('the preview (/ signed out, and /welcome) shows no secret, no internal or executor URL and no session content', async () => {
+  const root = await getPublic('/');
+  assert.equal(root.status, 200, 'signed out, / is the pre-auth preview');
+  assert.match(root.text, /Project spine/);
   const r = await getPublic('/welcome');
-  const text = r.text + JSON.stringify(r.headers);
+  const text = r.text + JSON.stringify(r.headers) + root.text + JSON.stringify(root.headers);
   const projection = (await request(`${portal.url}/api/v1/projection`)).json;
   const forbidden = [
     SECRET, `127.0.0.1:${ports.up}`, `127.0.0.1:${ports.down}`, 'daytona-executor.internal',

@@ -296,3 +296,47 @@ test('sign-in while the store is locked by someone else is a dependency, and kee
     assert.equal(sanitizerReport(p), '');
   }
 });
+
+test('a trusted proxy may name the account and say https; anyone else may not', async () => {
+  const p = await startPortal({
+    args: ['--trusted-proxies', '127.0.0.1, ::1', '--identity-header', 'X-Forwarded-User', '--preview', 'false'],
+  });
+  try {
+    const named = await request(`${p.url}/operator`, { auth: false, headers: { 'X-Forwarded-User': 'test-admin', Accept: 'text/html' } });
+    assert.equal(named.status, 200);
+    assert.match(named.text, /data-user data-role="admin">test-admin/);
+    const unknown = await request(`${p.url}/operator`, { auth: false, headers: { 'X-Forwarded-User': 'mallory', Accept: 'text/html' } });
+    assert.equal(unknown.status, 303, 'an account the proxy names must exist');
+    // A write by a proxy-named person still needs its CSRF token.
+    const post = await request(`${p.url}/logout`, { auth: false, method: 'POST', headers: { 'X-Forwarded-User': 'test-admin', Accept: 'application/json' } });
+    assertError(post, 403, 'auth', 'csrf');
+    // https at the proxy: the sign-in cookie is Secure.
+    const form = await fetch(`${p.url}/login`, { headers: { 'X-Forwarded-Proto': 'https' } });
+    const pre = setCookies(form).portal_pre;
+    assert.match(form.headers.getSetCookie()[0], /; Secure$/);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())[1];
+    const res = await fetch(`${p.url}/login`, {
+      method: 'POST', redirect: 'manual',
+      headers: { Cookie: `portal_pre=${pre}`, 'Content-Type': 'application/x-www-form-urlencoded', 'X-Forwarded-Proto': 'https' },
+      body: new URLSearchParams({ csrf, next: '/', user: TEST_ADMIN, password: TEST_PASSWORD }),
+    });
+    assert.equal(res.status, 303);
+    assert.match(res.headers.getSetCookie().find((c) => c.startsWith('portal_login=')), /; Secure$/);
+    // With the preview off, / signed out is the way in.
+    const root = await request(`${p.url}/`, { auth: false });
+    assert.equal(root.status, 303);
+    assert.equal(root.headers.location, '/login?next=%2F');
+  } finally {
+    await p.stop();
+  }
+  // Without the proxy trusted, the same header is just a header.
+  const q = await startPortal({ args: ['--trusted-proxies', '10.0.0.0/8', '--identity-header', 'X-Forwarded-User'] });
+  try {
+    const r = await request(`${q.url}/operator`, { auth: false, headers: { 'X-Forwarded-User': 'test-admin', 'X-Forwarded-Proto': 'https' } });
+    assert.equal(r.status, 303);
+    const form = await fetch(`${q.url}/login`, { headers: { 'X-Forwarded-Proto': 'https' } });
+    assert.doesNotMatch(form.headers.getSetCookie()[0], /Secure/);
+  } finally {
+    await q.stop();
+  }
+});

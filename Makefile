@@ -72,11 +72,17 @@ deps:
 deps-test:
 	@bash scripts/deps.sh test
 
-# A new database gets the demo data set, so the pages have something to show;
-# without a portal.yaml the shipped catalogue (config/portal.example.yaml) is used.
+# A new database gets the demo data set, so the pages have something to show,
+# and, when it has no account yet, a first admin whose generated password is
+# printed once; without a portal.yaml the shipped catalogue
+# (config/portal.example.yaml) is used.
 run: deps
 	$(MAKE) build/portal
 	./build/portal demo --db ./portal.db --if-empty
+	@if [ "$$(./build/portal user list --json --db ./portal.db)" = "[]" ]; then \
+		echo "First admin account 'admin'; sign in at http://127.0.0.1:8080/login with this password (shown once):"; \
+		./build/portal user add --name admin --role admin --db ./portal.db 2>/dev/null; \
+	fi
 	./build/portal serve --listen 127.0.0.1:8080 --db ./portal.db \
 		--config $(if $(wildcard portal.yaml),portal.yaml,config/portal.example.yaml)
 

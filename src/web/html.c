@@ -2,6 +2,7 @@
 #include "web/html.h"
 
 #include "core/contract.h"
+#include "util/log.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -65,4 +66,19 @@ void html_href_public(struct buf *b, const struct public_url *u)
 void html_raw_trusted(struct buf *b, const char *s)
 {
 	buf_puts(b, s);
+}
+
+void html_time(struct buf *b, long long ms, const char *none)
+{
+	if (ms <= 0) {
+		html_text(b, none);
+		return;
+	}
+	char t[32];
+	log_format_time(ms, t);
+	html_lit(b, "<time");
+	html_attr(b, "datetime", t);
+	html_lit(b, ">");
+	html_text(b, t);
+	html_lit(b, "</time>");
 }

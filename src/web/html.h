@@ -25,6 +25,9 @@ struct public_url;
  * passed here (contract.h keeps the three apart). Anything but http(s)
  * becomes "#". */
 void html_href_public(struct buf *b, const struct public_url *u);
+/* A moment (ms since the epoch) as <time datetime="…">…</time>, or
+ * `none` (escaped) when ms <= 0. */
+void html_time(struct buf *b, long long ms, const char *none);
 /* Appends s unescaped. Only for markup this program produced itself. */
 void html_raw_trusted(struct buf *b, const char *s);
 

@@ -73,17 +73,7 @@ static void continuity(struct buf *b, const struct snap *s)
 	count(b, "", "chains", chains, chains == 1 ? "resumed chain: work carried across sessions"
 						   : "resumed chains: work carried across sessions");
 	html_lit(b, "</li>\n<li>Last activity: ");
-	if (last) {
-		char t[32];
-		log_format_time(last, t);
-		html_lit(b, "<time");
-		html_attr(b, "datetime", t);
-		html_lit(b, ">");
-		html_text(b, t);
-		html_lit(b, "</time>");
-	} else {
-		html_lit(b, "none yet");
-	}
+	html_time(b, last, "none yet");
 	html_lit(b, " · snapshot <strong id=\"version\">v");
 	html_textf(b, "%lld", s->version);
 	html_lit(b, "</strong></li>\n</ul>\n</section>\n");

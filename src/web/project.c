@@ -203,17 +203,7 @@ void web_spine_list(struct buf *b, const struct web_project *ps, size_t n, int p
 
 static void when(struct buf *b, long long ms)
 {
-	if (ms <= 0) {
-		html_lit(b, "—");
-		return;
-	}
-	char t[32];
-	log_format_time(ms, t);
-	html_lit(b, "<time");
-	html_attr(b, "datetime", t);
-	html_lit(b, ">");
-	html_text(b, t);
-	html_lit(b, "</time>");
+	html_time(b, ms, "—");
 }
 
 /* The workflow path with the derived stage marked. */

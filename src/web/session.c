@@ -46,17 +46,7 @@ static void session_link(struct buf *b, const char *id)
 static void time_fact(struct buf *b, const char *term, json_t *ms)
 {
 	dt(b, term);
-	if (json_is_integer(ms) && json_integer_value(ms) > 0) {
-		char t[32];
-		log_format_time(json_integer_value(ms), t);
-		html_lit(b, "<time");
-		html_attr(b, "datetime", t);
-		html_lit(b, ">");
-		html_text(b, t);
-		html_lit(b, "</time>");
-	} else {
-		html_lit(b, "—");
-	}
+	html_time(b, json_is_integer(ms) ? json_integer_value(ms) : 0, "—");
 	html_lit(b, "</dd>\n");
 }
 

@@ -2,19 +2,13 @@
 // playwright-core: the home page and the recovery page for a wrong address.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-import { startPortal, sanitizerReport, signedInPage } from '../lib/portal.mjs';
+import { startPortal, sanitizerReport, signedInPage, launchBrowser } from '../lib/portal.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let portal, browser;
 
 before(async () => {
   portal = await startPortal();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

@@ -4,10 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
-import { startPortal, request, sanitizerReport, binPath, tempDir, signedInPage } from '../lib/portal.mjs';
+import { startPortal, request, sanitizerReport, binPath, tempDir, signedInPage, launchBrowser } from '../lib/portal.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let portal, browser, token;
 
 before(async () => {
@@ -18,11 +16,7 @@ before(async () => {
   token = execFileSync(binPath(), ['token', 'create', '--name', 'e2e', '--scope', 'events:write', '--db', db],
     { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   portal = await startPortal({ dir, db });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

@@ -4,10 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
-import { startPortal, sanitizerReport, binPath, tempDir, signedInPage } from '../lib/portal.mjs';
+import { startPortal, sanitizerReport, binPath, tempDir, signedInPage, launchBrowser } from '../lib/portal.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let portal, browser;
 
 before(async () => {
@@ -15,11 +13,7 @@ before(async () => {
   const db = `${dir}/portal.db`;
   execFileSync(binPath(), ['demo', '--db', db], { env: { PATH: process.env.PATH } });
   portal = await startPortal({ dir, db });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

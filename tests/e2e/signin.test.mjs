@@ -5,10 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
-import { startPortal, addUser, sanitizerReport, binPath, tempDir } from '../lib/portal.mjs';
+import { startPortal, addUser, sanitizerReport, binPath, tempDir, launchBrowser } from '../lib/portal.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PW = 'browser-password-1234';
 let portal, browser;
 
@@ -19,11 +17,7 @@ before(async () => {
   // A short idle limit so a sign-in can expire within the test.
   portal = await startPortal({ dir, db, signIn: false, args: ['--session-idle-ms', '1500'] });
   addUser(db, 'vera', 'viewer', PW);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

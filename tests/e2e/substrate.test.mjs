@@ -4,18 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { chromium } from 'playwright-core';
-import { startPortal, sanitizerReport, signedInPage } from '../lib/portal.mjs';
+import { startPortal, sanitizerReport, signedInPage, launchBrowser } from '../lib/portal.mjs';
 
 let portal, browser;
 before(async () => {
   const config = fs.readFileSync('config/portal.example.yaml', 'utf8').replace(/^  listen: .*$/m, '  listen: 127.0.0.1:0');
   portal = await startPortal({ config });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();

@@ -595,7 +595,7 @@ struct provenance {
 	size_t ncomps, nprojs, nsecrets; /* as many as the catalogue got from this file */
 	size_t comp_base, proj_base, secret_base; /* catalogue entries that were there before */
 	struct mark vault, vault_field[2];
-	int vault_bad[2];
+	unsigned char vault_bad[2];
 };
 
 struct parser {
@@ -710,6 +710,26 @@ static const char *found(const yaml_event_t *ev, char out[64])
 static const char *want_scalar(struct parser *p, const char *key, const char *expected,
 			       int *rc);
 
+/* Steps to the next key of a mapping. A key that is not a scalar is reported
+ * under `owner` ("expected <what>, got …") and skipped with its value.
+ * Returns 1 at a scalar key, 0 at the mapping's end, -1 when the YAML broke. */
+static int map_next_key(struct parser *p, const char *owner, const char *what)
+{
+	for (;;) {
+		if (next(p) < 0)
+			return -1;
+		if (p->ev.type == YAML_MAPPING_END_EVENT)
+			return 0;
+		if (p->ev.type == YAML_SCALAR_EVENT)
+			return 1;
+		yaml_mark_t km = p->ev.start_mark;
+		err_add(p->errs, p->name, line_of(km), col_of(km), owner, "expected %s, got %s",
+			what, node_kind(&p->ev));
+		if (skip_node(p) < 0 || next(p) < 0 || skip_node(p) < 0)
+			return -1;
+	}
+}
+
 /* An address list written as a YAML sequence ([a, b] or "- a" lines); the
  * current event is its SEQUENCE-START. Each entry is checked where it is
  * written; the list is stored as the same "a, b" text the environment takes.
@@ -798,20 +818,10 @@ static int parse_value(struct parser *p, const struct setting *s)
 /* The settings of one section; the current event is its MAPPING-START. */
 static int parse_section(struct parser *p, const char *section)
 {
-	for (;;) {
-		if (next(p) < 0)
-			return -1;
-		if (p->ev.type == YAML_MAPPING_END_EVENT)
-			return 0;
+	int more;
+	while ((more = map_next_key(p, section, "a setting name")) > 0) {
 		yaml_mark_t km = p->ev.start_mark;
 		char key[256];
-		if (p->ev.type != YAML_SCALAR_EVENT) {
-			err_add(p->errs, p->name, line_of(km), col_of(km), section,
-				"expected a setting name, got %s", node_kind(&p->ev));
-			if (skip_node(p) < 0 || next(p) < 0 || skip_node(p) < 0)
-				return -1;
-			continue;
-		}
 		const char *name = (const char *)p->ev.data.scalar.value;
 		snprintf(key, sizeof key, "%s.%s", section, name);
 		snprintf(p->last_key, sizeof p->last_key, "%s", key);
@@ -838,6 +848,7 @@ static int parse_section(struct parser *p, const char *section)
 		if (parse_value(p, s) < 0)
 			return -1;
 	}
+	return more;
 }
 
 /* --- the catalogue: components:, projects:, secrets:, vault: */
@@ -910,7 +921,14 @@ static const struct cfield pfields[] = {
 #define NPFIELDS ((int)(sizeof pfields / sizeof pfields[0]))
 enum { PF_NAME = 0, PF_COMPONENTS = 3, PF_SECRETS = 4 };
 
-static const char *const vault_keys[] = {"addr", "token"};
+#define VF(f) offsetof(struct vault_contract, f), sizeof(((struct vault_contract *)0)->f)
+
+static const struct cfield vfields[] = {
+	{"addr", CF_URL, VF(addr.s), 0, 0},
+	{"token", CF_SECRET, VF(token_secret), 0, 0},
+};
+
+#define NVFIELDS ((int)(sizeof vfields / sizeof vfields[0]))
 
 struct comp_marks {
 	struct mark entry, field[NCFIELDS];
@@ -921,7 +939,7 @@ struct comp_marks {
 /* A project's, with each item of its two lists ([0] components, [1] secrets). */
 struct proj_marks {
 	struct mark entry, field[NPFIELDS]; /* field: its value */
-	int key_line[NPFIELDS];
+	struct mark key[NPFIELDS];          /* the field's key */
 	unsigned char bad[NPFIELDS];
 	struct mark item[2][PROJECT_MAX_NEEDS];
 	unsigned char item_bad[2][PROJECT_MAX_NEEDS];
@@ -1125,7 +1143,8 @@ static int cfield_apply(const struct cfield *f, void *base, const char *text, in
 }
 
 /* "unknown key; …" for `name` in the mapping `group` ("" = the entry) of an
- * entry whose fields are table[0..n); noun is "a component", "a project". */
+ * entry whose fields are table[0..n); noun is "a component", "a project",
+ * "'vault'". */
 static void unknown_field_msg(const struct cfield *table, int n, const char *noun,
 			      const char *group, const char *name, char *msg, size_t msgsz)
 {
@@ -1159,41 +1178,174 @@ static void unknown_field_msg(const struct cfield *table, int n, const char *nou
 	buf_free(&all);
 }
 
+/* An entry's fields, for looking its keys up: the table, and the entry as
+ * "unknown key; <noun> has …" names it. */
+struct entry_fields {
+	const struct cfield *table;
+	int n;
+	const char *noun;
+};
+
+static const struct entry_fields component_fields = {cfields, NCFIELDS, "a component"};
+static const struct entry_fields project_fields = {pfields, NPFIELDS, "a project"};
+static const struct entry_fields vault_fields = {vfields, NVFIELDS, "'vault'"};
+
+/* Looks up `name`, the current key of an entry's mapping (or of its nested
+ * `group`; "" = the entry's own), among ef's fields. An unknown key (with the
+ * nearest known one, when one is close) and a key whose seen[] mark is set
+ * are reported at the key, under `key`. Returns the field's index, or -1
+ * when refused (its value is then to be skipped). */
+static int field_key(struct parser *p, const struct entry_fields *ef, const char *group,
+		     const char *name, const struct mark *seen, const char *key)
+{
+	yaml_mark_t km = p->ev.start_mark;
+	char full[96], msg[256];
+	snprintf(full, sizeof full, "%s%s%s", group, group[0] ? "." : "", name);
+	int fi = field_find(ef->table, ef->n, full);
+	if (fi < 0) {
+		unknown_field_msg(ef->table, ef->n, ef->noun, group, name, msg, sizeof msg);
+		err_add(p->errs, p->name, line_of(km), col_of(km), key, "%s", msg);
+		return -1;
+	}
+	if (seen[fi].line) {
+		err_add(p->errs, p->name, line_of(km), col_of(km), key,
+			"duplicate key, first set at line %d", seen[fi].line);
+		return -1;
+	}
+	return fi;
+}
+
+/* Checks the current event, the value of field f, and stores it into the
+ * entry at base; `expected` ("a string") is what a value that is not a
+ * scalar is told it should be. A value refused is reported where it is
+ * written, under `key`, and sets *bad. Returns 0, or -1 when the YAML broke. */
+static int field_value(struct parser *p, const struct cfield *f, void *base, const char *key,
+		       const char *expected, unsigned char *bad)
+{
+	yaml_mark_t vm = p->ev.start_mark;
+	char msg[256];
+	int rc;
+	const char *v = want_scalar(p, key, expected, &rc);
+	if (!v) {
+		*bad = 1;
+		return rc;
+	}
+	int quoted = p->ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+	if (cfield_apply(f, base, v, quoted, msg, sizeof msg) < 0) {
+		err_add(p->errs, p->name, line_of(vm), col_of(vm), key, "%s", msg);
+		*bad = 1;
+	}
+	return 0;
+}
+
+/* Whether entry n of `section` is past its limit; the first such entry is
+ * reported (at m, under key) and *over set, so the rest pass silently. */
+static int too_many(struct parser *p, const char *section, size_t n, size_t max,
+		    yaml_mark_t m, const char *key, int *over)
+{
+	if (n < max)
+		return 0;
+	if (!*over)
+		err_add(p->errs, p->name, line_of(m), col_of(m), key, "too many %s: at most %zu",
+			section, max);
+	*over = 1;
+	return 1;
+}
+
+/* A catalogue section written as a sequence of mappings, one per entry
+ * (components:, projects:): the words its messages use, and its limit. */
+struct entry_list {
+	const char *section; /* "components" */
+	const char *noun;    /* "component" */
+	const char *holds;   /* "name, ownership, …": what an entry's mapping has */
+	size_t max;          /* entries one file may declare */
+};
+
+static const struct entry_list component_list = {"components", "component",
+						  "name, ownership, …", CONFIG_MAX_COMPONENTS};
+static const struct entry_list project_list = {"projects", "project", "name, components, …",
+						CONFIG_MAX_PROJECTS};
+
+/* A walk over such a section, entry by entry. */
+struct entry_walk {
+	const struct entry_list *list;
+	size_t taken;   /* entries handed out so far */
+	size_t n;       /* the current entry's index in the file */
+	char key[64];   /* "components[2]": the current entry, for messages */
+	yaml_mark_t at; /* where it starts */
+	int over;       /* "too many" was said */
+};
+
+/* Starts a walk over list's section; the current event is its first. A
+ * section that is not a sequence is reported and consumed. Returns 1 when
+ * the walk may go on (entries_next), 0 when there is nothing to walk, -1
+ * when the YAML broke. */
+static int entries_begin(struct parser *p, const struct entry_list *list, struct entry_walk *w)
+{
+	memset(w, 0, sizeof *w);
+	w->list = list;
+	if (p->ev.type == YAML_SEQUENCE_START_EVENT)
+		return 1;
+	yaml_mark_t sm = p->ev.start_mark;
+	char what[64];
+	err_add(p->errs, p->name, line_of(sm), col_of(sm), list->section,
+		"expected a sequence of %s (- name: …), got %s", list->section,
+		found(&p->ev, what));
+	return skip_node(p) < 0 ? -1 : 0;
+}
+
+/* Steps to the next entry. Entries past the limit and entries that are not
+ * mappings are reported and skipped. Returns 1 at an entry's MAPPING-START
+ * (w->n, w->key and w->at say which), 0 at the section's end, -1 when the
+ * YAML broke. */
+static int entries_next(struct parser *p, struct entry_walk *w)
+{
+	const struct entry_list *l = w->list;
+	for (;;) {
+		if (next(p) < 0)
+			return -1;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		w->at = p->ev.start_mark;
+		snprintf(w->key, sizeof w->key, "%s[%zu]", l->section, w->taken);
+		snprintf(p->last_key, sizeof p->last_key, "%s", w->key);
+		if (too_many(p, l->section, w->taken, l->max, w->at, w->key, &w->over)) {
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		if (p->ev.type != YAML_MAPPING_START_EVENT) {
+			char what[64];
+			err_add(p->errs, p->name, line_of(w->at), col_of(w->at), w->key,
+				"expected a %s (a mapping with %s), got %s", l->noun, l->holds,
+				found(&p->ev, what));
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		w->n = w->taken++;
+		return 1;
+	}
+}
+
 /* The keys of one component mapping (or of its nested `group`); the current
  * event is the MAPPING-START. */
 static int parse_cmap(struct parser *p, size_t idx, struct comp_marks *cm, const char *group)
 {
 	struct component_contract *comp = &p->c->catalogue.components[idx];
-	for (;;) {
-		if (next(p) < 0)
-			return -1;
-		if (p->ev.type == YAML_MAPPING_END_EVENT)
-			return 0;
+	size_t n = idx - p->marks->comp_base;
+	char owner[128];
+	snprintf(owner, sizeof owner, "components[%zu]%s%s", n, group[0] ? "." : "", group);
+	int more;
+	while ((more = map_next_key(p, owner, "a key")) > 0) {
 		yaml_mark_t km = p->ev.start_mark;
-		char key[128], full[96], msg[256];
-		if (p->ev.type != YAML_SCALAR_EVENT) {
-			snprintf(key, sizeof key, "components[%zu]%s%s", idx - p->marks->comp_base,
-				 group[0] ? "." : "", group);
-			err_add(p->errs, p->name, line_of(km), col_of(km), key,
-				"expected a key, got %s", node_kind(&p->ev));
-			if (skip_node(p) < 0 || next(p) < 0 || skip_node(p) < 0)
-				return -1;
-			continue;
-		}
+		char key[128], full[96];
 		const char *name = (const char *)p->ev.data.scalar.value;
 		snprintf(full, sizeof full, "%s%s%s", group, group[0] ? "." : "", name);
-		snprintf(key, sizeof key, "components[%zu].%s", idx - p->marks->comp_base, full);
+		snprintf(key, sizeof key, "components[%zu].%s", n, full);
 		snprintf(p->last_key, sizeof p->last_key, "%s", key);
-		int fi = cfield_find(full);
-		if (fi < 0) {
-			unknown_field_msg(cfields, NCFIELDS, "a component", group, name, msg,
-					  sizeof msg);
-			err_add(p->errs, p->name, line_of(km), col_of(km), key, "%s", msg);
-		} else if (cm->field[fi].line) {
-			err_add(p->errs, p->name, line_of(km), col_of(km), key,
-				"duplicate key, first set at line %d", cm->field[fi].line);
-			fi = -2;
-		} else {
+		int fi = field_key(p, &component_fields, group, name, cm->field, key);
+		if (fi >= 0) {
 			cm->field[fi].line = line_of(km);
 			cm->field[fi].col = col_of(km);
 		}
@@ -1223,21 +1375,11 @@ static int parse_cmap(struct parser *p, size_t idx, struct comp_marks *cm, const
 		/* Point at the value from now on: that is what a problem is about. */
 		cm->field[fi].line = line_of(vm);
 		cm->field[fi].col = col_of(vm);
-		int rc;
-		const char *v = want_scalar(p, key, f->type == CF_INT ? "an integer" : "a string",
-					    &rc);
-		if (!v) {
-			cm->bad[fi] = 1;
-			if (rc < 0)
-				return -1;
-			continue;
-		}
-		int quoted = p->ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-		if (cfield_apply(f, comp, v, quoted, msg, sizeof msg) < 0) {
-			err_add(p->errs, p->name, line_of(vm), col_of(vm), key, "%s", msg);
-			cm->bad[fi] = 1;
-		}
+		if (field_value(p, f, comp, key, f->type == CF_INT ? "an integer" : "a string",
+				&cm->bad[fi]) < 0)
+			return -1;
 	}
+	return more;
 }
 
 /* components: a sequence of mappings; the current event is its first. */
@@ -1245,51 +1387,20 @@ static int parse_components(struct parser *p)
 {
 	struct catalogue *cat = &p->c->catalogue;
 	struct provenance *mk = p->marks;
-	yaml_mark_t sm = p->ev.start_mark;
-	if (p->ev.type != YAML_SEQUENCE_START_EVENT) {
-		char what[64];
-		err_add(p->errs, p->name, line_of(sm), col_of(sm), "components",
-			"expected a sequence of components (- name: …), got %s", found(&p->ev, what));
-		return skip_node(p);
-	}
+	struct entry_walk w;
+	int more = entries_begin(p, &component_list, &w);
+	if (more <= 0)
+		return more;
 	size_t cap = cat->ncomponents, mcap = 0;
 	mk->comp_base = cat->ncomponents;
-	int over = 0;
-	for (;;) {
-		if (next(p) < 0)
-			return -1;
-		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
-			return 0;
-		size_t n = cat->ncomponents - mk->comp_base;
-		yaml_mark_t em = p->ev.start_mark;
-		char key[64];
-		snprintf(key, sizeof key, "components[%zu]", n);
-		snprintf(p->last_key, sizeof p->last_key, "%s", key);
-		if (n >= CONFIG_MAX_COMPONENTS) {
-			if (!over)
-				err_add(p->errs, p->name, line_of(em), col_of(em), key,
-					"too many components: at most %d", CONFIG_MAX_COMPONENTS);
-			over = 1;
-			if (skip_node(p) < 0)
-				return -1;
-			continue;
-		}
-		if (p->ev.type != YAML_MAPPING_START_EVENT) {
-			char what[64];
-			err_add(p->errs, p->name, line_of(em), col_of(em), key,
-				"expected a component (a mapping with name, ownership, …), got %s",
-				found(&p->ev, what));
-			if (skip_node(p) < 0)
-				return -1;
-			continue;
-		}
+	while ((more = entries_next(p, &w)) > 0) {
 		cat->components = grow(cat->components, cat->ncomponents, &cap,
 				       sizeof *cat->components);
-		mk->comps = grow(mk->comps, n, &mcap, sizeof *mk->comps);
+		mk->comps = grow(mk->comps, w.n, &mcap, sizeof *mk->comps);
 		size_t idx = cat->ncomponents++;
-		mk->ncomps = n + 1;
+		mk->ncomps = w.n + 1;
 		struct component_contract *comp = &cat->components[idx];
-		struct comp_marks *cm = &mk->comps[n];
+		struct comp_marks *cm = &mk->comps[w.n];
 		memset(comp, 0, sizeof *comp);
 		memset(cm, 0, sizeof *cm);
 		comp->ownership = OWNERSHIP_OWNED;
@@ -1299,20 +1410,20 @@ static int parse_components(struct parser *p)
 		comp->health.interval_ms = 15000;
 		comp->health.timeout_ms = 2000;
 		comp->health.slow_ms = 1000;
-		cm->entry.line = line_of(em);
-		cm->entry.col = col_of(em);
+		cm->entry.line = line_of(w.at);
+		cm->entry.col = col_of(w.at);
 		if (parse_cmap(p, idx, cm, "") < 0)
 			return -1;
 		int fname = cfield_find("name"), fown = cfield_find("ownership");
 		if (!cm->field[fname].line) {
 			char k[96];
-			snprintf(k, sizeof k, "%s.name", key);
+			snprintf(k, sizeof k, "%s.name", w.key);
 			err_add(p->errs, p->name, cm->entry.line, cm->entry.col, k,
 				"every component needs a name");
 		}
 		if (!cm->field[fown].line) {
 			char k[96];
-			snprintf(k, sizeof k, "%s.ownership", key);
+			snprintf(k, sizeof k, "%s.ownership", w.key);
 			err_add(p->errs, p->name, cm->entry.line, cm->entry.col, k,
 				"every component needs an ownership: owned or endpoint");
 		}
@@ -1321,6 +1432,7 @@ static int parse_components(struct parser *p)
 		if (!comp->title[0])
 			snprintf(comp->title, sizeof comp->title, "%s", comp->name);
 	}
+	return more;
 }
 
 /* One of a project's lists (which: 0 components, 1 secrets) into names/n;
@@ -1349,7 +1461,7 @@ static int parse_plist(struct parser *p, const char *key, int which,
 		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
 			return 0;
 		yaml_mark_t im = p->ev.start_mark;
-		char ikey[160], msg[256];
+		char ikey[160];
 		snprintf(ikey, sizeof ikey, "%s[%zu]", key, *n);
 		if (*n >= PROJECT_MAX_NEEDS) {
 			if (!over)
@@ -1364,19 +1476,9 @@ static int parse_plist(struct parser *p, const char *key, int which,
 		size_t k = (*n)++;
 		pm->item[which][k].line = line_of(im);
 		pm->item[which][k].col = col_of(im);
-		int rc;
-		const char *v = want_scalar(p, ikey, which ? "a secret name" : "a component name",
-					    &rc);
-		if (!v) {
-			pm->item_bad[which][k] = 1;
-			if (rc < 0)
-				return -1;
-			continue;
-		}
-		if (cfield_apply(&f, names[k], v, 0, msg, sizeof msg) < 0) {
-			err_add(p->errs, p->name, line_of(im), col_of(im), ikey, "%s", msg);
-			pm->item_bad[which][k] = 1;
-		}
+		if (field_value(p, &f, names[k], ikey, which ? "a secret name" : "a component name",
+				&pm->item_bad[which][k]) < 0)
+			return -1;
 	}
 }
 
@@ -1384,35 +1486,20 @@ static int parse_plist(struct parser *p, const char *key, int which,
 static int parse_pmap(struct parser *p, size_t idx, struct proj_marks *pm)
 {
 	struct project_contract *proj = &p->c->catalogue.projects[idx];
-	for (;;) {
-		if (next(p) < 0)
-			return -1;
-		if (p->ev.type == YAML_MAPPING_END_EVENT)
-			return 0;
+	size_t n = idx - p->marks->proj_base;
+	char owner[64];
+	snprintf(owner, sizeof owner, "projects[%zu]", n);
+	int more;
+	while ((more = map_next_key(p, owner, "a key")) > 0) {
 		yaml_mark_t km = p->ev.start_mark;
-		char key[128], msg[256];
-		size_t n = idx - p->marks->proj_base;
-		if (p->ev.type != YAML_SCALAR_EVENT) {
-			snprintf(key, sizeof key, "projects[%zu]", n);
-			err_add(p->errs, p->name, line_of(km), col_of(km), key,
-				"expected a key, got %s", node_kind(&p->ev));
-			if (skip_node(p) < 0 || next(p) < 0 || skip_node(p) < 0)
-				return -1;
-			continue;
-		}
+		char key[128];
 		const char *name = (const char *)p->ev.data.scalar.value;
 		snprintf(key, sizeof key, "projects[%zu].%.64s", n, name);
 		snprintf(p->last_key, sizeof p->last_key, "%s", key);
-		int fi = field_find(pfields, NPFIELDS, name);
-		if (fi < 0) {
-			unknown_field_msg(pfields, NPFIELDS, "a project", "", name, msg, sizeof msg);
-			err_add(p->errs, p->name, line_of(km), col_of(km), key, "%s", msg);
-		} else if (pm->key_line[fi]) {
-			err_add(p->errs, p->name, line_of(km), col_of(km), key,
-				"duplicate key, first set at line %d", pm->key_line[fi]);
-			fi = -2;
-		} else {
-			pm->key_line[fi] = line_of(km);
+		int fi = field_key(p, &project_fields, "", name, pm->key, key);
+		if (fi >= 0) {
+			pm->key[fi].line = line_of(km);
+			pm->key[fi].col = col_of(km);
 		}
 		if (next(p) < 0)
 			return -1;
@@ -1432,19 +1519,10 @@ static int parse_pmap(struct parser *p, size_t idx, struct proj_marks *pm)
 				return -1;
 			continue;
 		}
-		int rc;
-		const char *v = want_scalar(p, key, "a string", &rc);
-		if (!v) {
-			pm->bad[fi] = 1;
-			if (rc < 0)
-				return -1;
-			continue;
-		}
-		if (cfield_apply(f, proj, v, 0, msg, sizeof msg) < 0) {
-			err_add(p->errs, p->name, line_of(vm), col_of(vm), key, "%s", msg);
-			pm->bad[fi] = 1;
-		}
+		if (field_value(p, f, proj, key, "a string", &pm->bad[fi]) < 0)
+			return -1;
 	}
+	return more;
 }
 
 /* projects: a sequence of mappings; the current event is its first. */
@@ -1452,66 +1530,36 @@ static int parse_projects(struct parser *p)
 {
 	struct catalogue *cat = &p->c->catalogue;
 	struct provenance *mk = p->marks;
-	yaml_mark_t sm = p->ev.start_mark;
-	if (p->ev.type != YAML_SEQUENCE_START_EVENT) {
-		char what[64];
-		err_add(p->errs, p->name, line_of(sm), col_of(sm), "projects",
-			"expected a sequence of projects (- name: …), got %s", found(&p->ev, what));
-		return skip_node(p);
-	}
+	struct entry_walk w;
+	int more = entries_begin(p, &project_list, &w);
+	if (more <= 0)
+		return more;
 	size_t cap = cat->nprojects, mcap = 0;
 	mk->proj_base = cat->nprojects;
-	int over = 0;
-	for (;;) {
-		if (next(p) < 0)
-			return -1;
-		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
-			return 0;
-		size_t n = cat->nprojects - mk->proj_base;
-		yaml_mark_t em = p->ev.start_mark;
-		char key[64];
-		snprintf(key, sizeof key, "projects[%zu]", n);
-		snprintf(p->last_key, sizeof p->last_key, "%s", key);
-		if (n >= CONFIG_MAX_PROJECTS) {
-			if (!over)
-				err_add(p->errs, p->name, line_of(em), col_of(em), key,
-					"too many projects: at most %d", CONFIG_MAX_PROJECTS);
-			over = 1;
-			if (skip_node(p) < 0)
-				return -1;
-			continue;
-		}
-		if (p->ev.type != YAML_MAPPING_START_EVENT) {
-			char what[64];
-			err_add(p->errs, p->name, line_of(em), col_of(em), key,
-				"expected a project (a mapping with name, components, …), got %s",
-				found(&p->ev, what));
-			if (skip_node(p) < 0)
-				return -1;
-			continue;
-		}
+	while ((more = entries_next(p, &w)) > 0) {
 		cat->projects = grow(cat->projects, cat->nprojects, &cap, sizeof *cat->projects);
-		mk->projs = grow(mk->projs, n, &mcap, sizeof *mk->projs);
+		mk->projs = grow(mk->projs, w.n, &mcap, sizeof *mk->projs);
 		size_t idx = cat->nprojects++;
-		mk->nprojs = n + 1;
+		mk->nprojs = w.n + 1;
 		struct project_contract *proj = &cat->projects[idx];
-		struct proj_marks *pm = &mk->projs[n];
+		struct proj_marks *pm = &mk->projs[w.n];
 		memset(proj, 0, sizeof *proj);
 		memset(pm, 0, sizeof *pm);
-		pm->entry.line = line_of(em);
-		pm->entry.col = col_of(em);
+		pm->entry.line = line_of(w.at);
+		pm->entry.col = col_of(w.at);
 		if (parse_pmap(p, idx, pm) < 0)
 			return -1;
-		if (!pm->key_line[PF_NAME]) {
+		if (!pm->key[PF_NAME].line) {
 			char k[96];
-			snprintf(k, sizeof k, "%s.name", key);
+			snprintf(k, sizeof k, "%s.name", w.key);
 			err_add(p->errs, p->name, pm->entry.line, pm->entry.col, k,
 				"every project needs a name (as events name it in `project`)");
 		}
-		pm->identity_bad = !pm->key_line[PF_NAME] || pm->bad[PF_NAME];
+		pm->identity_bad = !pm->key[PF_NAME].line || pm->bad[PF_NAME];
 		if (!proj->title[0])
 			snprintf(proj->title, sizeof proj->title, "%s", proj->name);
 	}
+	return more;
 }
 
 /* secrets: a mapping of contract names to sources; the current event is its
@@ -1529,21 +1577,10 @@ static int parse_secrets(struct parser *p)
 	}
 	size_t cap = cat->nsecrets, mcap = 0;
 	mk->secret_base = cat->nsecrets;
-	int over = 0;
-	for (;;) {
-		if (next(p) < 0)
-			return -1;
-		if (p->ev.type == YAML_MAPPING_END_EVENT)
-			return 0;
+	int over = 0, more;
+	while ((more = map_next_key(p, "secrets", "a secret name")) > 0) {
 		yaml_mark_t km = p->ev.start_mark;
 		char key[128], b[48];
-		if (p->ev.type != YAML_SCALAR_EVENT) {
-			err_add(p->errs, p->name, line_of(km), col_of(km), "secrets",
-				"expected a secret name, got %s", node_kind(&p->ev));
-			if (skip_node(p) < 0 || next(p) < 0 || skip_node(p) < 0)
-				return -1;
-			continue;
-		}
 		/* Copied: the event goes at the next one. */
 		char name[CONTRACT_NAME_MAX];
 		const char *given = (const char *)p->ev.data.scalar.value;
@@ -1552,14 +1589,7 @@ static int parse_secrets(struct parser *p)
 		snprintf(key, sizeof key, "secrets.%s", shown(name, b));
 		snprintf(p->last_key, sizeof p->last_key, "%s", key);
 		size_t n = cat->nsecrets - mk->secret_base;
-		int skip = 0;
-		if (n >= CONFIG_MAX_SECRETS) {
-			if (!over)
-				err_add(p->errs, p->name, line_of(km), col_of(km), key,
-					"too many secrets: at most %d", CONFIG_MAX_SECRETS);
-			over = 1;
-			skip = 1;
-		}
+		int skip = too_many(p, "secrets", n, CONFIG_MAX_SECRETS, km, key, &over);
 		for (size_t i = 0; i < n && !skip; i++) {
 			if (strcmp(cat->secrets[mk->secret_base + i].name, name) == 0) {
 				err_add(p->errs, p->name, line_of(km), col_of(km), key,
@@ -1613,6 +1643,7 @@ static int parse_secrets(struct parser *p)
 			smk->bad = 1;
 		}
 	}
+	return more;
 }
 
 /* vault: {addr, token}; the current event is its first. */
@@ -1629,38 +1660,14 @@ static int parse_vault(struct parser *p)
 			"expected a mapping with addr and token, got %s", found(&p->ev, what));
 		return skip_node(p);
 	}
-	for (;;) {
-		if (next(p) < 0)
-			return -1;
-		if (p->ev.type == YAML_MAPPING_END_EVENT)
-			return 0;
-		yaml_mark_t km = p->ev.start_mark;
-		char key[128], msg[256];
-		if (p->ev.type != YAML_SCALAR_EVENT) {
-			err_add(p->errs, p->name, line_of(km), col_of(km), "vault",
-				"expected a key, got %s", node_kind(&p->ev));
-			if (skip_node(p) < 0 || next(p) < 0 || skip_node(p) < 0)
-				return -1;
-			continue;
-		}
+	int more;
+	while ((more = map_next_key(p, "vault", "a key")) > 0) {
+		char key[128];
 		const char *name = (const char *)p->ev.data.scalar.value;
 		snprintf(key, sizeof key, "vault.%s", name);
 		snprintf(p->last_key, sizeof p->last_key, "%s", key);
-		int ki = strcmp(name, "addr") == 0 ? 0 : strcmp(name, "token") == 0 ? 1 : -1;
-		if (ki < 0) {
-			const char *near = close_enough(name, "addr")    ? "addr"
-					   : close_enough(name, "token") ? "token" : NULL;
-			if (near)
-				err_add(p->errs, p->name, line_of(km), col_of(km), key,
-					"unknown key; did you mean '%s'?", near);
-			else
-				err_add(p->errs, p->name, line_of(km), col_of(km), key,
-					"unknown key; 'vault' has addr, token");
-		} else if (mk->vault_field[ki].line) {
-			err_add(p->errs, p->name, line_of(km), col_of(km), key,
-				"duplicate key, first set at line %d", mk->vault_field[ki].line);
-			ki = -1;
-		}
+		/* vault_field[] marks the value, so that is what a duplicate names. */
+		int ki = field_key(p, &vault_fields, "", name, mk->vault_field, key);
 		if (next(p) < 0)
 			return -1;
 		if (ki < 0) {
@@ -1671,22 +1678,10 @@ static int parse_vault(struct parser *p)
 		yaml_mark_t vm = p->ev.start_mark;
 		mk->vault_field[ki].line = line_of(vm);
 		mk->vault_field[ki].col = col_of(vm);
-		int rc;
-		const char *val = want_scalar(p, key, "a string", &rc);
-		if (!val) {
-			mk->vault_bad[ki] = 1;
-			if (rc < 0)
-				return -1;
-			continue;
-		}
-		struct cfield f = {vault_keys[ki], ki == 0 ? CF_URL : CF_SECRET, 0,
-				   ki == 0 ? sizeof v->addr.s : sizeof v->token_secret, 0, 0};
-		void *into = ki == 0 ? (void *)v->addr.s : (void *)v->token_secret;
-		if (cfield_apply(&f, into, val, 0, msg, sizeof msg) < 0) {
-			err_add(p->errs, p->name, line_of(vm), col_of(vm), key, "%s", msg);
-			mk->vault_bad[ki] = 1;
-		}
+		if (field_value(p, &vfields[ki], v, key, "a string", &mk->vault_bad[ki]) < 0)
+			return -1;
 	}
+	return more;
 }
 
 /* Runs catalogue_check and adds each problem as an error located by marks
@@ -1781,20 +1776,9 @@ static void check_catalogue(const struct catalogue *cat, const char *file,
 /* The top-level mapping of sections; the current event is its MAPPING-START. */
 static int parse_sections(struct parser *p)
 {
-	for (;;) {
-		if (next(p) < 0)
-			return -1;
-		if (p->ev.type == YAML_MAPPING_END_EVENT)
-			return 0;
+	int more;
+	while ((more = map_next_key(p, "", "a section name (" SECTION_LIST ")")) > 0) {
 		yaml_mark_t km = p->ev.start_mark;
-		if (p->ev.type != YAML_SCALAR_EVENT) {
-			err_add(p->errs, p->name, line_of(km), col_of(km), "",
-				"expected a section name (" SECTION_LIST "), got %s",
-				node_kind(&p->ev));
-			if (skip_node(p) < 0 || next(p) < 0 || skip_node(p) < 0)
-				return -1;
-			continue;
-		}
 		char section[128], msg[256];
 		snprintf(section, sizeof section, "%s", (const char *)p->ev.data.scalar.value);
 		snprintf(p->last_key, sizeof p->last_key, "%s", section);
@@ -1841,6 +1825,7 @@ static int parse_sections(struct parser *p)
 			return -1;
 		p->repeated = 0;
 	}
+	return more;
 }
 
 static void parse_stream(struct parser *p)

@@ -14,6 +14,7 @@
 #include "core/role.h"
 #include "http/auth.h"
 #include "http/http.h"
+#include "http/signin.h"
 #include "util/cidr.h"
 #include "util/clock.h"
 #include "web/web.h"
@@ -139,8 +140,10 @@ static void identify(struct http_ctx *c)
 	case LOGIN_OK:
 		c->signed_in = 1;
 		break;
-	case LOGIN_EXPIRED:
+	case LOGIN_EXPIRED: /* gone from memory; end it in the store too */
 		c->login_expired = 1;
+		if (c->app->signin)
+			signin_forget(c->app->signin, c->who.hash);
 		break;
 	case LOGIN_NONE:
 		break;

@@ -278,6 +278,8 @@ enum login_state login_cache_check(struct login_cache *lc, const char *cookie_va
 	struct entry *e = find(lc, hash);
 	if (e && (now_ms >= e->l.expires_at || now_ms - e->l.last_seen_at > idle_ms)) {
 		remove_at(lc, (size_t)(e - lc->v));
+		memset(who, 0, sizeof *who);
+		memcpy(who->hash, hash, sizeof hash);
 		rc = LOGIN_EXPIRED;
 	} else if (e) {
 		e->l.last_seen_at = now_ms;

@@ -58,7 +58,8 @@ enum login_state { LOGIN_NONE, LOGIN_OK, LOGIN_EXPIRED };
 /* Looks up the presented cookie value. LOGIN_OK fills who (csrf included)
  * and marks the login used at now_ms; LOGIN_EXPIRED means it was a real
  * login that ran past idle_ms unused or past its absolute expiry (it is
- * dropped); LOGIN_NONE anything else. */
+ * dropped here, and who->hash names it so the caller can end it in the
+ * store); LOGIN_NONE anything else. */
 enum login_state login_cache_check(struct login_cache *lc, const char *cookie_value,
 				   long long now_ms, long long idle_ms, struct who *who);
 /* An enabled account by name, for an identity a trusted proxy names. */

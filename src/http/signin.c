@@ -56,6 +56,7 @@ static void open_login(struct signin *s, struct item *it)
 		snprintf(r->reason, sizeof r->reason, "store: %s", err.msg);
 		return;
 	}
+	r->known = rc == 0;
 	/* The same work whether or not the name exists: no timing tells. */
 	int good = password_verify(rc == 0 && u.pw_hash[0] ? u.pw_hash : s->dummy, j->password);
 	if (rc < 0 || !good || u.disabled || !u.pw_hash[0]) {
@@ -125,7 +126,9 @@ static void *thread_main(void *arg)
 			s->tail = NULL;
 		pthread_mutex_unlock(&s->lock);
 		run(s, it);
-		if (event_base_once(it->c->base, -1, EV_TIMEOUT, deliver, it, NULL) < 0) {
+		if (!it->c) { /* nobody waits for this one */
+			free(it);
+		} else if (event_base_once(it->c->base, -1, EV_TIMEOUT, deliver, it, NULL) < 0) {
 			log_emit(LOG_ERROR, "cannot hand a sign-in result back", NULL);
 			free(it);
 		}
@@ -172,6 +175,13 @@ void signin_stop(struct signin *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
 	free(s);
+}
+
+void signin_forget(struct signin *s, const unsigned char hash[STORE_LOGIN_HASH_LEN])
+{
+	struct signin_job job = {.kind = SIGNIN_CLOSE};
+	memcpy(job.old, hash, sizeof job.old);
+	signin_submit(s, NULL, &job, NULL, NULL);
 }
 
 void signin_submit(struct signin *s, struct http_ctx *c, const struct signin_job *job,

@@ -23,6 +23,7 @@ struct signin_result {
 	long long closed;            /* CLOSE_ALL: how many logins ended */
 	char reason[300];            /* when not ok: what went wrong (for the log) */
 	int store_failed;            /* not ok because the store failed */
+	int known;                   /* OPEN: the name is an account's (for the log) */
 };
 
 typedef void (*signin_done_fn)(struct http_ctx *c, const struct signin_result *r, void *arg);
@@ -40,6 +41,8 @@ struct signin_job {
 struct signin *signin_start(struct app *a);
 /* Finishes the queued jobs and stops the thread. */
 void signin_stop(struct signin *s);
+/* Ends a login that ran out (found expired by a request): no one waits. */
+void signin_forget(struct signin *s, const unsigned char hash[STORE_LOGIN_HASH_LEN]);
 /* Queues job for the deferred request c; done runs on c's loop. */
 void signin_submit(struct signin *s, struct http_ctx *c, const struct signin_job *job,
 		   signin_done_fn done, void *arg);

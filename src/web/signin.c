@@ -162,9 +162,12 @@ static void on_opened(struct http_ctx *c, const struct signin_result *r, void *a
 		long long now = clock_wall_ms();
 		throttle_fail(a->throttle, p->addr_key, now);
 		throttle_fail(a->throttle, p->user_key, now);
+		/* A name that is no account may be a password typed in the wrong
+		 * field: it is not logged. */
 		log_emit(LOG_WARN, "sign-in refused",
-			 json_pack("{s:s,s:s,s:s}", "request_id", c->request_id, "user", p->user,
-				   "reason", r->reason));
+			 json_pack("{s:s,s:o,s:s}", "request_id", c->request_id, "user",
+				   r->known ? json_string(p->user) : json_null(), "reason",
+				   r->reason));
 		struct notice n = {NULL, "The account name or password is wrong.", "password"};
 		form_page(c, 401, p->next, p->user, &n);
 	} else {

@@ -163,6 +163,9 @@ test('an unknown account and a disabled one read the same as a wrong password', 
   execFileSync(binPath(), ['user', 'disable', '--name', 'dan', '--db', portal.db], { stdio: 'ignore' });
   await assert.rejects(login(portal.url, 'dan', PW), /401/);
   await assert.rejects(login(portal.url, 'nobody-here', PW), /401/);
+  await portal.waitForLog((l) => l.msg === 'sign-in refused' && l.reason === 'unknown account');
+  assert.ok(!portal.stderr().includes('nobody-here'), 'a name that is no account (maybe a password) is not logged');
+  assert.ok(portal.logs.some((l) => l.msg === 'sign-in refused' && l.user === 'dan'), 'a real account is named');
   let st;
   const deadline = Date.now() + 5000;
   do {
@@ -338,5 +341,29 @@ test('a trusted proxy may name the account and say https; anyone else may not', 
     assert.doesNotMatch(form.headers.getSetCookie()[0], /Secure/);
   } finally {
     await q.stop();
+  }
+});
+
+test('a sign-in left idle expires: the next page keeps the way back, and the login is gone from the store', async () => {
+  const p = await startPortal({ args: ['--session-idle-ms', '1000', '--ready-interval-ms', '100'] });
+  try {
+    const count = () => execFileSync('sqlite3', [p.db, 'SELECT count(*) FROM portal_logins'], { encoding: 'utf8' }).trim();
+    assert.equal(count(), '1');
+    await new Promise((r) => setTimeout(r, 1300));
+    const r = await request(`${p.url}/substrate?view=owned`, { headers: { Accept: 'text/html' } });
+    assert.equal(r.status, 303);
+    assert.equal(r.headers.location, '/login?next=%2Fsubstrate%3Fview%3Downed&expired=1');
+    const api = await request(`${p.url}/api/v1/projection`);
+    assertError(api, 401, 'auth', 'unauthenticated');
+    let n;
+    const deadline = Date.now() + 3000;
+    do {
+      n = count();
+      if (n !== '0') await new Promise((res) => setTimeout(res, 100));
+    } while (n !== '0' && Date.now() < deadline);
+    assert.equal(n, '0', 'an expired login is ended in the store, not just forgotten');
+  } finally {
+    await p.stop();
+    assert.equal(sanitizerReport(p), '');
   }
 });

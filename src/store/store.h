@@ -71,6 +71,44 @@ struct store_login {
 	long long created_at, last_seen_at, expires_at; /* ms; expires_at is absolute */
 };
 
+#define STORE_PROPOSAL_ID_MAX 40
+
+/* A proposal as stored. input and evidence are heap JSON text owned by the
+ * struct: free them with store_proposal_clear. */
+struct store_proposal {
+	char id[STORE_PROPOSAL_ID_MAX];   /* "p-" and 16 hex digits, made by the store */
+	char kind[64];
+	char project[64];
+	char proposer[STORE_NAME_MAX];
+	char idempotency_key[128];        /* "" when none was given */
+	char *input;                      /* the validated input, JSON */
+	int state;                        /* enum proposal_state */
+	int attempts;                     /* execution attempts started */
+	long long created_at, updated_at; /* ms */
+	long long next_attempt_at;        /* queued: not before this (ms) */
+	char lease_owner[64];             /* running: the worker holding it */
+	long long lease_until;            /* running: the lease ends (ms) */
+	char last_error[256];
+	char *evidence;                   /* executed: JSON (digest, size, location, exit status) */
+};
+
+struct store_proposal_filter {
+	const char *project, *kind; /* NULL = any */
+	int state;                  /* enum proposal_state, or -1 = any */
+	int limit;                  /* 0 = no limit; newest first */
+};
+
+/* One row of the proposal audit log, as stored (hashes included). */
+struct store_audit {
+	long long seq;
+	char proposal[STORE_PROPOSAL_ID_MAX];
+	char from[16], to[16];
+	char actor[STORE_NAME_MAX + 8];
+	long long at;
+	char reason[256];
+	unsigned char prev[32], hash[32];
+};
+
 /* Called per event by store_scan; ev->data is valid only during the call.
  * A negative return stops the scan. */
 typedef int (*store_event_fn)(void *arg, const struct event *ev);
@@ -78,6 +116,8 @@ typedef int (*store_event_fn)(void *arg, const struct event *ev);
 typedef int (*store_token_fn)(void *arg, const struct store_token *t);
 typedef int (*store_user_fn)(void *arg, const struct store_user *u);
 typedef int (*store_login_fn)(void *arg, const struct store_login *l);
+typedef int (*store_proposal_fn)(void *arg, const struct store_proposal *p);
+typedef int (*store_audit_fn)(void *arg, const struct store_audit *a);
 
 struct store_ops {
 	const char *name; /* "sqlite" */
@@ -137,6 +177,48 @@ struct store_ops {
 				 struct perr *err);
 	int (*logins)(void *impl, long long now_ms, store_login_fn fn, void *arg,
 		      struct perr *err);
+
+	/* portal_proposals and portal_audit. Every change of state happens in
+	 * one transaction with its audit row, whose hash chains to the row
+	 * before (core/audit.h).
+	 * proposal_submit: stores p (id made here, state submitted) and its
+	 * first audit row (actor p->proposer). When p->idempotency_key is set
+	 * and that proposer already submitted with it, nothing is stored: p is
+	 * filled from the existing proposal and *existed set to 1.
+	 * proposal_get: PERR_NOT_FOUND when absent. proposals: by filter.
+	 * proposal_transition: from → to (core's proposal_transition_ok must
+	 * allow it, else PERR_INVALID); PERR_CONFLICT when the proposal is not
+	 * in `from` any more (someone else moved it); approved → queued sets
+	 * next_attempt_at = at. */
+	int (*proposal_submit)(void *impl, struct store_proposal *p, long long at, int *existed,
+			       struct perr *err);
+	int (*proposal_get)(void *impl, const char *id, struct store_proposal *out,
+			    struct perr *err);
+	int (*proposals)(void *impl, const struct store_proposal_filter *f, store_proposal_fn fn,
+			 void *arg, struct perr *err);
+	int (*proposal_transition)(void *impl, const char *id, int from, int to, const char *actor,
+				   const char *reason, long long at, struct perr *err);
+	/* The queue. lease: takes the oldest queued proposal due at now, or a
+	 * running one whose lease ran out (its worker died), makes it running
+	 * under `worker` until now + visibility_ms, counts an attempt, audits
+	 * it; returns 1 with out filled, 0 when there is nothing to do.
+	 * heartbeat: extends a lease still held by worker (PERR_CONFLICT when
+	 * lost). release: a worker stopping gives it back (running → queued,
+	 * due now, the attempt not counted). finish: ok → executed with
+	 * evidence; not ok → queued again due at retry_at (retry_at > 0) or
+	 * failed with error, the dead letter (retry_at == 0). A lease no
+	 * longer held is PERR_CONFLICT and changes nothing. */
+	int (*proposal_lease)(void *impl, const char *worker, long long now,
+			      long long visibility_ms, struct store_proposal *out, struct perr *err);
+	int (*proposal_heartbeat)(void *impl, const char *id, const char *worker, long long now,
+				  long long visibility_ms, struct perr *err);
+	int (*proposal_release)(void *impl, const char *id, const char *worker, long long now,
+				struct perr *err);
+	int (*proposal_finish)(void *impl, const char *id, const char *worker, int ok,
+			       const char *evidence, const char *error, long long now,
+			       long long retry_at, struct perr *err);
+	/* Every audit row in seq order (of one proposal when id is set). */
+	int (*audit)(void *impl, const char *id, store_audit_fn fn, void *arg, struct perr *err);
 };
 
 struct store {
@@ -244,6 +326,8 @@ static inline int store_login_delete_user(struct store *st, long long user_id,
 {
 	return st->ops->login_delete_user(st->impl, user_id, deleted, err);
 }
+
+void store_proposal_clear(struct store_proposal *p);
 
 static inline int store_logins(struct store *st, long long now_ms, store_login_fn fn, void *arg,
 			       struct perr *err)

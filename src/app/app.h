@@ -19,6 +19,7 @@ struct writer;
 struct token_cache;
 struct login_cache;
 struct signin;
+struct offload;
 struct throttle;
 struct secret_status;
 
@@ -38,6 +39,7 @@ struct app {
 	struct writer *writer;       /* the event log's one writer (borrowed) */
 	struct token_cache *tokens;  /* bearer tokens, refreshed by the monitor */
 	struct login_cache *logins;  /* accounts and logins, refreshed by the monitor */
+	struct offload *jobs;        /* blocking work made for requests (store, argon2id) */
 	struct signin *signin;       /* checks passwords, opens and closes logins */
 	struct throttle *throttle;   /* sign-in attempts per address and account */
 	unsigned char proxy_key[32]; /* keys CSRF tokens of identities from a proxy */

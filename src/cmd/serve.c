@@ -14,6 +14,7 @@
 #include "cmd/cmd.h"
 #include "http/auth.h"
 #include "http/login.h"
+#include "http/offload.h"
 #include "http/signin.h"
 #include "http/throttle.h"
 #include "http/routes.h"
@@ -183,7 +184,8 @@ int cmd_serve(int argc, char **argv)
 	app_refresh_logins(&app);
 	app.throttle = throttle_new(4096);
 	randombytes_buf(app.proxy_key, sizeof app.proxy_key);
-	app.signin = signin_start(&app);
+	app.jobs = offload_start();
+	app.signin = app.jobs ? signin_start(&app, app.jobs) : NULL;
 	if (!logins || !app.throttle || !app.signin) {
 		log_printf(LOG_ERROR, "cannot start sign-in");
 		goto out;
@@ -224,9 +226,9 @@ int cmd_serve(int argc, char **argv)
 	/* Streams never finish on their own: end them so the drain can. */
 	hub_close_streams(hub);
 	server_drain(srv, drain_ms);
-	/* No request waits on a sign-in job now. */
-	signin_stop(app.signin);
-	app.signin = NULL;
+	/* No request waits on an offloaded job now. */
+	offload_stop(app.jobs);
+	app.jobs = NULL;
 	rc = 0;
 	log_emit(LOG_INFO, "drained",
 		 json_pack("{s:f}", "duration_ms", (double)(clock_mono_us() - d0) / 1000.0));
@@ -239,7 +241,8 @@ out:
 	app_monitor_stop(&app);
 	hub_free(hub);
 	server_free(srv);
-	signin_stop(app.signin);
+	offload_stop(app.jobs);
+	signin_free(app.signin);
 	token_cache_free(tokens);
 	login_cache_free(logins);
 	throttle_free(app.throttle);

@@ -1,23 +1,22 @@
-/* signin: see signin.h. One thread and a FIFO of jobs. */
+/* signin: see signin.h. The jobs run on the offload thread. */
 #include "http/signin.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
 #include <sodium.h>
 
 #include "app/app.h"
 #include "http/http.h"
+#include "http/offload.h"
 #include "http/password.h"
 #include "util/clock.h"
 #include "util/log.h"
 
 struct item {
-	struct item *next;
+	struct signin *s;
 	struct signin_job job;
-	struct http_ctx *c;
 	signin_done_fn done;
 	void *arg;
 	struct signin_result r;
@@ -25,23 +24,9 @@ struct item {
 
 struct signin {
 	struct app *app;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	struct item *head, *tail;
-	int stop;
+	struct offload *jobs;
 	char dummy[STORE_PW_HASH_MAX]; /* verified against for unknown names */
 };
-
-static void deliver(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct item *it = arg;
-	it->done(it->c, &it->r, it->arg);
-	sodium_memzero(&it->r, sizeof it->r);
-	free(it);
-}
 
 static void open_login(struct signin *s, struct item *it)
 {
@@ -111,39 +96,28 @@ static void run(struct signin *s, struct item *it)
 	sodium_memzero(it->job.password, sizeof it->job.password);
 }
 
-static void *thread_main(void *arg)
+static void work(void *arg)
 {
-	struct signin *s = arg;
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		while (!s->head && !s->stop)
-			pthread_cond_wait(&s->wake, &s->lock);
-		struct item *it = s->head;
-		if (!it)
-			break;
-		s->head = it->next;
-		if (!s->head)
-			s->tail = NULL;
-		pthread_mutex_unlock(&s->lock);
-		run(s, it);
-		if (!it->c) { /* nobody waits for this one */
-			free(it);
-		} else if (event_base_once(it->c->base, -1, EV_TIMEOUT, deliver, it, NULL) < 0) {
-			log_emit(LOG_ERROR, "cannot hand a sign-in result back", NULL);
-			free(it);
-		}
-		pthread_mutex_lock(&s->lock);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
+	struct item *it = arg;
+	run(it->s, it);
 }
 
-struct signin *signin_start(struct app *a)
+static void deliver(struct http_ctx *c, void *arg)
+{
+	struct item *it = arg;
+	if (c && it->done)
+		it->done(c, &it->r, it->arg);
+	sodium_memzero(&it->r, sizeof it->r);
+	free(it);
+}
+
+struct signin *signin_start(struct app *a, struct offload *jobs)
 {
 	struct signin *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
 	s->app = a;
+	s->jobs = jobs;
 	unsigned char noise[24];
 	char pw[64];
 	randombytes_buf(noise, sizeof noise);
@@ -152,28 +126,11 @@ struct signin *signin_start(struct app *a)
 		free(s);
 		return NULL;
 	}
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
-	if (pthread_create(&s->thread, NULL, thread_main, s) != 0) {
-		pthread_mutex_destroy(&s->lock);
-		pthread_cond_destroy(&s->wake);
-		free(s);
-		return NULL;
-	}
 	return s;
 }
 
-void signin_stop(struct signin *s)
+void signin_free(struct signin *s)
 {
-	if (!s)
-		return;
-	pthread_mutex_lock(&s->lock);
-	s->stop = 1;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->thread, NULL);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->wake);
 	free(s);
 }
 
@@ -190,16 +147,9 @@ void signin_submit(struct signin *s, struct http_ctx *c, const struct signin_job
 	struct item *it = calloc(1, sizeof *it);
 	if (!it)
 		abort();
+	it->s = s;
 	it->job = *job;
-	it->c = c;
 	it->done = done;
 	it->arg = arg;
-	pthread_mutex_lock(&s->lock);
-	if (s->tail)
-		s->tail->next = it;
-	else
-		s->head = it;
-	s->tail = it;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
+	offload_submit(s->jobs, c, work, deliver, it);
 }

@@ -1,7 +1,8 @@
-/* signin: the thread that checks passwords and opens and closes logins.
- * argon2id is slow on purpose and the store is a file, so neither runs on a
- * loop thread: a handler defers its request, queues the job here, and the
- * answer is written back on the request's own loop. */
+/* signin: checking passwords and opening and closing logins. argon2id is
+ * slow on purpose and the store is a file, so neither runs on a loop thread:
+ * a handler defers its request and queues the job here; it runs on the
+ * offload thread (http/offload.h) and the answer is written back on the
+ * request's own loop. */
 #ifndef PORTAL_SIGNIN_H
 #define PORTAL_SIGNIN_H
 
@@ -38,9 +39,10 @@ struct signin_job {
 	long long max_ms;            /* OPEN: absolute lifetime of the login */
 };
 
-struct signin *signin_start(struct app *a);
-/* Finishes the queued jobs and stops the thread. */
-void signin_stop(struct signin *s);
+struct offload;
+/* Jobs run on `jobs`, which must outlive s (stop it before signin_free). */
+struct signin *signin_start(struct app *a, struct offload *jobs);
+void signin_free(struct signin *s);
 /* Ends a login that ran out (found expired by a request): no one waits. */
 void signin_forget(struct signin *s, const unsigned char hash[STORE_LOGIN_HASH_LEN]);
 /* Queues job for the deferred request c; done runs on c's loop. */

@@ -51,11 +51,7 @@ static json_t *slice(const struct snap *s, size_t off, size_t len)
 	return json_loadb(s->data + off, len, 0, NULL);
 }
 
-static const char *str(json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-	return v ? v : "";
-}
+#define str web_str
 
 /* ` name="<number>"`: numbers go through html_attr like everything else. */
 static void attr_num(struct buf *b, const char *name, long long v)

@@ -41,11 +41,13 @@ json_t *web_snap_json(const struct snap *s, size_t off, size_t len)
 	return j ? j : json_array();
 }
 
-static const char *str(json_t *o, const char *k)
+const char *web_str(json_t *o, const char *k)
 {
 	const char *v = json_string_value(json_object_get(o, k));
 	return v ? v : "";
 }
+
+#define str web_str
 
 json_t *web_snap_session(const struct snap *s, const char *id)
 {

@@ -14,11 +14,7 @@
 #include "web/html.h"
 #include "web/web.h"
 
-static const char *str(json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-	return v ? v : "";
-}
+#define str web_str
 
 static void dt(struct buf *b, const char *term)
 {

@@ -43,6 +43,9 @@ int web_reply_recovery(struct http_ctx *c, int status, const char *blocker_class
  * shape for machines. */
 int web_reply_unrouted(struct http_ctx *c);
 
+/* The string member k of object o, or "" (never NULL). */
+const char *web_str(json_t *o, const char *k);
+
 /* ` href="<prefix><name>"` with name percent-encoded as one path segment,
  * e.g. ("/sessions/", id). */
 void web_href_segment(struct buf *b, const char *prefix, const char *name);

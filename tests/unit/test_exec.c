@@ -24,35 +24,6 @@
 
 #define SECRET "s3cret-executor-token"
 
-/* --- a stand-in for core's proposal_argv until core/proposal.c is in this
- * branch: each "{field}" becomes the field's string value. */
-
-int proposal_argv(const struct proposal_kind *k, const json_t *input,
-		  char out[][PROPOSAL_ARG_MAX * 2], size_t cap, struct perr *err)
-{
-	size_t n = 0;
-	for (; n < k->nargv && n < cap; n++) {
-		const char *t = k->argv[n];
-		size_t o = 0;
-		while (*t) {
-			const char *close = *t == '{' ? strchr(t, '}') : NULL;
-			if (close) {
-				char name[PROPOSAL_NAME_MAX];
-				snprintf(name, sizeof name, "%.*s", (int)(close - t - 1), t + 1);
-				const char *v = json_string_value(json_object_get(input, name));
-				if (!v)
-					return perr_set(err, PERR_INVALID, "argv", "no field %s", name);
-				o += snprintf(out[n] + o, PROPOSAL_ARG_MAX * 2 - o, "%s", v);
-				t = close + 1;
-			} else {
-				out[n][o++] = *t++;
-			}
-		}
-		out[n][o] = 0;
-	}
-	return (int)n;
-}
-
 /* --- helpers */
 
 static const char *output_of(const struct exec_result *r)
@@ -281,6 +252,9 @@ static struct proposal_kind exec_kind(const char *a0, const char *a1)
 	snprintf(k.argv[0], sizeof k.argv[0], "%s", a0);
 	snprintf(k.argv[1], sizeof k.argv[1], "%s", a1);
 	k.nargv = 2;
+	snprintf(k.fields[0].name, sizeof k.fields[0].name, "message");
+	k.fields[0].type = PFIELD_STRING;
+	k.nfields = 1;
 	k.timeout_ms = 5000;
 	k.max_attempts = 3;
 	return k;

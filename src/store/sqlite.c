@@ -1435,8 +1435,8 @@ static int sqlite_proposal_submit(void *impl, struct store_proposal *p, long lon
 			 "INSERT INTO portal_proposals (id, kind, project, proposer, "
 			 "idempotency_key, input, state, attempts, created_at, updated_at) "
 			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)",
-			 "tttttttii", id, p->kind, p->project, p->proposer, key, p->input,
-			 proposal_state_name(PROPOSAL_SUBMITTED), at, at);
+			 "ttttttti", id, p->kind, p->project, p->proposer, key,
+			 p->input, proposal_state_name(PROPOSAL_SUBMITTED), at);
 	if (rc == SQLITE_OK) {
 		struct change c = {id, p->kind, p->project, -1, PROPOSAL_SUBMITTED,
 				   p->proposer, "", at};

@@ -588,7 +588,7 @@ static void check_argv(const struct proposal_kind *k, size_t i, struct problems 
 	struct perr e = {0};
 	if (none && proposal_argv(k, none, filled, PROPOSAL_MAX_ARGV, &e) < 0) {
 		snprintf(field, sizeof field, "proposals[%zu].execute.%.20s", i, e.field);
-		add(ps, -1, -1, k->name, field, "%s: %s", k->name, e.msg);
+		add(ps, -1, -1, k->name, field, "%s", e.msg);
 	}
 	json_decref(none);
 }

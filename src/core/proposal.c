@@ -4,6 +4,7 @@
  * nothing: proposal_argv only fills a template. Pure: no I/O. */
 #include "core/proposal.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,26 +91,33 @@ static int value_check(const struct proposal_field *f, const json_t *v, struct p
 					"must not contain a NUL character");
 		for (size_t i = 0; i < n; i++) {
 			unsigned char ch = (unsigned char)s[i];
-			if (ch < 0x20 || ch == 0x7f)
+			/* C0, DEL, and C1 (U+0080..U+009F, 0xC2 0x80..0x9F in UTF-8) */
+			unsigned char nx = i + 1 < n ? (unsigned char)s[i + 1] : 0;
+			if (ch < 0x20 || ch == 0x7f || (ch == 0xc2 && nx >= 0x80 && nx <= 0x9f))
 				return perr_set(err, PERR_INVALID, NULL,
 						"must be one line without control characters");
 		}
 		if (f->min_len > 0 && n < (size_t)f->min_len)
 			return perr_set(err, PERR_INVALID, NULL,
-					"must be at least %d characters long", f->min_len);
+					"must be at least %d bytes long", f->min_len);
 		if (f->max_len > 0 && n > (size_t)f->max_len)
 			return perr_set(err, PERR_INVALID, NULL,
-					"must be at most %d characters long", f->max_len);
+					"must be at most %d bytes long", f->max_len);
 		return 0;
 	}
 	case PFIELD_INTEGER: {
 		if (!json_is_integer(v))
 			return perr_set(err, PERR_INVALID, NULL, "must be an integer");
 		long long x = (long long)json_integer_value(v);
-		if (x < f->min || x > f->max)
-			return perr_set(err, PERR_INVALID, NULL, "must be between %lld and %lld",
-					f->min, f->max);
-		return 0;
+		if (x >= f->min && x <= f->max)
+			return 0;
+		/* A bound left at the type's limit is no bound a person set. */
+		if (f->min == LLONG_MIN)
+			return perr_set(err, PERR_INVALID, NULL, "must be at most %lld", f->max);
+		if (f->max == LLONG_MAX)
+			return perr_set(err, PERR_INVALID, NULL, "must be at least %lld", f->min);
+		return perr_set(err, PERR_INVALID, NULL, "must be between %lld and %lld", f->min,
+				f->max);
 	}
 	case PFIELD_BOOLEAN:
 		if (!json_is_boolean(v))

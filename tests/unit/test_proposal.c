@@ -2,6 +2,7 @@
  * checks a submission's input passes against its kind, and the exec argv
  * template. */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -249,14 +250,14 @@ Test(proposal, a_string_is_bounded_in_length)
 	memset(long_name, 'a', 64);
 	long_name[64] = '\0';
 	snprintf(text, sizeof text, "{\"project\": \"%s\", \"key_name\": \"ci\"}", long_name);
-	expect_refused(text, "input.project", "at most 63 characters");
+	expect_refused(text, "input.project", "at most 63 bytes");
 	long_name[63] = '\0';
 	snprintf(text, sizeof text, "{\"project\": \"%s\", \"key_name\": \"ci\"}", long_name);
 	json_t *out = NULL;
 	cr_expect_eq(validate(text, &out), 0);
 	json_decref(out);
 	expect_refused("{\"project\": \"\", \"key_name\": \"ci\"}", "input.project",
-		       "at least 1 characters");
+		       "at least 1 bytes");
 }
 
 Test(proposal, a_string_with_control_characters_is_refused)
@@ -267,8 +268,32 @@ Test(proposal, a_string_with_control_characters_is_refused)
 		       "control characters");
 	expect_refused("{\"project\": \"a\\u007fb\", \"key_name\": \"ci\"}", "input.project",
 		       "control characters");
+	expect_refused("{\"project\": \"a\\u0085b\", \"key_name\": \"ci\"}", "input.project",
+		       "control characters");
 	expect_refused("{\"project\": \"a\\u0000b\", \"key_name\": \"ci\"}", "input.project",
 		       "NUL");
+	/* other non-ASCII text is fine */
+	json_t *out = NULL;
+	cr_expect_eq(validate("{\"project\": \"caf\\u00e9 \\u00a0x\", \"key_name\": \"ci\"}",
+			      &out),
+		     0, "%s", err.msg);
+	json_decref(out);
+}
+
+Test(proposal, a_bound_left_open_is_not_named)
+{
+	rotate_kind();
+	kind.fields[2].min = LLONG_MIN;
+	json_t *in = json_pack("{s:s, s:s, s:i}", "project", "a", "key_name", "ci", "ttl_days", 91);
+	json_t *out = NULL;
+	cr_expect_eq(proposal_validate(&kind, in, &out, &err), PERR_INVALID);
+	cr_expect_str_eq(err.msg, "ttl_days must be at most 90");
+	kind.fields[2].min = 1;
+	kind.fields[2].max = LLONG_MAX;
+	json_object_set_new(in, "ttl_days", json_integer(0));
+	cr_expect_eq(proposal_validate(&kind, in, &out, &err), PERR_INVALID);
+	cr_expect_str_eq(err.msg, "ttl_days must be at least 1");
+	json_decref(in);
 }
 
 Test(proposal, a_field_message_uses_its_label_when_it_has_one)

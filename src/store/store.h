@@ -196,7 +196,8 @@ struct store_ops {
 	 * Every audit row is also appended to portal_live_events in the same
 	 * transaction: type "proposal.transitioned", id "proposal:<id>:<seq>",
 	 * source "portal", the proposal's project, ts = received_at = at, data
-	 * {proposal, kind, from, to, actor}. */
+	 * {proposal, kind, from, to, actor} (from is null on a proposal's first
+	 * row). */
 	int (*proposal_submit)(void *impl, struct store_proposal *p, long long at, int *existed,
 			       struct perr *err);
 	int (*proposal_get)(void *impl, const char *id, struct store_proposal *out,

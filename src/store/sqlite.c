@@ -1237,8 +1237,11 @@ static int record(struct sqlite_store *s, const struct change *c)
 	/* The live event: the running server folds it in when it next polls. */
 	char evid[EVENT_ID_MAX];
 	snprintf(evid, sizeof evid, "proposal:%s:%lld", c->id, r.seq);
-	json_t *data = json_pack("{s:s, s:s, s:s, s:s, s:s}", "proposal", c->id, "kind", c->kind,
-				 "from", r.from, "to", r.to, "actor", c->actor);
+	/* A first row has no from: null, since the event vocabulary (core/event.c)
+	 * allows a from that is absent or null but not an empty string. */
+	json_t *data = json_pack("{s:s, s:s, s:o, s:s, s:s}", "proposal", c->id, "kind", c->kind,
+				 "from", r.from[0] ? json_string(r.from) : json_null(), "to",
+				 r.to, "actor", c->actor);
 	if (!data)
 		return SQLITE_NOMEM;
 	struct event ev = {

@@ -196,7 +196,8 @@ struct store_ops {
 	 * Every audit row is also appended to portal_live_events in the same
 	 * transaction: type "proposal.transitioned", id "proposal:<id>:<seq>",
 	 * source "portal", the proposal's project, ts = received_at = at, data
-	 * {proposal, kind, from, to, actor}. */
+	 * {proposal, kind, from, to, actor} (from is null on a proposal's first
+	 * row). */
 	int (*proposal_submit)(void *impl, struct store_proposal *p, long long at, int *existed,
 			       struct perr *err);
 	int (*proposal_get)(void *impl, const char *id, struct store_proposal *out,
@@ -210,7 +211,8 @@ struct store_ops {
 	 * under `worker` until now + visibility_ms, counts an attempt, audits
 	 * it; returns 1 with out filled, 0 when there is nothing to do.
 	 * heartbeat: extends a lease still held by worker (PERR_CONFLICT when
-	 * lost). release: a worker stopping gives it back (running → queued,
+	 * lost; a lease that ran out is still held until another lease takes
+	 * it over, and the same goes for release and finish). release: a worker stopping gives it back (running → queued,
 	 * due now, the attempt not counted). finish: ok → executed with
 	 * evidence; not ok → queued again due at retry_at (retry_at > 0) or
 	 * failed with error, the dead letter (retry_at == 0). A lease no
@@ -425,7 +427,9 @@ struct store_audit_check {
 /* Walks the whole audit log in seq order, recomputing each row's hash and
  * checking that its prev is the hash of the row before (zeros for the
  * first), and stops at the first broken row: a changed row breaks its own
- * hash, a removed or reordered one the next row's prev. Returns 0 with out
+ * hash, a removed or reordered one the next row's prev. Removing the newest
+ * rows leaves a shorter chain that is still whole: the chain alone cannot
+ * tell, which is why each row is also a live event. Returns 0 with out
  * filled (out->bad_seq 0 when the chain is intact), or <0 when the log could
  * not be read. */
 int store_audit_verify(struct store *st, struct store_audit_check *out, struct perr *err);

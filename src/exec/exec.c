@@ -41,8 +41,11 @@ static void child(char *const argv[], char *const envp[], int devnull, int out_f
 		sigaction(s, &dfl, NULL); /* SIGKILL, SIGSTOP and RT ones may refuse */
 	if (dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
 		goto fail;
-	/* Whatever another thread opened without O_CLOEXEC stays out of the child. */
-	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* Whatever another thread opened without O_CLOEXEC stays out of the
+	 * child (kernels before 5.11 lack the flag: mark them one by one). */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+		for (int fd = 3; fd < 4096; fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -146,6 +149,8 @@ int exec_argv(char *const argv[], const char *proposal_id, int timeout_ms, int k
 	int stopping = 0; /* 1: SIGTERM sent, 2: SIGKILL sent */
 	int timed_out = 0, cancelled = 0;
 	unsigned char chunk[65536];
+	/* A program that exits but leaves a child holding the output open is
+	 * waited for up to the timeout, then its whole group is stopped. */
 	for (;;) {
 		long long now = clock_mono_us();
 		if (!stopping && (now >= deadline || (cancel && atomic_load(cancel)))) {

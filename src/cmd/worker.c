@@ -160,8 +160,15 @@ int cmd_worker(int argc, char **argv)
 		goto out;
 	}
 	json_t *names = json_array();
-	for (size_t i = 0; i < cfg.catalogue.nkinds; i++)
-		json_array_append_new(names, json_string(cfg.catalogue.kinds[i].name));
+	for (size_t i = 0; i < cfg.catalogue.nkinds; i++) {
+		const struct proposal_kind *k = &cfg.catalogue.kinds[i];
+		json_array_append_new(names, json_string(k->name));
+		if (k->executor == EXECUTOR_TEMPORAL)
+			log_emit(LOG_WARN, "this build cannot run the kind's executor; its "
+					   "proposals will fail with that reason",
+				 json_pack("{s:s,s:s}", "kind", k->name, "executor",
+					   executor_kind_name(k->executor)));
+	}
 	log_emit(LOG_INFO, "worker started",
 		 json_pack("{s:s,s:i,s:o,s:s}", "id", id, "concurrency", concurrency, "kinds",
 			   names, "version", PORTAL_VERSION));

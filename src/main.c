@@ -18,6 +18,7 @@ static const struct {
 	{"user", cmd_user, "add, disable, enable and list accounts; reset passwords"},
 	{"replay", cmd_replay, "rebuild the projection from the log; print version and hash"},
 	{"demo", cmd_demo, "load a realistic demo data set into the store"},
+	{"worker", cmd_worker, "run approved proposals from the queue on their executors"},
 };
 
 static void usage(FILE *out)

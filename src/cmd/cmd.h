@@ -15,6 +15,7 @@ int cmd_token(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 
 /* What a command accepts. flags: the config settings it takes as --flag
  * (NULL-terminated); "config" is always accepted. switches: boolean flags of

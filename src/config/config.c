@@ -15,12 +15,15 @@
 #include <jansson.h>
 #include <yaml.h>
 
+#include "core/role.h"
 #include "util/cidr.h"
 
 /* A config file larger than this is refused rather than read. */
 #define CONFIG_MAX_FILE_BYTES (1L << 20)
 /* Projects are few (one per product line); the bound only stops a runaway file. */
 #define CONFIG_MAX_PROJECTS 1024
+/* Kinds are the approved backend contracts: a handful; the bound stops a runaway file. */
+#define CONFIG_MAX_KINDS 256
 
 enum setting_type {
 	SET_INT,     /* int field, decimal, bounded */
@@ -98,12 +101,13 @@ static const struct setting settings[] = {
 #define NSETTINGS ((int)(sizeof settings / sizeof settings[0]))
 
 /* Sections in the order the file and the docs present them. The first five
- * hold settings; the last four the catalogue (file only, no overrides). */
-static const char *const sections[] = {"server",     "store",    "live",    "log",  "auth",
-				       "components", "projects", "secrets", "vault"};
+ * hold settings; the last five the catalogue (file only, no overrides). */
+static const char *const sections[] = {"server",   "store",     "live",    "log",  "auth",
+				       "components", "projects", "proposals", "secrets", "vault"};
 #define NSECTIONS ((int)(sizeof sections / sizeof sections[0]))
-#define SECTION_LIST "server, store, live, log, auth, components, projects, secrets, vault"
-enum { SEC_COMPONENTS = 5, SEC_PROJECTS = 6, SEC_SECRETS = 7, SEC_VAULT = 8 };
+#define SECTION_LIST \
+	"server, store, live, log, auth, components, projects, proposals, secrets, vault"
+enum { SEC_COMPONENTS = 5, SEC_PROJECTS = 6, SEC_PROPOSALS = 7, SEC_SECRETS = 8, SEC_VAULT = 9 };
 
 int config_setting_count(void)
 {
@@ -581,6 +585,7 @@ struct origin {
 
 struct comp_marks;
 struct proj_marks;
+struct kind_marks;
 struct secret_marks;
 
 /* Where each setting, catalogue entry and field was written, and which were
@@ -591,9 +596,10 @@ struct provenance {
 	struct origin setting[sizeof settings / sizeof settings[0]];
 	struct comp_marks *comps;
 	struct proj_marks *projs;
+	struct kind_marks *kinds;
 	struct secret_marks *secrets;
-	size_t ncomps, nprojs, nsecrets; /* as many as the catalogue got from this file */
-	size_t comp_base, proj_base, secret_base; /* catalogue entries that were there before */
+	size_t ncomps, nprojs, nkinds, nsecrets; /* as many as the catalogue got from this file */
+	size_t comp_base, proj_base, kind_base, secret_base; /* entries that were there before */
 	struct mark vault, vault_field[2];
 	unsigned char vault_bad[2];
 };
@@ -869,6 +875,14 @@ enum cfield_type {
 	CF_JSON,      /* JSON text */
 	CF_NAMES,     /* a sequence of component names */
 	CF_SECRETS,   /* a sequence of secret contract names */
+	CF_FNAME,     /* a proposal field name: [a-z][a-z0-9_]{0,62} */
+	CF_ROLE,      /* viewer | operator | approver | admin */
+	CF_BOOL,      /* true | false, unquoted */
+	CF_FTYPE,     /* string | integer | boolean | enum */
+	CF_EXECUTOR,  /* exec | http | temporal */
+	CF_LLONG,     /* bounded decimal, into a long long */
+	CF_FIELDS,    /* a sequence of proposal field mappings */
+	CF_STRINGS,   /* a sequence of one-line strings */
 };
 
 struct cfield {
@@ -955,6 +969,7 @@ static void provenance_free(struct provenance *m)
 {
 	free(m->comps);
 	free(m->projs);
+	free(m->kinds);
 	free(m->secrets);
 	memset(m, 0, sizeof *m);
 }
@@ -1050,7 +1065,70 @@ static int cfield_apply(const struct cfield *f, void *base, const char *text, in
 	case CF_GROUP:
 	case CF_NAMES:
 	case CF_SECRETS:
+	case CF_FIELDS:
+	case CF_STRINGS:
 		return -1; /* parsed as mappings and sequences, not values */
+	case CF_FNAME:
+		if (!islower((unsigned char)text[0]) || !secret_name_valid(text) ||
+		    strchr(text, '-')) {
+			snprintf(msg, msgsz, "must be a lower-case letter, then up to 62 lower-case "
+					     "letters, digits or '_', got '%s'", shown(text, b));
+			return -1;
+		}
+		break;
+	case CF_ROLE: {
+		int r = role_parse(text);
+		if (r < 0) {
+			snprintf(msg, msgsz, "must be one of viewer, operator, approver, admin, "
+					     "got '%s'", shown(text, b));
+			return -1;
+		}
+		memcpy(field, &r, sizeof r);
+		return 0;
+	}
+	case CF_BOOL: {
+		int on = strcmp(text, "true") == 0;
+		if (quoted || (!on && strcmp(text, "false") != 0)) {
+			snprintf(msg, msgsz, "must be true or false (unquoted), got '%s'",
+				 shown(text, b));
+			return -1;
+		}
+		memcpy(field, &on, sizeof on);
+		return 0;
+	}
+	case CF_FTYPE: {
+		static const char *const types[] = {"string", "integer", "boolean", "enum"};
+		static const enum proposal_field_type values[] = {PFIELD_STRING, PFIELD_INTEGER,
+								  PFIELD_BOOLEAN, PFIELD_ENUM};
+		for (int i = 0; i < 4; i++)
+			if (strcmp(text, types[i]) == 0) {
+				memcpy(field, &values[i], sizeof values[i]);
+				return 0;
+			}
+		snprintf(msg, msgsz, "must be one of string, integer, boolean, enum, got '%s'",
+			 shown(text, b));
+		return -1;
+	}
+	case CF_EXECUTOR: {
+		static const enum executor_kind kinds[] = {EXECUTOR_EXEC, EXECUTOR_HTTP,
+							   EXECUTOR_TEMPORAL};
+		for (int i = 0; i < 3; i++)
+			if (strcmp(text, executor_kind_name(kinds[i])) == 0) {
+				memcpy(field, &kinds[i], sizeof kinds[i]);
+				return 0;
+			}
+		snprintf(msg, msgsz, "must be one of exec, http, temporal, got '%s'",
+			 shown(text, b));
+		return -1;
+	}
+	case CF_LLONG: {
+		long v = 0;
+		if (int_value(text, quoted, f->min, f->max, &v, msg, msgsz) < 0)
+			return -1;
+		long long lv = v;
+		memcpy(field, &lv, sizeof lv);
+		return 0;
+	}
 	case CF_NAME:
 		if (!contract_name_valid(text)) {
 			snprintf(msg, msgsz, "must be 1 to 63 lower-case letters, digits or '-', "
@@ -1646,6 +1724,421 @@ static int parse_secrets(struct parser *p)
 	return more;
 }
 
+/* --- proposals: the kinds of proposal and how each is executed */
+
+#define KF(f) offsetof(struct proposal_kind, f), sizeof(((struct proposal_kind *)0)->f)
+
+static const struct cfield kfields[] = {
+	{"name", CF_NAME, KF(name), 0, 0},
+	{"title", CF_TEXT, KF(title), 0, 0},
+	{"summary", CF_TEXT, KF(summary), 0, 0},
+	{"propose", CF_ROLE, KF(propose_role), 0, 0},
+	{"approve", CF_ROLE, KF(approve_role), 0, 0},
+	{"self_approval", CF_BOOL, KF(self_approval), 0, 0},
+	{"fields", CF_FIELDS, 0, 0, 0, PROPOSAL_MAX_FIELDS},
+	{"execute", CF_GROUP, 0, 0, 0, 0},
+	{"execute.executor", CF_EXECUTOR, KF(executor), 0, 0},
+	{"execute.argv", CF_STRINGS, KF(argv), 0, PROPOSAL_MAX_ARGV},
+	{"execute.component", CF_NAME, KF(component), 0, 0},
+	{"execute.secret", CF_SECRET, KF(secret), 0, 0},
+	{"execute.namespace", CF_TEXT, KF(temporal_namespace), 0, 0},
+	{"execute.workflow_type", CF_TEXT, KF(workflow_type), 0, 0},
+	{"execute.task_queue", CF_TEXT, KF(task_queue), 0, 0},
+	{"execute.timeout_ms", CF_INT, KF(timeout_ms), PROPOSAL_MIN_TIMEOUT_MS,
+	 PROPOSAL_MAX_TIMEOUT_MS},
+	{"execute.max_attempts", CF_INT, KF(max_attempts), 1, PROPOSAL_MAX_ATTEMPTS},
+};
+
+#define NKFIELDS ((int)(sizeof kfields / sizeof kfields[0]))
+enum { KF_NAME = 0, KF_FIELDS = 6, KF_EXECUTE = 7, KF_EXECUTOR = 8, KF_ARGV = 9 };
+
+#define FF(f) offsetof(struct proposal_field, f), sizeof(((struct proposal_field *)0)->f)
+
+/* A field's string lengths are bounded so a value always fits a request, a
+ * page and (with room to spare) one exec argument. */
+#define PROPOSAL_MAX_LEN 4096
+#define PROPOSAL_DEFAULT_MAX_LEN (PROPOSAL_ARG_MAX - 1)
+
+static const struct cfield ffields[] = {
+	{"name", CF_FNAME, FF(name), 0, 0},
+	{"type", CF_FTYPE, FF(type), 0, 0},
+	{"required", CF_BOOL, FF(required), 0, 0},
+	{"label", CF_TEXT, FF(label), 0, 0},
+	{"help", CF_TEXT, FF(help), 0, 0},
+	{"min", CF_LLONG, FF(min), LONG_MIN, LONG_MAX},
+	{"max", CF_LLONG, FF(max), LONG_MIN, LONG_MAX},
+	{"min_len", CF_INT, FF(min_len), 0, PROPOSAL_MAX_LEN},
+	{"max_len", CF_INT, FF(max_len), 1, PROPOSAL_MAX_LEN},
+	{"values", CF_STRINGS, FF(values), 0, PROPOSAL_MAX_VALUES},
+};
+
+#define NFFIELDS ((int)(sizeof ffields / sizeof ffields[0]))
+enum {
+	FF_NAME = 0, FF_TYPE = 1, FF_MIN = 5, FF_MAX = 6, FF_MIN_LEN = 7, FF_MAX_LEN = 8,
+	FF_VALUES = 9
+};
+
+static const struct entry_fields kind_fields = {kfields, NKFIELDS, "a proposal kind"};
+static const struct entry_fields field_fields = {ffields, NFFIELDS, "a field"};
+
+static const struct entry_list kind_list = {"proposals", "proposal kind",
+					     "name, fields, execute, …", CONFIG_MAX_KINDS};
+static const struct entry_list field_list = {"fields", "field", "name, type, …",
+					      PROPOSAL_MAX_FIELDS};
+
+/* One field of a kind: where its entry, keys and values were written. */
+struct field_marks {
+	struct mark entry, key[NFFIELDS], val[NFFIELDS];
+	unsigned char bad[NFFIELDS];
+	struct mark item[PROPOSAL_MAX_VALUES];
+	unsigned char item_bad[PROPOSAL_MAX_VALUES];
+};
+
+struct kind_marks {
+	struct mark entry, key[NKFIELDS], val[NKFIELDS];
+	unsigned char bad[NKFIELDS];
+	struct field_marks fields[PROPOSAL_MAX_FIELDS];
+	struct mark argv[PROPOSAL_MAX_ARGV];
+	unsigned char argv_bad[PROPOSAL_MAX_ARGV];
+	int identity_bad; /* no valid name or executor: its other problems would mislead */
+};
+
+/* A sequence of one-line strings (execute.argv, a field's values) into the
+ * slots of size `stride` at base, at most max of them; the current event is
+ * its first. Each item is checked and located where it is written. Returns
+ * 0 (*list_bad set when it was no sequence), or -1 when the YAML broke. */
+static int parse_strings(struct parser *p, const char *key, char *base, size_t stride,
+			 size_t max, size_t *n, struct mark *marks, unsigned char *bad,
+			 unsigned char *list_bad, const char *example)
+{
+	yaml_mark_t sm = p->ev.start_mark;
+	if (p->ev.type != YAML_SEQUENCE_START_EVENT) {
+		char what[64];
+		err_add(p->errs, p->name, line_of(sm), col_of(sm), key,
+			"expected a sequence of strings (e.g. %s), got %s", example,
+			is_null_scalar(&p->ev) ? "nothing" : found(&p->ev, what));
+		*list_bad = 1;
+		return skip_node(p);
+	}
+	struct cfield f = {"", CF_TEXT, 0, stride, 0, 0};
+	int over = 0;
+	for (;;) {
+		if (next(p) < 0)
+			return -1;
+		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		yaml_mark_t im = p->ev.start_mark;
+		char ikey[160];
+		snprintf(ikey, sizeof ikey, "%s[%zu]", key, *n);
+		if (*n >= max) {
+			if (!over)
+				err_add(p->errs, p->name, line_of(im), col_of(im), ikey,
+					"too many items: at most %zu", max);
+			over = 1;
+			*list_bad = 1;
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		size_t k = (*n)++;
+		marks[k].line = line_of(im);
+		marks[k].col = col_of(im);
+		if (field_value(p, &f, base + k * stride, ikey, "a string", &bad[k]) < 0)
+			return -1;
+	}
+}
+
+/* The keys of one field mapping; the current event is its MAPPING-START. */
+static int parse_fmap(struct parser *p, struct proposal_field *fd, struct field_marks *fm,
+		      const char *fkey)
+{
+	int more;
+	while ((more = map_next_key(p, fkey, "a key")) > 0) {
+		yaml_mark_t km = p->ev.start_mark;
+		char key[256];
+		const char *name = (const char *)p->ev.data.scalar.value;
+		snprintf(key, sizeof key, "%.128s.%.64s", fkey, name);
+		snprintf(p->last_key, sizeof p->last_key, "%s", key);
+		int fi = field_key(p, &field_fields, "", name, fm->key, key);
+		if (fi >= 0) {
+			fm->key[fi].line = line_of(km);
+			fm->key[fi].col = col_of(km);
+		}
+		if (next(p) < 0)
+			return -1;
+		if (fi < 0) {
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		const struct cfield *f = &ffields[fi];
+		yaml_mark_t vm = p->ev.start_mark;
+		fm->val[fi].line = line_of(vm);
+		fm->val[fi].col = col_of(vm);
+		if (f->type == CF_STRINGS) {
+			if (parse_strings(p, key, fd->values[0], sizeof fd->values[0],
+					  PROPOSAL_MAX_VALUES, &fd->nvalues, fm->item, fm->item_bad,
+					  &fm->bad[fi], "[deploy, ci]") < 0)
+				return -1;
+			continue;
+		}
+		const char *expected = f->type == CF_INT || f->type == CF_LLONG ? "an integer"
+				       : f->type == CF_BOOL			 ? "true or false"
+										 : "a string";
+		if (field_value(p, f, fd, key, expected, &fm->bad[fi]) < 0)
+			return -1;
+	}
+	return more;
+}
+
+/* The keys that only some field types take, and whether a field of type t
+ * may carry key fi. */
+static int field_key_fits(enum proposal_field_type t, int fi)
+{
+	switch (fi) {
+	case FF_MIN:
+	case FF_MAX:
+		return t == PFIELD_INTEGER;
+	case FF_MIN_LEN:
+	case FF_MAX_LEN:
+		return t == PFIELD_STRING;
+	case FF_VALUES:
+		return t == PFIELD_ENUM;
+	default:
+		return 1;
+	}
+}
+
+/* fields: a sequence of field mappings; the current event is its first. */
+static int parse_kfields(struct parser *p, struct proposal_kind *k, struct kind_marks *km,
+			 const char *kkey)
+{
+	struct entry_walk w;
+	int more = entries_begin(p, &field_list, &w);
+	if (more <= 0) {
+		km->bad[KF_FIELDS] = 1;
+		return more;
+	}
+	while ((more = entries_next(p, &w)) > 0) {
+		struct proposal_field *fd = &k->fields[w.n];
+		struct field_marks *fm = &km->fields[w.n];
+		char fkey[128];
+		snprintf(fkey, sizeof fkey, "%s.%s", kkey, w.key);
+		k->nfields = w.n + 1;
+		memset(fd, 0, sizeof *fd);
+		memset(fm, 0, sizeof *fm);
+		fd->min = LLONG_MIN;
+		fd->max = LLONG_MAX;
+		fm->entry.line = line_of(w.at);
+		fm->entry.col = col_of(w.at);
+		if (parse_fmap(p, fd, fm, fkey) < 0)
+			return -1;
+		const char *need = !fm->key[FF_NAME].line   ? "name"
+				   : !fm->key[FF_TYPE].line ? "type"
+							    : NULL;
+		if (need) {
+			char kk[160];
+			snprintf(kk, sizeof kk, "%s.%s", fkey, need);
+			err_add(p->errs, p->name, fm->entry.line, fm->entry.col, kk,
+				"every field needs a name and a type (string, integer, boolean "
+				"or enum)");
+			fm->bad[need[0] == 'n' ? FF_NAME : FF_TYPE] = 1;
+			continue;
+		}
+		if (fm->bad[FF_TYPE])
+			continue;
+		for (int fi = 0; fi < NFFIELDS; fi++) {
+			if (!fm->key[fi].line || field_key_fits(fd->type, fi))
+				continue;
+			char kk[160];
+			snprintf(kk, sizeof kk, "%s.%s", fkey, ffields[fi].key);
+			err_add(p->errs, p->name, fm->key[fi].line, fm->key[fi].col, kk,
+				"%s is for %s fields, and '%s' is not one",
+				ffields[fi].key,
+				fi == FF_VALUES ? "enum"
+				: fi == FF_MIN || fi == FF_MAX ? "integer" : "string",
+				fd->name);
+			fm->bad[fi] = 1;
+		}
+		if (fd->type == PFIELD_STRING && !fm->key[FF_MAX_LEN].line)
+			fd->max_len = PROPOSAL_DEFAULT_MAX_LEN;
+		if (!fd->label[0])
+			memcpy(fd->label, fd->name, sizeof fd->name); /* label is the larger */
+	}
+	if (more == 0 && w.over)
+		km->bad[KF_FIELDS] = 1;
+	return more;
+}
+
+/* The keys of one kind mapping (or of its nested `group`, execute); the
+ * current event is the MAPPING-START. */
+static int parse_kmap(struct parser *p, struct proposal_kind *k, struct kind_marks *km,
+		      const char *kkey, const char *group)
+{
+	char owner[128];
+	snprintf(owner, sizeof owner, "%s%s%s", kkey, group[0] ? "." : "", group);
+	int more;
+	while ((more = map_next_key(p, owner, "a key")) > 0) {
+		yaml_mark_t kmk = p->ev.start_mark;
+		char key[192], full[96];
+		const char *name = (const char *)p->ev.data.scalar.value;
+		snprintf(full, sizeof full, "%s%s%.64s", group, group[0] ? "." : "", name);
+		snprintf(key, sizeof key, "%s.%s", kkey, full);
+		snprintf(p->last_key, sizeof p->last_key, "%s", key);
+		int fi = field_key(p, &kind_fields, group, name, km->key, key);
+		if (fi >= 0) {
+			km->key[fi].line = line_of(kmk);
+			km->key[fi].col = col_of(kmk);
+		}
+		if (next(p) < 0)
+			return -1;
+		if (fi < 0) {
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
+		const struct cfield *f = &kfields[fi];
+		yaml_mark_t vm = p->ev.start_mark;
+		km->val[fi].line = line_of(vm);
+		km->val[fi].col = col_of(vm);
+		if (f->type == CF_GROUP) {
+			if (p->ev.type != YAML_MAPPING_START_EVENT) {
+				char what[64];
+				err_add(p->errs, p->name, line_of(vm), col_of(vm), key,
+					"expected a mapping (executor, …), got %s",
+					found(&p->ev, what));
+				km->bad[fi] = 1;
+				if (skip_node(p) < 0)
+					return -1;
+				continue;
+			}
+			if (parse_kmap(p, k, km, kkey, f->key) < 0)
+				return -1;
+			continue;
+		}
+		if (f->type == CF_FIELDS) {
+			if (parse_kfields(p, k, km, kkey) < 0)
+				return -1;
+			continue;
+		}
+		if (f->type == CF_STRINGS) {
+			if (parse_strings(p, key, k->argv[0], sizeof k->argv[0], PROPOSAL_MAX_ARGV,
+					  &k->nargv, km->argv, km->argv_bad, &km->bad[fi],
+					  "[\"/bin/echo\", \"{project}\"]") < 0)
+				return -1;
+			continue;
+		}
+		const char *expected = f->type == CF_INT ? "an integer"
+				       : f->type == CF_BOOL ? "true or false"
+							    : "a string";
+		if (field_value(p, f, k, key, expected, &km->bad[fi]) < 0)
+			return -1;
+	}
+	return more;
+}
+
+/* proposals: a sequence of kind mappings; the current event is its first. */
+static int parse_proposals(struct parser *p)
+{
+	struct catalogue *cat = &p->c->catalogue;
+	struct provenance *mk = p->marks;
+	struct entry_walk w;
+	int more = entries_begin(p, &kind_list, &w);
+	if (more <= 0)
+		return more;
+	size_t cap = cat->nkinds, mcap = 0;
+	mk->kind_base = cat->nkinds;
+	while ((more = entries_next(p, &w)) > 0) {
+		cat->kinds = grow(cat->kinds, cat->nkinds, &cap, sizeof *cat->kinds);
+		mk->kinds = grow(mk->kinds, w.n, &mcap, sizeof *mk->kinds);
+		size_t idx = cat->nkinds++;
+		mk->nkinds = w.n + 1;
+		struct proposal_kind *k = &cat->kinds[idx];
+		struct kind_marks *km = &mk->kinds[w.n];
+		memset(k, 0, sizeof *k);
+		memset(km, 0, sizeof *km);
+		k->propose_role = ROLE_OPERATOR;
+		k->approve_role = ROLE_APPROVER;
+		k->executor = EXECUTOR_EXEC;
+		k->timeout_ms = 300000;
+		k->max_attempts = 3;
+		km->entry.line = line_of(w.at);
+		km->entry.col = col_of(w.at);
+		if (parse_kmap(p, k, km, w.key, "") < 0)
+			return -1;
+		char kk[96];
+		if (!km->key[KF_NAME].line) {
+			snprintf(kk, sizeof kk, "%s.name", w.key);
+			err_add(p->errs, p->name, km->entry.line, km->entry.col, kk,
+				"every proposal kind needs a name");
+		}
+		if (!km->key[KF_EXECUTE].line) {
+			snprintf(kk, sizeof kk, "%s.execute", w.key);
+			err_add(p->errs, p->name, km->entry.line, km->entry.col, kk,
+				"every proposal kind needs execute: with executor exec, http or "
+				"temporal");
+		} else if (!km->bad[KF_EXECUTE] && !km->key[KF_EXECUTOR].line) {
+			snprintf(kk, sizeof kk, "%s.execute.executor", w.key);
+			err_add(p->errs, p->name, km->val[KF_EXECUTE].line,
+				km->val[KF_EXECUTE].col, kk,
+				"execute needs an executor: exec, http or temporal");
+		}
+		km->identity_bad = !km->key[KF_NAME].line || km->bad[KF_NAME] ||
+				   !km->key[KF_EXECUTOR].line || km->bad[KF_EXECUTE] ||
+				   km->bad[KF_EXECUTOR];
+		if (!k->title[0])
+			memcpy(k->title, k->name, sizeof k->title);
+	}
+	return more;
+}
+
+/* Where a kind's problem (field "proposals[N]<rest>") was written: the
+ * item, else the value, else its group, else the kind's entry. Returns 0
+ * with *at set, or -1 when it was already reported where it was written. */
+static int kind_problem_at(const struct kind_marks *km, const char *rest, struct mark *at)
+{
+	size_t item = 0;
+	char name[64] = "";
+	*at = km->entry;
+	if (km->identity_bad)
+		return -1;
+	if (strncmp(rest, ".fields[", 8) == 0) {
+		size_t fi = 0;
+		int used = 0;
+		if (km->bad[KF_FIELDS])
+			return -1;
+		if (sscanf(rest, ".fields[%zu]%n", &fi, &used) != 1 || fi >= PROPOSAL_MAX_FIELDS)
+			return 0;
+		const struct field_marks *fm = &km->fields[fi];
+		if (fm->entry.line)
+			*at = fm->entry;
+		sscanf(rest + used, ".%63[a-z_]", name);
+		int k = field_find(ffields, NFFIELDS, name);
+		if (k >= 0 && fm->bad[k])
+			return -1;
+		if (k >= 0 && fm->val[k].line)
+			*at = fm->val[k];
+		return 0;
+	}
+	sscanf(rest, ".%63[a-z_.]", name);
+	int has_item = sscanf(rest + 1 + strlen(name), "[%zu]", &item) == 1;
+	int k = field_find(kfields, NKFIELDS, name);
+	if (strncmp(name, "execute.", 8) == 0 && km->bad[KF_EXECUTE])
+		return -1;
+	if (k < 0)
+		return 0;
+	if (km->bad[k] || (k == KF_ARGV && has_item && item < PROPOSAL_MAX_ARGV &&
+			   km->argv_bad[item]))
+		return -1;
+	if (k == KF_ARGV && has_item && item < PROPOSAL_MAX_ARGV && km->argv[item].line)
+		*at = km->argv[item];
+	else if (km->val[k].line)
+		*at = km->val[k];
+	else if (strncmp(name, "execute.", 8) == 0 && km->val[KF_EXECUTE].line)
+		*at = km->val[KF_EXECUTE];
+	return 0;
+}
+
 /* vault: {addr, token}; the current event is its first. */
 static int parse_vault(struct parser *p)
 {
@@ -1751,6 +2244,19 @@ static void check_catalogue(const struct catalogue *cat, const char *file,
 			}
 			snprintf(key, sizeof key, "projects[%zu]%s", pm ? pi - mk->proj_base : pi,
 				 rest);
+		} else if (strncmp(pr->field, "proposals[", 10) == 0) {
+			size_t ki = 0;
+			int used = 0;
+			if (sscanf(pr->field, "proposals[%zu]%n", &ki, &used) != 1)
+				continue;
+			const char *rest = pr->field + used; /* ".execute.argv[0]" */
+			const struct kind_marks *km = NULL;
+			if (ki >= mk->kind_base && ki - mk->kind_base < mk->nkinds)
+				km = &mk->kinds[ki - mk->kind_base];
+			if (km && kind_problem_at(km, rest, &at) < 0)
+				continue; /* already reported where it was written */
+			snprintf(key, sizeof key, "proposals[%zu]%s", km ? ki - mk->kind_base : ki,
+				 rest);
 		} else if (pr->secret >= 0) {
 			size_t si = (size_t)pr->secret;
 			const struct secret_marks *sk = NULL;
@@ -1805,6 +2311,7 @@ static int parse_sections(struct parser *p)
 		if (si >= SEC_COMPONENTS) {
 			int rc = si == SEC_COMPONENTS ? parse_components(p)
 				 : si == SEC_PROJECTS ? parse_projects(p)
+				 : si == SEC_PROPOSALS ? parse_proposals(p)
 				 : si == SEC_SECRETS  ? parse_secrets(p)
 						      : parse_vault(p);
 			if (rc < 0)
@@ -1897,6 +2404,9 @@ void config_dispose(struct config *c)
 	free(c->catalogue.components);
 	free(c->catalogue.projects);
 	free(c->catalogue.secrets);
+	free(c->catalogue.kinds);
+	c->catalogue.kinds = NULL;
+	c->catalogue.nkinds = 0;
 	c->catalogue.components = NULL;
 	c->catalogue.ncomponents = 0;
 	c->catalogue.projects = NULL;
@@ -1925,6 +2435,7 @@ void config_copy(struct config *dst, const struct config *src)
 					      sizeof *sc->components);
 	dst->catalogue.projects = dup_array(sc->projects, sc->nprojects, sizeof *sc->projects);
 	dst->catalogue.secrets = dup_array(sc->secrets, sc->nsecrets, sizeof *sc->secrets);
+	dst->catalogue.kinds = dup_array(sc->kinds, sc->nkinds, sizeof *sc->kinds);
 }
 
 /* --- build */

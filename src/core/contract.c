@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/role.h"
+
 const char *ownership_name(enum ownership o)
 {
 	return o == OWNERSHIP_ENDPOINT ? "endpoint" : "owned";
@@ -290,6 +292,14 @@ const struct project_contract *catalogue_project(const struct catalogue *cat, co
 	return NULL;
 }
 
+const struct proposal_kind *catalogue_kind(const struct catalogue *cat, const char *name)
+{
+	for (size_t i = 0; cat && name && i < cat->nkinds; i++)
+		if (strcmp(cat->kinds[i].name, name) == 0)
+			return &cat->kinds[i];
+	return NULL;
+}
+
 static const struct secret_contract *secret_find(const struct catalogue *cat, const char *name)
 {
 	for (size_t i = 0; i < cat->nsecrets; i++)
@@ -487,6 +497,199 @@ static void check_project(const struct catalogue *cat, size_t i, struct problems
 	check_needs(cat, i, 1, pr->secrets, pr->nsecrets, ps);
 }
 
+/* Whether name is a field name: [a-z][a-z0-9_]{0,62}. */
+static int field_name_valid(const char *name)
+{
+	return islower((unsigned char)name[0]) && name_valid(name, "_");
+}
+
+static void check_field(const struct proposal_kind *k, size_t i, size_t fi, struct problems *ps)
+{
+	const struct proposal_field *f = &k->fields[fi];
+	char field[64];
+	snprintf(field, sizeof field, "proposals[%zu].fields[%zu].name", i, fi);
+	if (!field_name_valid(f->name))
+		add(ps, -1, -1, k->name, field,
+		    "%s: a field name is a lower-case letter, then up to 62 lower-case letters, "
+		    "digits or '_'", k->name);
+	for (size_t j = 0; j < fi; j++)
+		if (strcmp(k->fields[j].name, f->name) == 0) {
+			add(ps, -1, -1, k->name, field,
+			    "%s declares the field '%s' twice (first as fields[%zu])", k->name,
+			    f->name, j);
+			break;
+		}
+	switch (f->type) {
+	case PFIELD_ENUM:
+		snprintf(field, sizeof field, "proposals[%zu].fields[%zu].values", i, fi);
+		if (f->nvalues == 0)
+			add(ps, -1, -1, k->name, field,
+			    "%s's field '%s' is an enum, so it needs values: the choices", k->name,
+			    f->name);
+		for (size_t a = 0; a < f->nvalues && a < PROPOSAL_MAX_VALUES; a++) {
+			if (!f->values[a][0])
+				add(ps, -1, -1, k->name, field,
+				    "%s's field '%s' has an empty value", k->name, f->name);
+			for (size_t b = 0; b < a; b++)
+				if (strcmp(f->values[a], f->values[b]) == 0) {
+					add(ps, -1, -1, k->name, field,
+					    "%s's field '%s' lists the value '%s' twice", k->name,
+					    f->name, f->values[a]);
+					break;
+				}
+		}
+		break;
+	case PFIELD_INTEGER:
+		snprintf(field, sizeof field, "proposals[%zu].fields[%zu].min", i, fi);
+		if (f->min > f->max)
+			add(ps, -1, -1, k->name, field,
+			    "%s's field '%s' has min (%lld) greater than max (%lld)", k->name,
+			    f->name, f->min, f->max);
+		break;
+	case PFIELD_STRING:
+		snprintf(field, sizeof field, "proposals[%zu].fields[%zu].min_len", i, fi);
+		if (f->min_len < 0 || f->max_len < 0)
+			add(ps, -1, -1, k->name, field,
+			    "%s's field '%s' has a negative length bound", k->name, f->name);
+		else if (f->max_len && f->min_len > f->max_len)
+			add(ps, -1, -1, k->name, field,
+			    "%s's field '%s' has min_len (%d) greater than max_len (%d)", k->name,
+			    f->name, f->min_len, f->max_len);
+		break;
+	case PFIELD_BOOLEAN:
+		break;
+	}
+}
+
+/* The exec argv template: an absolute program and placeholders that name
+ * declared fields (proposal_argv is the one reader of the template, so it
+ * is what decides; an empty input fills every placeholder with ""). */
+static void check_argv(const struct proposal_kind *k, size_t i, struct problems *ps)
+{
+	char field[64];
+	snprintf(field, sizeof field, "proposals[%zu].execute.argv", i);
+	if (k->nargv == 0) {
+		add(ps, -1, -1, k->name, field,
+		    "%s runs with exec, so it needs argv: the program and its arguments", k->name);
+		return;
+	}
+	if (k->nargv > PROPOSAL_MAX_ARGV) {
+		add(ps, -1, -1, k->name, field, "%s's argv has %zu elements; at most %d", k->name,
+		    k->nargv, PROPOSAL_MAX_ARGV);
+		return;
+	}
+	snprintf(field, sizeof field, "proposals[%zu].execute.argv[0]", i);
+	if (k->argv[0][0] != '/' || strchr(k->argv[0], '{'))
+		add(ps, -1, -1, k->name, field,
+		    "%s's argv[0] must be an absolute path to the program (e.g. /usr/bin/env), "
+		    "with no placeholder", k->name);
+	char filled[PROPOSAL_MAX_ARGV][PROPOSAL_ARG_MAX * 2]; /* 8 KiB */
+	json_t *none = json_object();
+	struct perr e = {0};
+	if (none && proposal_argv(k, none, filled, PROPOSAL_MAX_ARGV, &e) < 0) {
+		snprintf(field, sizeof field, "proposals[%zu].execute.%.20s", i, e.field);
+		add(ps, -1, -1, k->name, field, "%s", e.msg);
+	}
+	json_decref(none);
+}
+
+static void check_kind(const struct catalogue *cat, size_t i, struct problems *ps)
+{
+	const struct proposal_kind *k = &cat->kinds[i];
+	const char *nm = k->name;
+	char field[64];
+	snprintf(field, sizeof field, "proposals[%zu].name", i);
+	if (!contract_name_valid(nm))
+		add(ps, -1, -1, nm, field,
+		    "a proposal kind name is 1 to 63 lower-case letters, digits or '-'");
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(cat->kinds[j].name, nm) == 0) {
+			add(ps, -1, -1, nm, field, "'%s' is declared twice (first as proposals[%zu])",
+			    nm, j);
+			break;
+		}
+	snprintf(field, sizeof field, "proposals[%zu].propose", i);
+	if (!role_name((enum role)k->propose_role))
+		add(ps, -1, -1, nm, field, "%s's propose must be viewer, operator, approver or admin",
+		    nm);
+	snprintf(field, sizeof field, "proposals[%zu].approve", i);
+	if (!role_name((enum role)k->approve_role))
+		add(ps, -1, -1, nm, field, "%s's approve must be viewer, operator, approver or admin",
+		    nm);
+	snprintf(field, sizeof field, "proposals[%zu].fields", i);
+	if (k->nfields > PROPOSAL_MAX_FIELDS)
+		add(ps, -1, -1, nm, field, "%s declares %zu fields; at most %d", nm, k->nfields,
+		    PROPOSAL_MAX_FIELDS);
+	for (size_t fi = 0; fi < k->nfields && fi < PROPOSAL_MAX_FIELDS; fi++)
+		check_field(k, i, fi, ps);
+
+	if (k->executor == EXECUTOR_EXEC) {
+		check_argv(k, i, ps);
+		snprintf(field, sizeof field, "proposals[%zu].execute.component", i);
+		if (k->component[0])
+			add(ps, -1, -1, nm, field,
+			    "%s runs with exec, which calls no component (remove it, or use http "
+			    "or temporal)", nm);
+	} else {
+		snprintf(field, sizeof field, "proposals[%zu].execute.argv", i);
+		if (k->nargv)
+			add(ps, -1, -1, nm, field,
+			    "%s runs with %s, which takes no argv (that is for exec)", nm,
+			    executor_kind_name(k->executor));
+		snprintf(field, sizeof field, "proposals[%zu].execute.component", i);
+		const struct component_contract *c = catalogue_find(cat, k->component);
+		if (!k->component[0])
+			add(ps, -1, -1, nm, field,
+			    "%s runs with %s, so it needs component: the owned component whose "
+			    "executor_url is called", nm, executor_kind_name(k->executor));
+		else if (!c)
+			add(ps, -1, -1, nm, field,
+			    "%s names the component '%s', which is not declared under components",
+			    nm, k->component);
+		else if (c->ownership != OWNERSHIP_OWNED)
+			add(ps, -1, -1, nm, field,
+			    "%s names '%s', an endpoint: Portal runs nothing there (name an owned "
+			    "component)", nm, k->component);
+		else if (!c->executor_url.s[0])
+			add(ps, -1, -1, nm, field,
+			    "%s names '%s', which has no executor_url to call", nm, k->component);
+	}
+	if (k->executor == EXECUTOR_TEMPORAL) {
+		static const char *const keys[] = {"namespace", "workflow_type", "task_queue"};
+		const char *vals[] = {k->temporal_namespace, k->workflow_type, k->task_queue};
+		for (int t = 0; t < 3; t++) {
+			snprintf(field, sizeof field, "proposals[%zu].execute.%s", i, keys[t]);
+			if (!vals[t][0])
+				add(ps, -1, -1, nm, field, "%s runs with temporal, so it needs %s", nm,
+				    keys[t]);
+		}
+	} else if (k->temporal_namespace[0] || k->workflow_type[0] || k->task_queue[0]) {
+		snprintf(field, sizeof field, "proposals[%zu].execute.%s", i,
+			 k->temporal_namespace[0] ? "namespace"
+			 : k->workflow_type[0]    ? "workflow_type"
+						  : "task_queue");
+		add(ps, -1, -1, nm, field,
+		    "%s runs with %s; namespace, workflow_type and task_queue are for temporal",
+		    nm, executor_kind_name(k->executor));
+	}
+	snprintf(field, sizeof field, "proposals[%zu].execute.secret", i);
+	if (k->secret[0] && k->executor == EXECUTOR_EXEC)
+		add(ps, -1, -1, nm, field,
+		    "%s runs with exec, which sends no credential (remove the secret)", nm);
+	else if (k->secret[0] && !secret_find(cat, k->secret))
+		add(ps, -1, -1, nm, field,
+		    "%s names the secret '%s', which is not declared under secrets", nm,
+		    k->secret);
+	snprintf(field, sizeof field, "proposals[%zu].execute.max_attempts", i);
+	if (k->max_attempts < 1 || k->max_attempts > PROPOSAL_MAX_ATTEMPTS)
+		add(ps, -1, -1, nm, field, "%s's max_attempts must be between 1 and %d, got %d", nm,
+		    PROPOSAL_MAX_ATTEMPTS, k->max_attempts);
+	snprintf(field, sizeof field, "proposals[%zu].execute.timeout_ms", i);
+	if (k->timeout_ms < PROPOSAL_MIN_TIMEOUT_MS || k->timeout_ms > PROPOSAL_MAX_TIMEOUT_MS)
+		add(ps, -1, -1, nm, field, "%s's timeout_ms must be between %d and %d, got %d", nm,
+		    PROPOSAL_MIN_TIMEOUT_MS, PROPOSAL_MAX_TIMEOUT_MS, k->timeout_ms);
+}
+
 size_t catalogue_check(const struct catalogue *cat, struct contract_problem *out, size_t cap)
 {
 	struct problems ps = {out, out ? cap : 0, 0};
@@ -494,6 +697,8 @@ size_t catalogue_check(const struct catalogue *cat, struct contract_problem *out
 		check_component(cat, (int)i, &ps);
 	for (size_t i = 0; i < cat->nprojects; i++)
 		check_project(cat, i, &ps);
+	for (size_t i = 0; i < cat->nkinds; i++)
+		check_kind(cat, i, &ps);
 
 	int need_vault = 0;
 	for (size_t i = 0; i < cat->nsecrets; i++) {

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+#include "core/proposal.h"
 #include "util/perr.h"
 
 #define CONTRACT_URL_MAX 512
@@ -102,6 +103,8 @@ struct catalogue {
 	size_t nprojects;
 	struct secret_contract *secrets;
 	size_t nsecrets;
+	struct proposal_kind *kinds; /* proposals: the approved backend contracts */
+	size_t nkinds;
 	struct vault_contract vault;
 	int dev_mode; /* loopback and private public URLs are allowed only in dev */
 };
@@ -146,13 +149,28 @@ struct contract_problem {
  * loopback or private is refused outside dev mode; public, internal and
  * executor URLs must not be the same URL (conflated); names are unique;
  * auth other than none names a declared secret; a vault: secret needs a
- * vault address and token. Writes up to cap problems; returns how many
- * there were in all. */
+ * vault address and token. For proposal kinds: unique valid names, valid
+ * roles, unique valid field names, an enum with values, integer min <= max,
+ * string min_len <= max_len; exec needs an absolute argv[0] and placeholders
+ * that name declared fields; http and temporal need a declared owned
+ * component with an executor_url; temporal needs namespace, workflow_type
+ * and task_queue; a named secret must be declared; max_attempts 1..20;
+ * timeout_ms 100..86400000. A kind's problems have no component or secret
+ * index; their field is the path from the catalogue ("proposals[1].name",
+ * "proposals[1].fields[2].values", "proposals[1].execute.argv[0]").
+ * Writes up to cap problems; returns how many there were in all. */
 size_t catalogue_check(const struct catalogue *cat, struct contract_problem *out, size_t cap);
 
 /* The component named `name`, or NULL. */
 const struct component_contract *catalogue_find(const struct catalogue *cat, const char *name);
 /* The project named `name`, or NULL. */
 const struct project_contract *catalogue_project(const struct catalogue *cat, const char *name);
+/* The proposal kind named `name`, or NULL. */
+const struct proposal_kind *catalogue_kind(const struct catalogue *cat, const char *name);
+
+/* Bounds catalogue_check holds a kind's execution to. */
+#define PROPOSAL_MIN_TIMEOUT_MS 100
+#define PROPOSAL_MAX_TIMEOUT_MS 86400000
+#define PROPOSAL_MAX_ATTEMPTS 20
 
 #endif

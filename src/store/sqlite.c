@@ -6,13 +6,17 @@
 #include "store/sqlite.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
 #include <sqlite3.h>
 
+#include "core/audit.h"
+#include "core/proposal.h"
 #include "core/role.h"
 #include "util/clock.h"
 
@@ -1086,6 +1090,700 @@ static int sqlite_logins(void *impl, long long now_ms, store_login_fn fn, void *
 	return out;
 }
 
+/* --- portal_proposals and portal_audit ------------------------------------ */
+
+#define PROPOSAL_COLUMNS                                                                   \
+	"id, kind, project, proposer, idempotency_key, input, state, attempts, created_at, " \
+	"updated_at, next_attempt_at, lease_owner, lease_until, last_error, evidence"
+#define AUDIT_ACTOR_MAX (STORE_NAME_MAX + 8)
+#define AUDIT_REASON_MAX 256
+#define LEASE_EXPIRED_ACTOR "lease-expired"
+
+/* A copy of a text column that the caller frees; NULL for SQL NULL. */
+static char *column_dup(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	char *v = strdup(column_str(st, i));
+	if (!v)
+		abort();
+	return v;
+}
+
+/* Fills p from a row of PROPOSAL_COLUMNS (input and evidence newly
+ * allocated); -1 when its state is not one this binary knows. */
+static int proposal_from_row(sqlite3_stmt *st, struct store_proposal *p)
+{
+	memset(p, 0, sizeof *p);
+	snprintf(p->id, sizeof p->id, "%s", column_str(st, 0));
+	snprintf(p->kind, sizeof p->kind, "%s", column_str(st, 1));
+	snprintf(p->project, sizeof p->project, "%s", column_str(st, 2));
+	snprintf(p->proposer, sizeof p->proposer, "%s", column_str(st, 3));
+	snprintf(p->idempotency_key, sizeof p->idempotency_key, "%s", column_str(st, 4));
+	p->input = column_dup(st, 5);
+	p->state = proposal_state_parse(column_str(st, 6));
+	p->attempts = sqlite3_column_int(st, 7);
+	p->created_at = sqlite3_column_int64(st, 8);
+	p->updated_at = sqlite3_column_int64(st, 9);
+	p->next_attempt_at = sqlite3_column_int64(st, 10);
+	snprintf(p->lease_owner, sizeof p->lease_owner, "%s", column_str(st, 11));
+	p->lease_until = sqlite3_column_int64(st, 12);
+	snprintf(p->last_error, sizeof p->last_error, "%s", column_str(st, 13));
+	p->evidence = column_dup(st, 14);
+	return p->state < 0 ? -1 : 0;
+}
+
+static int unknown_state(struct perr *err, sqlite3_stmt *st)
+{
+	return perr_set(err, PERR_STORE, FIELD, "proposal '%s' is in state '%s', which this portal "
+			"does not know", column_str(st, 0), column_str(st, 6));
+}
+
+/* Runs one statement to completion with parameters bound in order, as
+ * `types` says: 't' text (NULL binds NULL), 'i' long long. Returns a SQLite
+ * code, SQLITE_OK once done. */
+static int run(struct sqlite_store *s, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	va_list ap;
+	va_start(ap, types);
+	for (int i = 0; rc == SQLITE_OK && types[i]; i++)
+		rc = types[i] == 't' ? bind_text(st, i + 1, va_arg(ap, const char *))
+				     : sqlite3_bind_int64(st, i + 1, va_arg(ap, long long));
+	va_end(ap);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		rc = SQLITE_OK;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The hash of the last audit row overall (zeros when there is none) and the
+ * seq the next row gets: past every seq ever used, even a deleted one. */
+static int audit_tail(struct sqlite_store *s, unsigned char prev[AUDIT_HASH_LEN],
+		      long long *next)
+{
+	sqlite3_stmt *st = NULL;
+	memset(prev, 0, AUDIT_HASH_LEN);
+	int rc = sqlite3_prepare_v2(
+		s->db,
+		"SELECT (SELECT hash FROM portal_audit ORDER BY seq DESC LIMIT 1), "
+		"max(coalesce((SELECT max(seq) FROM portal_audit), 0), "
+		"coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'portal_audit'), 0)) + 1",
+		-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 0) == AUDIT_HASH_LEN)
+			memcpy(prev, sqlite3_column_blob(st, 0), AUDIT_HASH_LEN);
+		*next = sqlite3_column_int64(st, 1);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One change of a proposal's state, as the audit log and the live log keep
+ * it. from is -1 for a proposal's first row. */
+struct change {
+	const char *id, *kind, *project;
+	int from, to;
+	const char *actor, *reason;
+	long long at;
+};
+
+/* Appends c's audit row, chained to the last one, and its live event. Runs
+ * inside the caller's transaction. Returns a SQLite code. */
+static int record(struct sqlite_store *s, const struct change *c)
+{
+	struct audit_row r = {
+		.proposal = c->id,
+		.from = c->from < 0 ? "" : proposal_state_name(c->from),
+		.to = proposal_state_name(c->to),
+		.actor = c->actor,
+		.at = c->at,
+		.reason = c->reason ? c->reason : "",
+	};
+	int rc = audit_tail(s, r.prev, &r.seq);
+	if (rc != SQLITE_OK)
+		return rc;
+	audit_hash(&r, r.hash);
+	sqlite3_stmt *st = NULL;
+	rc = sqlite3_prepare_v2(s->db,
+				"INSERT INTO portal_audit "
+				"(seq, proposal, from_state, to_state, actor, at, reason, prev, hash) "
+				"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, r.seq);
+		bind_text(st, 2, r.proposal);
+		bind_text(st, 3, r.from);
+		bind_text(st, 4, r.to);
+		bind_text(st, 5, r.actor);
+		sqlite3_bind_int64(st, 6, r.at);
+		bind_text(st, 7, r.reason);
+		sqlite3_bind_blob(st, 8, r.prev, AUDIT_HASH_LEN, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 9, r.hash, AUDIT_HASH_LEN, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return rc;
+
+	/* The live event: the running server folds it in when it next polls. */
+	char evid[EVENT_ID_MAX];
+	snprintf(evid, sizeof evid, "proposal:%s:%lld", c->id, r.seq);
+	/* A first row has no from: null, since the event vocabulary (core/event.c)
+	 * allows a from that is absent or null but not an empty string. */
+	json_t *data = json_pack("{s:s, s:s, s:o, s:s, s:s}", "proposal", c->id, "kind", c->kind,
+				 "from", r.from[0] ? json_string(r.from) : json_null(), "to",
+				 r.to, "actor", c->actor);
+	if (!data)
+		return SQLITE_NOMEM;
+	struct event ev = {
+		.id = evid, .type = "proposal.transitioned", .project = c->project,
+		.session = NULL, .source = "portal", .ts = c->at, .data = data,
+	};
+	long long seq = 0;
+	int fresh = 0;
+	rc = append_one(s, &ev, c->at, &seq, &fresh);
+	json_decref(data);
+	return rc;
+}
+
+/* What a change needs to know about a proposal, read in its transaction. */
+struct head {
+	int found;
+	int state;
+	char kind[64], project[64], lease_owner[64];
+	long long lease_until;
+};
+
+static int load_head(struct sqlite_store *s, const char *id, struct head *h)
+{
+	sqlite3_stmt *st = NULL;
+	memset(h, 0, sizeof *h);
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT state, kind, project, lease_owner, lease_until "
+				    "FROM portal_proposals WHERE id = ?1",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, id);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_ROW) {
+		h->found = 1;
+		h->state = proposal_state_parse(column_str(st, 0));
+		snprintf(h->kind, sizeof h->kind, "%s", column_str(st, 1));
+		snprintf(h->project, sizeof h->project, "%s", column_str(st, 2));
+		snprintf(h->lease_owner, sizeof h->lease_owner, "%s", column_str(st, 3));
+		h->lease_until = sqlite3_column_int64(st, 4);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int not_found(struct perr *err, const char *id)
+{
+	return perr_set(err, PERR_NOT_FOUND, "id", "no proposal has id '%s'", id ? id : "");
+}
+
+static int begin(struct sqlite_store *s)
+{
+	/* IMMEDIATE: the write lock is taken before anything is read, so what
+	 * a change read cannot be changed by another writer before it commits. */
+	return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+}
+
+/* Ends a change begun with begin(): commits when both the SQLite code rc and
+ * the PERR_* code out say so, else rolls back. Unlocks. Returns out, or the
+ * store's failure. */
+static int end(struct sqlite_store *s, int rc, int out, struct perr *err)
+{
+	if (rc == SQLITE_OK && out == 0)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		out = step_fail(s, err, rc);
+	rollback(s->db); /* a no-op once COMMIT went through */
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
+/* Text an audit row keeps must fit struct store_audit, or a verifier
+ * reading it back would see a different row. */
+static int text_fits(const char *v, size_t cap, const char *field, struct perr *err)
+{
+	if (v && strlen(v) >= cap)
+		return perr_set(err, PERR_TOO_LARGE, field, "%s is longer than %zu bytes", field,
+				cap - 1);
+	return 0;
+}
+
+/* "worker:<worker>", the actor of the queue's changes. */
+static int worker_actor(const char *worker, char actor[AUDIT_ACTOR_MAX], struct perr *err)
+{
+	size_t n = worker ? strlen(worker) : 0;
+	if (n == 0 || n >= sizeof ((struct store_proposal *)0)->lease_owner)
+		return perr_set(err, PERR_INVALID, "worker", "a worker id is 1-%zu bytes",
+				sizeof ((struct store_proposal *)0)->lease_owner - 1);
+	snprintf(actor, AUDIT_ACTOR_MAX, "worker:%s", worker);
+	return 0;
+}
+
+/* Copies v into out (cap bytes), cut at a character boundary. */
+static void cut_utf8(char *out, size_t cap, const char *v)
+{
+	size_t n = v ? strlen(v) : 0;
+	if (n >= cap) {
+		n = cap - 1;
+		while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (n)
+		memcpy(out, v, n);
+	out[n] = '\0';
+}
+
+/* Reads the whole row of id into out (inside a transaction or the lock). */
+static int read_proposal(struct sqlite_store *s, const char *id, struct store_proposal *out,
+			 int *found, struct perr *err)
+{
+	sqlite3_stmt *st = NULL;
+	*found = 0;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT " PROPOSAL_COLUMNS " FROM portal_proposals WHERE id = ?1",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, id);
+		rc = sqlite3_step(st);
+	}
+	int out_rc = 0;
+	if (rc == SQLITE_ROW) {
+		*found = 1;
+		if (proposal_from_row(st, out) < 0) {
+			out_rc = unknown_state(err, st);
+			store_proposal_clear(out);
+		}
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK)
+		out_rc = step_fail(s, err, rc);
+	sqlite3_finalize(st);
+	return out_rc;
+}
+
+static int sqlite_proposal_submit(void *impl, struct store_proposal *p, long long at,
+				  int *existed, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	*existed = 0;
+	if (!p->kind[0] || !p->project[0] || !p->proposer[0])
+		return perr_set(err, PERR_INVALID, !p->kind[0] ? "kind" : !p->project[0] ? "project"
+											 : "proposer",
+				"a proposal needs a kind, a project and a proposer");
+	if (!p->input)
+		return perr_set(err, PERR_INVALID, "input", "a proposal needs its input (JSON)");
+	if (sodium_init() < 0)
+		return perr_set(err, PERR_INTERNAL, NULL, "the random number generator failed");
+	const char *key = p->idempotency_key[0] ? p->idempotency_key : NULL;
+	int out = 0, found = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = begin(s);
+	if (rc == SQLITE_OK && key) {
+		sqlite3_stmt *st = NULL;
+		char id[STORE_PROPOSAL_ID_MAX] = "";
+		rc = sqlite3_prepare_v2(s->db,
+					"SELECT id FROM portal_proposals "
+					"WHERE proposer = ?1 AND idempotency_key = ?2",
+					-1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			bind_text(st, 1, p->proposer);
+			bind_text(st, 2, key);
+			rc = sqlite3_step(st);
+		}
+		if (rc == SQLITE_ROW) {
+			snprintf(id, sizeof id, "%s", column_str(st, 0));
+			rc = SQLITE_OK;
+		} else if (rc == SQLITE_DONE) {
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(st);
+		if (rc == SQLITE_OK && id[0]) {
+			struct store_proposal old;
+			out = read_proposal(s, id, &old, &found, err);
+			if (out == 0 && found) {
+				store_proposal_clear(p);
+				*p = old;
+				*existed = 1;
+			}
+			return end(s, rc, out, err);
+		}
+	}
+	unsigned char rnd[8];
+	randombytes_buf(rnd, sizeof rnd);
+	char id[STORE_PROPOSAL_ID_MAX];
+	snprintf(id, sizeof id, "p-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+		 rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	if (rc == SQLITE_OK)
+		rc = run(s,
+			 "INSERT INTO portal_proposals (id, kind, project, proposer, "
+			 "idempotency_key, input, state, attempts, created_at, updated_at) "
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)",
+			 "ttttttti", id, p->kind, p->project, p->proposer, key,
+			 p->input, proposal_state_name(PROPOSAL_SUBMITTED), at);
+	if (rc == SQLITE_OK) {
+		struct change c = {id, p->kind, p->project, -1, PROPOSAL_SUBMITTED,
+				   p->proposer, "", at};
+		rc = record(s, &c);
+	}
+	out = end(s, rc, out, err);
+	if (out == 0) {
+		snprintf(p->id, sizeof p->id, "%s", id);
+		p->state = PROPOSAL_SUBMITTED;
+		p->attempts = 0;
+		p->created_at = p->updated_at = at;
+		p->next_attempt_at = p->lease_until = 0;
+		p->lease_owner[0] = p->last_error[0] = '\0';
+	}
+	return out;
+}
+
+static int sqlite_proposal_get(void *impl, const char *id, struct store_proposal *out_p,
+			       struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	int found = 0;
+	pthread_mutex_lock(&s->lock);
+	int out = read_proposal(s, id, out_p, &found, err);
+	pthread_mutex_unlock(&s->lock);
+	if (out == 0 && !found)
+		out = not_found(err, id);
+	return out;
+}
+
+static int sqlite_proposals(void *impl, const struct store_proposal_filter *f,
+			    store_proposal_fn fn, void *arg, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	const char *state = f && f->state >= 0 ? proposal_state_name(f->state) : NULL;
+	if (f && f->state >= 0 && !state)
+		return perr_set(err, PERR_INVALID, "state", "state %d is not a proposal state",
+				f->state);
+	sqlite3_stmt *st = NULL;
+	int out = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT " PROPOSAL_COLUMNS " FROM portal_proposals "
+				    "WHERE (?1 IS NULL OR project = ?1) AND (?2 IS NULL OR kind = ?2) "
+				    "AND (?3 IS NULL OR state = ?3) "
+				    "ORDER BY created_at DESC, id DESC LIMIT ?4",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, f ? f->project : NULL);
+		bind_text(st, 2, f ? f->kind : NULL);
+		bind_text(st, 3, state);
+		sqlite3_bind_int64(st, 4, f && f->limit > 0 ? f->limit : -1);
+	}
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_proposal p;
+		if (proposal_from_row(st, &p) < 0) {
+			store_proposal_clear(&p);
+			out = unknown_state(err, st);
+			break;
+		}
+		int stop = fn(arg, &p) < 0;
+		store_proposal_clear(&p);
+		if (stop) {
+			rc = SQLITE_DONE;
+			break;
+		}
+		rc = SQLITE_OK;
+	}
+	if (out == 0 && rc != SQLITE_DONE)
+		out = step_fail(s, err, rc);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
+static int sqlite_proposal_transition(void *impl, const char *id, int from, int to,
+				      const char *actor, const char *reason, long long at,
+				      struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	if (!proposal_transition_ok(from, to))
+		return perr_set(err, PERR_INVALID, "to", "a proposal cannot go from %s to %s",
+				proposal_state_name(from) ? proposal_state_name(from) : "?",
+				proposal_state_name(to) ? proposal_state_name(to) : "?");
+	if (from == PROPOSAL_RUNNING || to == PROPOSAL_RUNNING)
+		return perr_set(err, PERR_INVALID, "to",
+				"only the queue moves a proposal into or out of running "
+				"(lease, release, finish)");
+	if (!actor || !*actor)
+		return perr_set(err, PERR_INVALID, "actor", "a change of state needs its actor");
+	int out = text_fits(actor, AUDIT_ACTOR_MAX, "actor", err);
+	if (out == 0)
+		out = text_fits(reason, AUDIT_REASON_MAX, "reason", err);
+	if (out < 0)
+		return out;
+	struct head h;
+	pthread_mutex_lock(&s->lock);
+	int rc = begin(s);
+	if (rc == SQLITE_OK)
+		rc = load_head(s, id, &h);
+	if (rc == SQLITE_OK && !h.found)
+		out = not_found(err, id);
+	else if (rc == SQLITE_OK && h.state != from)
+		out = perr_set(err, PERR_CONFLICT, "state", "proposal %s is %s now, not %s", id,
+			       proposal_state_name(h.state) ? proposal_state_name(h.state) : "?",
+			       proposal_state_name(from));
+	if (rc == SQLITE_OK && out == 0)
+		rc = run(s,
+			 "UPDATE portal_proposals SET state = ?2, updated_at = ?3, "
+			 "next_attempt_at = CASE WHEN ?2 = 'queued' THEN ?3 END WHERE id = ?1",
+			 "tti", id, proposal_state_name(to), at);
+	if (rc == SQLITE_OK && out == 0) {
+		struct change c = {id, h.kind, h.project, from, to, actor, reason, at};
+		rc = record(s, &c);
+	}
+	return end(s, rc, out, err);
+}
+
+/* Whether worker still holds id's lease (PERR_CONFLICT when not). A lease
+ * that ran out but that nobody took over is still held: taking it over
+ * changes lease_owner in the same transaction that would conflict here. */
+static int held(const struct head *h, const char *id, const char *worker, struct perr *err)
+{
+	if (!h->found)
+		return not_found(err, id);
+	if (h->state != PROPOSAL_RUNNING || strcmp(h->lease_owner, worker) != 0)
+		return perr_set(err, PERR_CONFLICT, "worker",
+				"worker %s no longer holds proposal %s (it is %s%s%s)", worker, id,
+				proposal_state_name(h->state) ? proposal_state_name(h->state) : "?",
+				h->lease_owner[0] ? ", held by " : "", h->lease_owner);
+	return 0;
+}
+
+static int sqlite_proposal_lease(void *impl, const char *worker, long long now,
+				 long long visibility_ms, struct store_proposal *out_p,
+				 struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	char actor[AUDIT_ACTOR_MAX];
+	int out = worker_actor(worker, actor, err);
+	if (out < 0)
+		return out;
+	if (visibility_ms <= 0)
+		return perr_set(err, PERR_INVALID, "visibility_ms",
+				"a lease lasts a positive number of milliseconds");
+	char id[STORE_PROPOSAL_ID_MAX] = "";
+	struct head h;
+	int found = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = begin(s);
+	if (rc == SQLITE_OK) {
+		/* Due since: a queued one's next attempt, a running one's lease end. */
+		sqlite3_stmt *st = NULL;
+		rc = sqlite3_prepare_v2(
+			s->db,
+			"SELECT id FROM portal_proposals "
+			"WHERE (state = 'queued' AND next_attempt_at <= ?1) "
+			"OR (state = 'running' AND lease_until < ?1) "
+			"ORDER BY CASE state WHEN 'running' THEN lease_until ELSE next_attempt_at END, "
+			"created_at, id LIMIT 1",
+			-1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, now);
+			rc = sqlite3_step(st);
+		}
+		if (rc == SQLITE_ROW) {
+			snprintf(id, sizeof id, "%s", column_str(st, 0));
+			rc = SQLITE_OK;
+		} else if (rc == SQLITE_DONE) {
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc == SQLITE_OK && !id[0])
+		return end(s, rc, 0, err);
+	if (rc == SQLITE_OK)
+		rc = load_head(s, id, &h);
+	if (rc == SQLITE_OK && h.state == PROPOSAL_RUNNING) {
+		char reason[AUDIT_REASON_MAX];
+		snprintf(reason, sizeof reason, "the lease of worker:%s ran out at %lld",
+			 h.lease_owner, h.lease_until);
+		rc = run(s,
+			 "UPDATE portal_proposals SET state = 'queued', lease_owner = NULL, "
+			 "lease_until = NULL, next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
+			 "ti", id, now);
+		if (rc == SQLITE_OK) {
+			struct change c = {id, h.kind, h.project, PROPOSAL_RUNNING, PROPOSAL_QUEUED,
+					   LEASE_EXPIRED_ACTOR, reason, now};
+			rc = record(s, &c);
+		}
+	}
+	if (rc == SQLITE_OK)
+		rc = run(s,
+			 "UPDATE portal_proposals SET state = 'running', lease_owner = ?2, "
+			 "lease_until = ?3, attempts = attempts + 1, next_attempt_at = NULL, "
+			 "updated_at = ?4 WHERE id = ?1",
+			 "ttii", id, worker, now + visibility_ms, now);
+	if (rc == SQLITE_OK) {
+		struct change c = {id, h.kind, h.project, PROPOSAL_QUEUED, PROPOSAL_RUNNING,
+				   actor, "", now};
+		rc = record(s, &c);
+	}
+	if (rc == SQLITE_OK)
+		out = read_proposal(s, id, out_p, &found, err);
+	out = end(s, rc, out, err);
+	if (out < 0 && found)
+		store_proposal_clear(out_p);
+	return out < 0 ? out : 1;
+}
+
+static int sqlite_proposal_heartbeat(void *impl, const char *id, const char *worker,
+				     long long now, long long visibility_ms, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	char actor[AUDIT_ACTOR_MAX];
+	int out = worker_actor(worker, actor, err);
+	if (out < 0)
+		return out;
+	if (visibility_ms <= 0)
+		return perr_set(err, PERR_INVALID, "visibility_ms",
+				"a lease lasts a positive number of milliseconds");
+	struct head h;
+	pthread_mutex_lock(&s->lock);
+	int rc = begin(s);
+	if (rc == SQLITE_OK)
+		rc = load_head(s, id, &h);
+	if (rc == SQLITE_OK)
+		out = held(&h, id, worker, err);
+	if (rc == SQLITE_OK && out == 0)
+		rc = run(s, "UPDATE portal_proposals SET lease_until = ?2 WHERE id = ?1", "ti", id,
+			 now + visibility_ms);
+	return end(s, rc, out, err);
+}
+
+static int sqlite_proposal_release(void *impl, const char *id, const char *worker,
+				   long long now, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	char actor[AUDIT_ACTOR_MAX];
+	int out = worker_actor(worker, actor, err);
+	if (out < 0)
+		return out;
+	struct head h;
+	pthread_mutex_lock(&s->lock);
+	int rc = begin(s);
+	if (rc == SQLITE_OK)
+		rc = load_head(s, id, &h);
+	if (rc == SQLITE_OK)
+		out = held(&h, id, worker, err);
+	if (rc == SQLITE_OK && out == 0)
+		rc = run(s,
+			 "UPDATE portal_proposals SET state = 'queued', lease_owner = NULL, "
+			 "lease_until = NULL, attempts = max(attempts - 1, 0), "
+			 "next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
+			 "ti", id, now);
+	if (rc == SQLITE_OK && out == 0) {
+		struct change c = {id, h.kind, h.project, PROPOSAL_RUNNING, PROPOSAL_QUEUED,
+				   actor, "released by its worker", now};
+		rc = record(s, &c);
+	}
+	return end(s, rc, out, err);
+}
+
+static int sqlite_proposal_finish(void *impl, const char *id, const char *worker, int ok,
+				  const char *evidence, const char *error, long long now,
+				  long long retry_at, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	char actor[AUDIT_ACTOR_MAX];
+	int out = worker_actor(worker, actor, err);
+	if (out < 0)
+		return out;
+	/* The same text is the proposal's last_error and its audit reason. */
+	char why[AUDIT_REASON_MAX];
+	cut_utf8(why, sizeof why, ok ? "" : error);
+	if (!ok && !why[0])
+		snprintf(why, sizeof why, "the attempt failed");
+	int to = ok ? PROPOSAL_EXECUTED : retry_at > 0 ? PROPOSAL_QUEUED : PROPOSAL_FAILED;
+	struct head h;
+	pthread_mutex_lock(&s->lock);
+	int rc = begin(s);
+	if (rc == SQLITE_OK)
+		rc = load_head(s, id, &h);
+	if (rc == SQLITE_OK)
+		out = held(&h, id, worker, err);
+	if (rc == SQLITE_OK && out == 0)
+		rc = run(s,
+			 "UPDATE portal_proposals SET state = ?2, lease_owner = NULL, "
+			 "lease_until = NULL, updated_at = ?3, "
+			 "next_attempt_at = CASE WHEN ?2 = 'queued' THEN ?4 END, "
+			 "evidence = CASE WHEN ?2 = 'executed' THEN ?5 ELSE evidence END, "
+			 "last_error = CASE WHEN ?2 = 'executed' THEN last_error ELSE ?6 END "
+			 "WHERE id = ?1",
+			 "ttiitt", id, proposal_state_name(to), now, retry_at, evidence, why);
+	if (rc == SQLITE_OK && out == 0) {
+		struct change c = {id, h.kind, h.project, PROPOSAL_RUNNING, to, actor, why, now};
+		rc = record(s, &c);
+	}
+	return end(s, rc, out, err);
+}
+
+static int sqlite_audit(void *impl, const char *id, store_audit_fn fn, void *arg,
+			struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	sqlite3_stmt *st = NULL;
+	int out = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT seq, proposal, from_state, to_state, actor, at, reason, "
+				    "prev, hash FROM portal_audit "
+				    "WHERE ?1 IS NULL OR proposal = ?1 ORDER BY seq",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = bind_text(st, 1, id);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_audit a;
+		memset(&a, 0, sizeof a);
+		a.seq = sqlite3_column_int64(st, 0);
+		snprintf(a.proposal, sizeof a.proposal, "%s", column_str(st, 1));
+		snprintf(a.from, sizeof a.from, "%s", column_str(st, 2));
+		snprintf(a.to, sizeof a.to, "%s", column_str(st, 3));
+		snprintf(a.actor, sizeof a.actor, "%s", column_str(st, 4));
+		a.at = sqlite3_column_int64(st, 5);
+		snprintf(a.reason, sizeof a.reason, "%s", column_str(st, 6));
+		/* A hash of the wrong size (only a hand edit) stays zeros and so
+		 * fails verification, as it should. */
+		if (sqlite3_column_bytes(st, 7) == AUDIT_HASH_LEN)
+			memcpy(a.prev, sqlite3_column_blob(st, 7), AUDIT_HASH_LEN);
+		if (sqlite3_column_bytes(st, 8) == AUDIT_HASH_LEN)
+			memcpy(a.hash, sqlite3_column_blob(st, 8), AUDIT_HASH_LEN);
+		if (fn(arg, &a) < 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE)
+		out = step_fail(s, err, rc);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
 const struct store_ops sqlite_store_ops = {
 	.name = "sqlite",
 	.close = sqlite_close,
@@ -1106,4 +1804,13 @@ const struct store_ops sqlite_store_ops = {
 	.login_delete = sqlite_login_delete,
 	.login_delete_user = sqlite_login_delete_user,
 	.logins = sqlite_logins,
+	.proposal_submit = sqlite_proposal_submit,
+	.proposal_get = sqlite_proposal_get,
+	.proposals = sqlite_proposals,
+	.proposal_transition = sqlite_proposal_transition,
+	.proposal_lease = sqlite_proposal_lease,
+	.proposal_heartbeat = sqlite_proposal_heartbeat,
+	.proposal_release = sqlite_proposal_release,
+	.proposal_finish = sqlite_proposal_finish,
+	.audit = sqlite_audit,
 };

@@ -4,10 +4,14 @@
 #include "store/store.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
+#include "core/audit.h"
 #include "store/sqlite.h"
 
 #define FIELD "store.db"
@@ -23,8 +27,8 @@ static size_t url_scheme_len(const char *url)
 	return strncmp(url + n, "://", 3) == 0 ? n : 0;
 }
 
-int store_open(const char *url, const struct store_options *opt, struct store **out,
-	       struct perr *err)
+static int open_url(const char *url, const struct store_options *opt, int must_exist,
+		    struct store **out, struct perr *err)
 {
 	*out = NULL;
 	if (!url || !*url)
@@ -46,6 +50,9 @@ int store_open(const char *url, const struct store_options *opt, struct store **
 			return perr_set(err, PERR_INVALID, FIELD,
 					"store.db is 'sqlite:' with no path: give sqlite:PATH");
 	}
+	struct stat sb;
+	if (must_exist && stat(path, &sb) != 0 && errno == ENOENT)
+		return perr_set(err, PERR_NOT_FOUND, FIELD, "database %s does not exist", path);
 	void *impl = NULL;
 	int rc = sqlite_store_open(path, opt, &impl, err);
 	if (rc < 0)
@@ -59,10 +66,80 @@ int store_open(const char *url, const struct store_options *opt, struct store **
 	return 0;
 }
 
+int store_open(const char *url, const struct store_options *opt, struct store **out,
+	       struct perr *err)
+{
+	return open_url(url, opt, 0, out, err);
+}
+
+int store_open_existing(const char *url, const struct store_options *opt, struct store **out,
+			struct perr *err)
+{
+	return open_url(url, opt, 1, out, err);
+}
+
 void store_close(struct store *st)
 {
 	if (!st)
 		return;
 	st->ops->close(st->impl);
 	free(st);
+}
+
+void store_proposal_clear(struct store_proposal *p)
+{
+	if (!p)
+		return;
+	free(p->input);
+	free(p->evidence);
+	p->input = p->evidence = NULL;
+}
+
+/* --- the audit chain, backend by backend the same ---------------------- */
+
+struct verify {
+	struct store_audit_check *out;
+	long long last_seq;
+	unsigned char last_hash[AUDIT_HASH_LEN];
+};
+
+static int verify_row(void *arg, const struct store_audit *a)
+{
+	struct verify *v = arg;
+	struct store_audit_check *out = v->out;
+	struct audit_row r = {
+		.seq = a->seq, .proposal = a->proposal, .from = a->from, .to = a->to,
+		.actor = a->actor, .at = a->at, .reason = a->reason,
+	};
+	memcpy(r.prev, a->prev, AUDIT_HASH_LEN);
+	audit_hash(&r, r.hash);
+	out->rows++;
+	if (memcmp(a->prev, v->last_hash, AUDIT_HASH_LEN) != 0) {
+		if (v->last_seq)
+			snprintf(out->what, sizeof out->what,
+				 "its prev is not the hash of row %lld before it: a row between "
+				 "them was removed, or row %lld was changed",
+				 v->last_seq, v->last_seq);
+		else
+			snprintf(out->what, sizeof out->what,
+				 "it is the first row but its prev is not zeros: the rows before "
+				 "it were removed");
+	} else if (memcmp(r.hash, a->hash, AUDIT_HASH_LEN) != 0) {
+		snprintf(out->what, sizeof out->what,
+			 "its hash does not match its contents: the row was changed");
+	} else {
+		v->last_seq = a->seq;
+		memcpy(v->last_hash, a->hash, AUDIT_HASH_LEN);
+		return 0;
+	}
+	out->bad_seq = a->seq;
+	snprintf(out->bad_proposal, sizeof out->bad_proposal, "%s", a->proposal);
+	return -1;
+}
+
+int store_audit_verify(struct store *st, struct store_audit_check *out, struct perr *err)
+{
+	memset(out, 0, sizeof *out);
+	struct verify v = {.out = out};
+	return store_audit(st, NULL, verify_row, &v, err);
 }

@@ -189,7 +189,15 @@ struct store_ops {
 	 * proposal_transition: from → to (core's proposal_transition_ok must
 	 * allow it, else PERR_INVALID); PERR_CONFLICT when the proposal is not
 	 * in `from` any more (someone else moved it); approved → queued sets
-	 * next_attempt_at = at. */
+	 * next_attempt_at = at. Steps into or out of running belong to the
+	 * queue ops below and are PERR_INVALID here. Text that the audit row
+	 * keeps is bounded: actor under STORE_NAME_MAX + 8 bytes, reason under
+	 * 256 (PERR_TOO_LARGE); finish cuts a longer error to fit.
+	 * Every audit row is also appended to portal_live_events in the same
+	 * transaction: type "proposal.transitioned", id "proposal:<id>:<seq>",
+	 * source "portal", the proposal's project, ts = received_at = at, data
+	 * {proposal, kind, from, to, actor} (from is null on a proposal's first
+	 * row). */
 	int (*proposal_submit)(void *impl, struct store_proposal *p, long long at, int *existed,
 			       struct perr *err);
 	int (*proposal_get)(void *impl, const char *id, struct store_proposal *out,
@@ -203,11 +211,14 @@ struct store_ops {
 	 * under `worker` until now + visibility_ms, counts an attempt, audits
 	 * it; returns 1 with out filled, 0 when there is nothing to do.
 	 * heartbeat: extends a lease still held by worker (PERR_CONFLICT when
-	 * lost). release: a worker stopping gives it back (running → queued,
+	 * lost; a lease that ran out is still held until another lease takes
+	 * it over, and the same goes for release and finish). release: a worker stopping gives it back (running → queued,
 	 * due now, the attempt not counted). finish: ok → executed with
 	 * evidence; not ok → queued again due at retry_at (retry_at > 0) or
 	 * failed with error, the dead letter (retry_at == 0). A lease no
-	 * longer held is PERR_CONFLICT and changes nothing. */
+	 * longer held is PERR_CONFLICT and changes nothing. Audit actors are
+	 * "worker:<worker>"; taking over a lease that ran out writes two rows,
+	 * running → queued (actor "lease-expired") then queued → running. */
 	int (*proposal_lease)(void *impl, const char *worker, long long now,
 			      long long visibility_ms, struct store_proposal *out, struct perr *err);
 	int (*proposal_heartbeat)(void *impl, const char *id, const char *worker, long long now,
@@ -231,6 +242,10 @@ struct store {
  * frees it with store_close), or a PERR_* code with err filled. */
 int store_open(const char *url, const struct store_options *opt, struct store **out,
 	       struct perr *err);
+/* The same, for a store that must already exist: a SQLite file that is not
+ * there is PERR_NOT_FOUND, and is not created. For commands that only look. */
+int store_open_existing(const char *url, const struct store_options *opt, struct store **out,
+			struct perr *err);
 void store_close(struct store *st);
 
 static inline int store_migrate(struct store *st, int *from, int *to, struct perr *err)
@@ -327,12 +342,96 @@ static inline int store_login_delete_user(struct store *st, long long user_id,
 	return st->ops->login_delete_user(st->impl, user_id, deleted, err);
 }
 
-void store_proposal_clear(struct store_proposal *p);
-
 static inline int store_logins(struct store *st, long long now_ms, store_login_fn fn, void *arg,
 			       struct perr *err)
 {
 	return st->ops->logins(st->impl, now_ms, fn, arg, err);
 }
+
+/* Frees p->input and p->evidence and sets them NULL; the rest is left. */
+void store_proposal_clear(struct store_proposal *p);
+
+/* p->input (and p->evidence) must be heap memory owned by p: when an
+ * idempotent resubmission fills p from the stored proposal, they are freed
+ * and replaced. */
+static inline int store_proposal_submit(struct store *st, struct store_proposal *p, long long at,
+					int *existed, struct perr *err)
+{
+	return st->ops->proposal_submit(st->impl, p, at, existed, err);
+}
+
+/* out is overwritten (not cleared first): clear it afterwards. */
+static inline int store_proposal_get(struct store *st, const char *id,
+				     struct store_proposal *out, struct perr *err)
+{
+	return st->ops->proposal_get(st->impl, id, out, err);
+}
+
+/* p is valid only during fn; fn must not call the store. */
+static inline int store_proposals(struct store *st, const struct store_proposal_filter *f,
+				  store_proposal_fn fn, void *arg, struct perr *err)
+{
+	return st->ops->proposals(st->impl, f, fn, arg, err);
+}
+
+static inline int store_proposal_transition(struct store *st, const char *id, int from, int to,
+					    const char *actor, const char *reason, long long at,
+					    struct perr *err)
+{
+	return st->ops->proposal_transition(st->impl, id, from, to, actor, reason, at, err);
+}
+
+static inline int store_proposal_lease(struct store *st, const char *worker, long long now,
+				       long long visibility_ms, struct store_proposal *out,
+				       struct perr *err)
+{
+	return st->ops->proposal_lease(st->impl, worker, now, visibility_ms, out, err);
+}
+
+static inline int store_proposal_heartbeat(struct store *st, const char *id, const char *worker,
+					   long long now, long long visibility_ms,
+					   struct perr *err)
+{
+	return st->ops->proposal_heartbeat(st->impl, id, worker, now, visibility_ms, err);
+}
+
+static inline int store_proposal_release(struct store *st, const char *id, const char *worker,
+					 long long now, struct perr *err)
+{
+	return st->ops->proposal_release(st->impl, id, worker, now, err);
+}
+
+static inline int store_proposal_finish(struct store *st, const char *id, const char *worker,
+					int ok, const char *evidence, const char *error,
+					long long now, long long retry_at, struct perr *err)
+{
+	return st->ops->proposal_finish(st->impl, id, worker, ok, evidence, error, now, retry_at,
+					err);
+}
+
+/* a is valid only during fn; fn must not call the store. */
+static inline int store_audit(struct store *st, const char *id, store_audit_fn fn, void *arg,
+			      struct perr *err)
+{
+	return st->ops->audit(st->impl, id, fn, arg, err);
+}
+
+/* What store_audit_verify found. */
+struct store_audit_check {
+	long long rows;                        /* rows walked (up to the first broken one) */
+	long long bad_seq;                     /* the first broken row; 0 when intact */
+	char bad_proposal[STORE_PROPOSAL_ID_MAX];
+	char what[256];                        /* why that row is broken */
+};
+
+/* Walks the whole audit log in seq order, recomputing each row's hash and
+ * checking that its prev is the hash of the row before (zeros for the
+ * first), and stops at the first broken row: a changed row breaks its own
+ * hash, a removed or reordered one the next row's prev. Removing the newest
+ * rows leaves a shorter chain that is still whole: the chain alone cannot
+ * tell, which is why each row is also a live event. Returns 0 with out
+ * filled (out->bad_seq 0 when the chain is intact), or <0 when the log could
+ * not be read. */
+int store_audit_verify(struct store *st, struct store_audit_check *out, struct perr *err);
 
 #endif

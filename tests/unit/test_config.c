@@ -8,6 +8,7 @@
 
 #include "cmd/demo.h"
 #include "config/config.h"
+#include "core/role.h"
 
 static struct config cfg;
 static struct config_errors errs;
@@ -315,11 +316,13 @@ Test(config, a_top_level_that_is_not_a_mapping_is_refused)
 {
 	expect_one_error("- server\n- store\n", 1, 1, "",
 			 "the file must be a mapping of sections "
-			 "(server, store, live, log, auth, components, projects, secrets, vault), "
+			 "(server, store, live, log, auth, components, projects, proposals, secrets, "
+			 "vault), "
 			 "got a sequence");
 	expect_one_error("just words\n", 1, 1, "",
 			 "the file must be a mapping of sections "
-			 "(server, store, live, log, auth, components, projects, secrets, vault), "
+			 "(server, store, live, log, auth, components, projects, proposals, secrets, "
+			 "vault), "
 			 "got 'just words'");
 }
 
@@ -1447,3 +1450,298 @@ Test(config, a_problem_with_a_refused_item_is_not_reported_twice)
 	cr_expect_eq(errs.n, 1, "%s", formatted(&errs.items[errs.n - 1]));
 }
 
+
+/* --- proposals */
+
+Test(config, the_example_declares_an_exec_and_a_temporal_kind)
+{
+	struct config_source src = {.path = "config/portal.example.yaml"};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	const struct catalogue *cat = &cfg.catalogue;
+	const struct proposal_kind *k = catalogue_kind(cat, "rotate-deploy-key");
+	cr_assert_not_null(k);
+	cr_expect_str_eq(k->title, "Rotate a deploy key");
+	cr_expect_eq(k->propose_role, ROLE_OPERATOR);
+	cr_expect_eq(k->approve_role, ROLE_APPROVER);
+	cr_expect_eq(k->self_approval, 0);
+	cr_assert_eq(k->nfields, 4);
+	cr_expect_str_eq(k->fields[0].name, "project");
+	cr_expect_eq(k->fields[0].type, PFIELD_STRING);
+	cr_expect_eq(k->fields[0].required, 1);
+	cr_expect_eq(k->fields[0].max_len, 63);
+	cr_expect_str_eq(k->fields[0].label, "Project");
+	cr_expect_eq(k->fields[1].type, PFIELD_ENUM);
+	cr_assert_eq(k->fields[1].nvalues, 2);
+	cr_expect_str_eq(k->fields[1].values[1], "ci");
+	cr_expect_eq(k->fields[2].type, PFIELD_INTEGER);
+	cr_expect_eq(k->fields[2].min, 1);
+	cr_expect_eq(k->fields[2].max, 90);
+	cr_expect_eq(k->fields[3].type, PFIELD_BOOLEAN);
+	cr_expect_eq(k->fields[3].required, 0);
+	cr_expect_eq(k->executor, EXECUTOR_EXEC);
+	cr_assert_eq(k->nargv, 4);
+	cr_expect_str_eq(k->argv[0], "/bin/echo");
+	cr_expect_str_eq(k->argv[2], "{project}");
+	cr_expect_eq(k->timeout_ms, 60000);
+	cr_expect_eq(k->max_attempts, 3);
+	k = catalogue_kind(cat, "run-workflow");
+	cr_assert_not_null(k);
+	cr_expect_eq(k->executor, EXECUTOR_TEMPORAL);
+	cr_expect_str_eq(k->component, "temporal");
+	cr_expect_str_eq(k->temporal_namespace, "default");
+	cr_expect_str_eq(k->workflow_type, "MaintenanceWorkflow");
+	cr_expect_str_eq(k->task_queue, "ops");
+	cr_expect_str_eq(k->secret, "temporal_token");
+	cr_expect_eq(k->timeout_ms, 300000, "the default");
+	cr_expect_eq(k->fields[1].min_len, 10);
+	config_dispose(&cfg);
+}
+
+/* An owned component with an executor URL, an endpoint and a secret, then
+ * `proposals`. */
+static int build_kinds(const char *proposals)
+{
+	char yaml[4096];
+	snprintf(yaml, sizeof yaml,
+		 "components:\n"
+		 "  - {name: temporal, ownership: owned, internal_url: \"http://127.0.0.1:7243\",\n"
+		 "     executor_url: \"http://temporal:7243\"}\n"
+		 "  - {name: nexus, ownership: endpoint, internal_url: \"http://127.0.0.1:8081\"}\n"
+		 "secrets:\n"
+		 "  temporal_token: env:TEMPORAL_TOKEN\n"
+		 "proposals:\n%s",
+		 proposals);
+	return build_yaml(yaml, NULL);
+}
+
+Test(config, a_minimal_kind_takes_the_documented_defaults)
+{
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    fields:\n"
+				 "      - {name: note, type: string}\n"
+				 "    execute: {executor: exec, argv: [/bin/true, \"{note}\"]}\n"),
+		     0, "%s", formatted(&errs.items[0]));
+	const struct proposal_kind *k = catalogue_kind(&cfg.catalogue, "ping");
+	cr_assert_not_null(k);
+	cr_expect_str_eq(k->title, "ping");
+	cr_expect_eq(k->propose_role, ROLE_OPERATOR);
+	cr_expect_eq(k->approve_role, ROLE_APPROVER);
+	cr_expect_eq(k->self_approval, 0);
+	cr_expect_eq(k->timeout_ms, 300000);
+	cr_expect_eq(k->max_attempts, 3);
+	cr_expect_str_eq(k->fields[0].label, "note");
+	cr_expect_eq(k->fields[0].required, 0);
+	cr_expect_eq(k->fields[0].max_len, PROPOSAL_ARG_MAX - 1);
+	config_dispose(&cfg);
+}
+
+Test(config, roles_and_self_approval_are_read)
+{
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    propose: viewer\n"
+				 "    approve: admin\n"
+				 "    self_approval: true\n"
+				 "    execute: {executor: http, component: temporal, "
+				 "secret: temporal_token}\n"),
+		     0, "%s", formatted(&errs.items[0]));
+	const struct proposal_kind *k = catalogue_kind(&cfg.catalogue, "ping");
+	cr_expect_eq(k->propose_role, ROLE_VIEWER);
+	cr_expect_eq(k->approve_role, ROLE_ADMIN);
+	cr_expect_eq(k->self_approval, 1);
+	cr_expect_eq(k->executor, EXECUTOR_HTTP);
+	config_dispose(&cfg);
+}
+
+Test(config, a_bad_role_or_boolean_is_refused_at_the_value)
+{
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    approve: boss\n"
+				 "    execute: {executor: exec, argv: [/bin/true]}\n"),
+		     -1);
+	expect_only(9, 14, "proposals[0].approve", "viewer, operator, approver, admin");
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    self_approval: \"true\"\n"
+				 "    execute: {executor: exec, argv: [/bin/true]}\n"),
+		     -1);
+	expect_only(9, 20, "proposals[0].self_approval", "true or false (unquoted)");
+}
+
+Test(config, a_kind_needs_a_name_and_an_executor)
+{
+	cr_assert_eq(build_kinds("  - title: Ping\n"
+				 "    execute: {executor: exec, argv: [/bin/true]}\n"),
+		     -1);
+	expect_only(8, 5, "proposals[0].name", "needs a name");
+	cr_assert_eq(build_kinds("  - name: ping\n"), -1);
+	expect_only(8, 5, "proposals[0].execute", "needs execute");
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    execute:\n"
+				 "      argv: [/bin/true]\n"),
+		     -1);
+	expect_only(10, 7, "proposals[0].execute.executor", "exec, http or temporal");
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    execute: {executor: shell}\n"),
+		     -1);
+	expect_only(9, 25, "proposals[0].execute.executor", "exec, http, temporal");
+}
+
+Test(config, an_unknown_kind_key_suggests_the_right_one)
+{
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    aprove: admin\n"
+				 "    execute: {executor: exec, argv: [/bin/true], timout_ms: 5}\n"),
+		     -1);
+	cr_assert_eq(errs.n, 2, "%s", formatted(&errs.items[0]));
+	expect_error(0, 9, 5, "proposals[0].aprove", "unknown key; did you mean 'approve'?");
+	expect_error(1, 10, 50, "proposals[0].execute.timout_ms",
+		     "unknown key; did you mean 'timeout_ms'?");
+}
+
+Test(config, a_placeholder_naming_no_field_is_located_at_its_argument)
+{
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    fields: [{name: note, type: string}]\n"
+				 "    execute:\n"
+				 "      executor: exec\n"
+				 "      argv:\n"
+				 "        - /bin/echo\n"
+				 "        - \"--note={notes}\"\n"),
+		     -1);
+	expect_only(14, 11, "proposals[0].execute.argv[1]",
+		    "the placeholder {notes} names no field of 'ping'");
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    execute: {executor: exec, argv: [echo, hi]}\n"),
+		     -1);
+	expect_only(9, 38, "proposals[0].execute.argv[0]", "absolute path");
+}
+
+Test(config, a_temporal_kind_needs_an_owned_component_and_its_workflow)
+{
+	cr_assert_eq(build_kinds("  - name: sync\n"
+				 "    execute:\n"
+				 "      executor: temporal\n"
+				 "      component: nexus\n"
+				 "      namespace: default\n"
+				 "      workflow_type: Sync\n"
+				 "      task_queue: ops\n"),
+		     -1);
+	expect_only(11, 18, "proposals[0].execute.component", "nexus', an endpoint");
+	cr_assert_eq(build_kinds("  - name: sync\n"
+				 "    execute:\n"
+				 "      executor: temporal\n"
+				 "      component: temporal\n"
+				 "      workflow_type: Sync\n"
+				 "      task_queue: ops\n"),
+		     -1);
+	expect_only(10, 7, "proposals[0].execute.namespace", "needs namespace");
+	cr_assert_eq(build_kinds("  - name: sync\n"
+				 "    execute: {executor: http, component: temporal, secret: nope}\n"),
+		     -1);
+	expect_only(9, 60, "proposals[0].execute.secret", "'nope', which is not declared");
+}
+
+Test(config, field_problems_are_located_at_the_field)
+{
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    fields:\n"
+				 "      - {name: env, type: enum}\n"
+				 "    execute: {executor: exec, argv: [/bin/true]}\n"),
+		     -1);
+	expect_only(10, 9, "proposals[0].fields[0].values", "needs values");
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    fields:\n"
+				 "      - {name: n, type: integer, min: 5, max: 1}\n"
+				 "    execute: {executor: exec, argv: [/bin/true]}\n"),
+		     -1);
+	expect_only(10, 39, "proposals[0].fields[0].min", "min (5) greater than max (1)");
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    fields:\n"
+				 "      - {name: a, type: boolean}\n"
+				 "      - {name: a, type: string}\n"
+				 "    execute: {executor: exec, argv: [/bin/true]}\n"),
+		     -1);
+	expect_only(11, 16, "proposals[0].fields[1].name", "'a' twice");
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    fields:\n"
+				 "      - {name: Env, type: string}\n"
+				 "    execute: {executor: exec, argv: [/bin/true]}\n"),
+		     -1);
+	expect_only(10, 16, "proposals[0].fields[0].name", "lower-case letter");
+}
+
+Test(config, a_field_needs_a_name_and_a_type_and_only_its_types_keys)
+{
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    fields:\n"
+				 "      - {name: note}\n"
+				 "    execute: {executor: exec, argv: [/bin/true]}\n"),
+		     -1);
+	expect_only(10, 9, "proposals[0].fields[0].type", "needs a name and a type");
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    fields:\n"
+				 "      - {name: note, type: text}\n"
+				 "    execute: {executor: exec, argv: [/bin/true]}\n"),
+		     -1);
+	expect_only(10, 28, "proposals[0].fields[0].type", "string, integer, boolean, enum");
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    fields:\n"
+				 "      - {name: note, type: string, values: [a, b]}\n"
+				 "    execute: {executor: exec, argv: [/bin/true]}\n"),
+		     -1);
+	expect_only(10, 36, "proposals[0].fields[0].values", "for enum fields");
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    fields:\n"
+				 "      - {name: n, type: integer, max_len: 4}\n"
+				 "    execute: {executor: exec, argv: [/bin/true]}\n"),
+		     -1);
+	expect_only(10, 34, "proposals[0].fields[0].max_len", "for string fields");
+}
+
+Test(config, a_value_refused_where_written_is_not_reported_again)
+{
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    execute: {executor: exec, argv: [/bin/true], max_attempts: 0}\n"),
+		     -1);
+	expect_only(9, 64, "proposals[0].execute.max_attempts", "between 1 and 20, got 0");
+	cr_assert_eq(build_kinds("  - name: Ping\n"
+				 "    execute: {executor: exec}\n"),
+		     -1);
+	expect_only(8, 11, "proposals[0].name", "lower-case letters");
+}
+
+Test(config, kinds_are_bounded_in_fields_and_arguments)
+{
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "  - name: ping\n    fields:\n");
+	for (int i = 0; i < PROPOSAL_MAX_FIELDS + 1; i++)
+		buf_printf(&b, "      - {name: f%d, type: boolean}\n", i);
+	buf_puts(&b, "    execute: {executor: exec, argv: [/bin/true]}\n");
+	cr_assert_eq(build_kinds(buf_cstr(&b)), -1);
+	buf_free(&b);
+	expect_only(8 + 2 + PROPOSAL_MAX_FIELDS, 9, "fields[16]", "too many fields: at most 16");
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    execute: {executor: exec, argv: [/a, b, c, d, e, f, g, h, i, "
+				 "j, k, l, m, n, o, p, q]}\n"),
+		     -1);
+	expect_only(9, 87, "proposals[0].execute.argv[16]", "too many items: at most 16");
+}
+
+Test(config, kinds_are_copied_deeply_and_disposed)
+{
+	struct config_source src = {.path = "config/portal.example.yaml"};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	cr_assert_geq(cfg.catalogue.nkinds, 2);
+	struct config *copy = malloc(sizeof *copy);
+	config_copy(copy, &cfg);
+	cr_assert_eq(copy->catalogue.nkinds, cfg.catalogue.nkinds);
+	cr_expect_neq(copy->catalogue.kinds, cfg.catalogue.kinds);
+	cr_expect_eq(memcmp(copy->catalogue.kinds, cfg.catalogue.kinds,
+			    cfg.catalogue.nkinds * sizeof *cfg.catalogue.kinds),
+		     0);
+	config_dispose(&cfg);
+	cr_expect_null(cfg.catalogue.kinds);
+	cr_expect_eq(cfg.catalogue.nkinds, 0);
+	cr_expect_str_eq(copy->catalogue.kinds[0].name, "rotate-deploy-key");
+	config_dispose(copy);
+	free(copy);
+}

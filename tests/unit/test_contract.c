@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/contract.h"
+#include "core/role.h"
 
 /* --- names */
 
@@ -446,4 +447,228 @@ Test(contract, catalogue_project_finds_by_name, .init = setup_projects)
 	cr_expect_null(catalogue_project(&cat, "temporal"));
 	cr_expect_null(catalogue_project(&cat, NULL));
 	cr_expect_null(catalogue_project(NULL, "atlas"));
+}
+
+/* --- proposal kinds */
+
+static struct proposal_kind kinds[3];
+
+/* kinds[0]: rotate-deploy-key, exec; kinds[1]: run-workflow, temporal on
+ * the owned temporal component with a declared secret. */
+static void setup_kinds(void)
+{
+	setup();
+	snprintf(secs[0].name, sizeof secs[0].name, "temporal_token");
+	secs[0].source = SECRET_ENV;
+	snprintf(secs[0].ref, sizeof secs[0].ref, "TEMPORAL_TOKEN");
+	cat.nsecrets = 1;
+	memset(kinds, 0, sizeof kinds);
+	struct proposal_kind *k = &kinds[0];
+	snprintf(k->name, sizeof k->name, "rotate-deploy-key");
+	k->propose_role = ROLE_OPERATOR;
+	k->approve_role = ROLE_APPROVER;
+	struct proposal_field *f = &k->fields[k->nfields++];
+	snprintf(f->name, sizeof f->name, "project");
+	f->type = PFIELD_STRING;
+	f->max_len = 63;
+	f = &k->fields[k->nfields++];
+	snprintf(f->name, sizeof f->name, "key_name");
+	f->type = PFIELD_ENUM;
+	snprintf(f->values[0], sizeof f->values[0], "deploy");
+	snprintf(f->values[1], sizeof f->values[1], "ci");
+	f->nvalues = 2;
+	f = &k->fields[k->nfields++];
+	snprintf(f->name, sizeof f->name, "ttl_days");
+	f->type = PFIELD_INTEGER;
+	f->min = 1;
+	f->max = 90;
+	k->executor = EXECUTOR_EXEC;
+	snprintf(k->argv[0], PROPOSAL_ARG_MAX, "/bin/echo");
+	snprintf(k->argv[1], PROPOSAL_ARG_MAX, "rotating");
+	snprintf(k->argv[2], PROPOSAL_ARG_MAX, "{project}");
+	snprintf(k->argv[3], PROPOSAL_ARG_MAX, "--key={key_name}");
+	k->nargv = 4;
+	k->timeout_ms = 60000;
+	k->max_attempts = 3;
+	k = &kinds[1];
+	snprintf(k->name, sizeof k->name, "run-workflow");
+	k->propose_role = ROLE_OPERATOR;
+	k->approve_role = ROLE_APPROVER;
+	k->executor = EXECUTOR_TEMPORAL;
+	snprintf(k->component, sizeof k->component, "temporal");
+	snprintf(k->secret, sizeof k->secret, "temporal_token");
+	snprintf(k->temporal_namespace, sizeof k->temporal_namespace, "default");
+	snprintf(k->workflow_type, sizeof k->workflow_type, "RunWorkflow");
+	snprintf(k->task_queue, sizeof k->task_queue, "ops");
+	k->timeout_ms = 300000;
+	k->max_attempts = 3;
+	cat.kinds = kinds;
+	cat.nkinds = 2;
+}
+
+Test(contract, sound_exec_and_temporal_kinds_have_no_problems, .init = setup_kinds)
+{
+	cr_expect_eq(catalogue_check(&cat, probs, 16), 0, "%s: %s", probs[0].field, probs[0].msg);
+}
+
+Test(contract, a_kind_problem_is_located_by_its_path, .init = setup_kinds)
+{
+	kinds[1].max_attempts = 0;
+	expect_one("run-workflow", "proposals[1].execute.max_attempts", "between 1 and 20", NULL);
+	cr_expect_eq(probs[0].component, -1);
+	cr_expect_eq(probs[0].secret, -1);
+}
+
+Test(contract, kind_names_are_unique_and_well_formed, .init = setup_kinds)
+{
+	snprintf(kinds[1].name, sizeof kinds[1].name, "Rotate");
+	expect_one("Rotate", "proposals[1].name", "lower-case", NULL);
+	snprintf(kinds[1].name, sizeof kinds[1].name, "rotate-deploy-key");
+	expect_one("rotate-deploy-key", "proposals[1].name", "declared twice",
+		   "first as proposals[0]");
+}
+
+Test(contract, kind_roles_must_be_roles, .init = setup_kinds)
+{
+	kinds[0].propose_role = ROLE_COUNT;
+	expect_one("rotate-deploy-key", "proposals[0].propose", "viewer, operator", NULL);
+	kinds[0].propose_role = ROLE_OPERATOR;
+	kinds[0].approve_role = -1;
+	expect_one("rotate-deploy-key", "proposals[0].approve", "viewer, operator", NULL);
+}
+
+Test(contract, field_names_are_unique_and_well_formed, .init = setup_kinds)
+{
+	snprintf(kinds[0].fields[2].name, PROPOSAL_NAME_MAX, "TTL");
+	expect_one("rotate-deploy-key", "proposals[0].fields[2].name", "lower-case letter", NULL);
+	snprintf(kinds[0].fields[2].name, PROPOSAL_NAME_MAX, "9lives");
+	expect_one("rotate-deploy-key", "proposals[0].fields[2].name", "lower-case letter", NULL);
+	snprintf(kinds[0].fields[2].name, PROPOSAL_NAME_MAX, "ttl-days");
+	expect_one("rotate-deploy-key", "proposals[0].fields[2].name", "lower-case letter", NULL);
+	snprintf(kinds[0].fields[2].name, PROPOSAL_NAME_MAX, "project");
+	expect_one("rotate-deploy-key", "proposals[0].fields[2].name", "'project' twice",
+		   "fields[0]");
+}
+
+Test(contract, an_enum_needs_distinct_values, .init = setup_kinds)
+{
+	kinds[0].fields[1].nvalues = 0;
+	expect_one("rotate-deploy-key", "proposals[0].fields[1].values", "needs values", NULL);
+	kinds[0].fields[1].nvalues = 2;
+	snprintf(kinds[0].fields[1].values[1], PROPOSAL_NAME_MAX, "deploy");
+	expect_one("rotate-deploy-key", "proposals[0].fields[1].values", "'deploy' twice", NULL);
+}
+
+Test(contract, integer_bounds_and_string_lengths_must_be_in_order, .init = setup_kinds)
+{
+	kinds[0].fields[2].min = 91;
+	expect_one("rotate-deploy-key", "proposals[0].fields[2].min", "min (91)", "max (90)");
+	kinds[0].fields[2].min = 1;
+	kinds[0].fields[0].min_len = 64;
+	expect_one("rotate-deploy-key", "proposals[0].fields[0].min_len", "min_len (64)",
+		   "max_len (63)");
+	kinds[0].fields[0].max_len = 0; /* unbounded: any min_len goes */
+	cr_expect_eq(catalogue_check(&cat, probs, 16), 0);
+}
+
+Test(contract, exec_needs_an_absolute_program, .init = setup_kinds)
+{
+	snprintf(kinds[0].argv[0], PROPOSAL_ARG_MAX, "echo");
+	expect_one("rotate-deploy-key", "proposals[0].execute.argv[0]", "absolute path", NULL);
+	snprintf(kinds[0].argv[0], PROPOSAL_ARG_MAX, "/opt/{project}/bin");
+	expect_one("rotate-deploy-key", "proposals[0].execute.argv[0]", "no placeholder", NULL);
+	kinds[0].nargv = 0;
+	expect_one("rotate-deploy-key", "proposals[0].execute.argv", "needs argv", NULL);
+}
+
+Test(contract, every_placeholder_names_a_declared_field, .init = setup_kinds)
+{
+	snprintf(kinds[0].argv[3], PROPOSAL_ARG_MAX, "--key={key}");
+	expect_one("rotate-deploy-key", "proposals[0].execute.argv[3]", "{key} names no field",
+		   NULL);
+	snprintf(kinds[0].argv[3], PROPOSAL_ARG_MAX, "--key={key_name");
+	expect_one("rotate-deploy-key", "proposals[0].execute.argv[3]", "closing", NULL);
+	snprintf(kinds[0].argv[3], PROPOSAL_ARG_MAX, "{{literal}");
+	cr_expect_eq(catalogue_check(&cat, probs, 16), 0, "%s", probs[0].msg);
+}
+
+Test(contract, exec_takes_no_component_and_no_secret, .init = setup_kinds)
+{
+	snprintf(kinds[0].component, PROPOSAL_NAME_MAX, "temporal");
+	expect_one("rotate-deploy-key", "proposals[0].execute.component", "calls no component",
+		   NULL);
+	kinds[0].component[0] = '\0';
+	snprintf(kinds[0].secret, PROPOSAL_NAME_MAX, "temporal_token");
+	expect_one("rotate-deploy-key", "proposals[0].execute.secret", "sends no credential",
+		   NULL);
+}
+
+Test(contract, http_and_temporal_need_an_owned_component_with_an_executor_url,
+     .init = setup_kinds)
+{
+	kinds[1].component[0] = '\0';
+	expect_one("run-workflow", "proposals[1].execute.component", "needs component", NULL);
+	snprintf(kinds[1].component, PROPOSAL_NAME_MAX, "datahub");
+	expect_one("run-workflow", "proposals[1].execute.component", "'datahub'",
+		   "not declared");
+	snprintf(kinds[1].component, PROPOSAL_NAME_MAX, "nexus");
+	expect_one("run-workflow", "proposals[1].execute.component", "an endpoint", NULL);
+	snprintf(kinds[1].component, PROPOSAL_NAME_MAX, "temporal");
+	comps[0].executor_url.s[0] = '\0';
+	expect_one("run-workflow", "proposals[1].execute.component", "no executor_url", NULL);
+	comps[0].executor_url.s[0] = 'h';
+	snprintf(comps[0].executor_url.s, CONTRACT_URL_MAX, "http://temporal-frontend:7243");
+	kinds[1].executor = EXECUTOR_HTTP;
+	kinds[1].temporal_namespace[0] = kinds[1].workflow_type[0] = kinds[1].task_queue[0] = 0;
+	cr_expect_eq(catalogue_check(&cat, probs, 16), 0, "%s", probs[0].msg);
+	kinds[1].nargv = 1;
+	snprintf(kinds[1].argv[0], PROPOSAL_ARG_MAX, "/bin/true");
+	expect_one("run-workflow", "proposals[1].execute.argv", "takes no argv", NULL);
+}
+
+Test(contract, temporal_needs_namespace_workflow_type_and_task_queue, .init = setup_kinds)
+{
+	kinds[1].temporal_namespace[0] = '\0';
+	expect_one("run-workflow", "proposals[1].execute.namespace", "needs namespace", NULL);
+	snprintf(kinds[1].temporal_namespace, PROPOSAL_NAME_MAX, "default");
+	kinds[1].workflow_type[0] = '\0';
+	expect_one("run-workflow", "proposals[1].execute.workflow_type", "needs workflow_type",
+		   NULL);
+	snprintf(kinds[1].workflow_type, 128, "RunWorkflow");
+	kinds[1].task_queue[0] = '\0';
+	expect_one("run-workflow", "proposals[1].execute.task_queue", "needs task_queue", NULL);
+	/* and only temporal takes them */
+	snprintf(kinds[0].task_queue, 128, "ops");
+	kinds[1].task_queue[0] = 'o';
+	expect_one("rotate-deploy-key", "proposals[0].execute.task_queue", "are for temporal",
+		   NULL);
+}
+
+Test(contract, a_named_secret_must_be_declared, .init = setup_kinds)
+{
+	snprintf(kinds[1].secret, PROPOSAL_NAME_MAX, "nope");
+	expect_one("run-workflow", "proposals[1].execute.secret", "'nope'", "not declared");
+}
+
+Test(contract, attempts_and_timeout_are_bounded, .init = setup_kinds)
+{
+	kinds[0].max_attempts = 21;
+	expect_one("rotate-deploy-key", "proposals[0].execute.max_attempts", "got 21", NULL);
+	kinds[0].max_attempts = 20;
+	kinds[0].timeout_ms = 99;
+	expect_one("rotate-deploy-key", "proposals[0].execute.timeout_ms", "100 and 86400000",
+		   NULL);
+	kinds[0].timeout_ms = 86400001;
+	expect_one("rotate-deploy-key", "proposals[0].execute.timeout_ms", "got 86400001", NULL);
+	kinds[0].timeout_ms = 86400000;
+	cr_expect_eq(catalogue_check(&cat, probs, 16), 0);
+}
+
+Test(contract, catalogue_kind_finds_by_name, .init = setup_kinds)
+{
+	cr_expect_eq(catalogue_kind(&cat, "run-workflow"), &kinds[1]);
+	cr_expect_eq(catalogue_kind(&cat, "rotate-deploy-key"), &kinds[0]);
+	cr_expect_null(catalogue_kind(&cat, "restart"));
+	cr_expect_null(catalogue_kind(&cat, NULL));
+	cr_expect_null(catalogue_kind(NULL, "run-workflow"));
 }

@@ -1,0 +1,141 @@
+/* executor: the dispatch from a kind's executor to its backend, and the
+ * evidence every backend builds the same way (a SHA-256 digest of the kept
+ * output, its size, and its start as text). The backends are exec.c and
+ * http.c; the temporal backend is not part of this build. */
+#include "exec/executor.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static int global_rc;
+
+static void global_start(void)
+{
+	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		global_rc = -1;
+}
+
+int executor_global_init(struct perr *err)
+{
+	pthread_once(&global_once, global_start);
+	if (global_rc < 0)
+		return perr_set(err, PERR_INTERNAL, NULL, "libsodium or libcurl could not start");
+	return 0;
+}
+
+int exec_fail(struct exec_result *out, int retryable, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out->error, sizeof out->error, fmt, ap);
+	va_end(ap);
+	out->ok = 0;
+	out->retryable = retryable;
+	return -1;
+}
+
+void exec_result_clear(struct exec_result *out)
+{
+	json_decref(out->evidence);
+	memset(out, 0, sizeof *out);
+}
+
+int executor_run(const struct exec_job *job, struct exec_result *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!job->kind || !job->proposal)
+		return exec_fail(out, 0, "nothing to run: no kind or no proposal");
+	struct perr err = {0};
+	if (executor_global_init(&err) < 0)
+		return exec_fail(out, 1, "%s", err.msg);
+	const struct executor_ops *ops = NULL;
+	switch (job->kind->executor) {
+	case EXECUTOR_EXEC:
+		ops = &executor_exec;
+		break;
+	case EXECUTOR_HTTP:
+		ops = &executor_http;
+		break;
+	case EXECUTOR_TEMPORAL:
+		break;
+	}
+	if (!ops)
+		return exec_fail(out, 0, "the %s executor is not available in this build",
+				 job->kind->executor == EXECUTOR_TEMPORAL ? "temporal" : "requested");
+	return ops->run(job, out);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when there is
+ * none (a bad, overlong, surrogate or cut sequence). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+	unsigned min;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2, min = 0x80;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3, min = 0x800;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4, min = 0x10000;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	unsigned cp = c & (0x7F >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+/* data as a JSON string; bytes that are not UTF-8 become U+FFFD. */
+static json_t *text_of(const unsigned char *data, size_t len)
+{
+	static const char repl[] = "\xEF\xBF\xBD";
+	char *t = malloc(len * 3 + 1);
+	if (!t)
+		return json_string("");
+	size_t o = 0;
+	for (size_t i = 0; i < len;) {
+		size_t k = utf8_seq(data + i, len - i);
+		if (k == 0) {
+			memcpy(t + o, repl, 3);
+			o += 3;
+			i++;
+		} else {
+			memcpy(t + o, data + i, k);
+			o += k;
+			i += k;
+		}
+	}
+	json_t *s = json_stringn(t, o);
+	free(t);
+	return s ? s : json_string("");
+}
+
+json_t *exec_evidence(const char *executor, const unsigned char *data, size_t len,
+		      int truncated)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, data, len);
+	char digest[7 + crypto_hash_sha256_BYTES * 2 + 1] = "sha256:";
+	sodium_bin2hex(digest + 7, sizeof digest - 7, h, sizeof h);
+	size_t shown = len < EXEC_EVIDENCE_TEXT_MAX ? len : EXEC_EVIDENCE_TEXT_MAX;
+	return json_pack("{s:s,s:s,s:I,s:s,s:b,s:o}", "executor", executor, "digest", digest,
+			 "size", (json_int_t)len, "location", "inline", "truncated", truncated,
+			 "output", text_of(data, shown));
+}

@@ -1,0 +1,76 @@
+// `portal check --audit`: verifying the proposal audit chain of a database
+// file from the command line, without a configuration and without changing
+// the file. Chains with real rows are covered by the unit tests, which write
+// them through the store; here a row is forged by hand the way someone
+// editing the file with the sqlite3 shell would.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { binPath, tempDir } from '../lib/portal.mjs';
+
+const bin = binPath();
+const env = { PATH: process.env.PATH };
+const run = (args) => spawnSync(bin, args, { encoding: 'utf8', env });
+const sql = (db, text) => execFileSync('sqlite3', [db, text], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+
+function migrated() {
+  const db = path.join(tempDir(), 'portal.db');
+  const r = run(['migrate', '--db', db]);
+  assert.equal(r.status, 0, r.stderr);
+  return db;
+}
+
+test('an empty migrated database has an intact chain of 0 rows', () => {
+  const db = migrated();
+  const r = run(['check', '--audit', '--db', db]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'audit: 0 rows, chain intact\n');
+});
+
+test('check --audit is described by check --help', () => {
+  const r = run(['check', '--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /--audit/);
+  assert.match(r.stdout, /chain intact/);
+});
+
+test('a database that does not exist is reported and not created', () => {
+  const db = path.join(tempDir(), 'missing.db');
+  const r = run(['check', '--audit', '--db', db]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /does not exist/);
+  assert.equal(fs.existsSync(db), false);
+});
+
+test('a database behind the schema is sent to portal migrate and left unmigrated', () => {
+  const db = path.join(tempDir(), 'old.db');
+  sql(db, 'CREATE TABLE unrelated (a)');
+  const r = run(['check', '--audit', '--db', db]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /run `portal migrate`/);
+  assert.equal(sql(db, "SELECT count(*) FROM sqlite_master WHERE name = 'portal_audit'"), '0');
+});
+
+test('a row forged by hand is named as the first broken one, and the exit status is 1', () => {
+  const db = migrated();
+  sql(db, `INSERT INTO portal_proposals (id, kind, project, proposer, input, state, created_at, updated_at)
+           VALUES ('p-00000000000000aa', 'restart', 'atlas', 'mallory', '{}', 'approved', 1, 1);
+           INSERT INTO portal_audit (proposal, from_state, to_state, actor, at, prev, hash)
+           VALUES ('p-00000000000000aa', '', 'approved', 'mallory', 1, zeroblob(32), randomblob(32));`);
+  const r = run(['check', '--audit', '--db', db]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^audit: row 1 \(proposal p-00000000000000aa\) is broken: its hash does not match/m);
+});
+
+test('the log itself refuses an edit or a deletion', () => {
+  const db = migrated();
+  sql(db, `INSERT INTO portal_proposals (id, kind, project, proposer, input, state, created_at, updated_at)
+           VALUES ('p-00000000000000bb', 'restart', 'atlas', 'alice', '{}', 'submitted', 1, 1);
+           INSERT INTO portal_audit (proposal, from_state, to_state, actor, at, prev, hash)
+           VALUES ('p-00000000000000bb', '', 'submitted', 'alice', 1, zeroblob(32), zeroblob(32));`);
+  assert.throws(() => sql(db, "UPDATE portal_audit SET actor = 'mallory'"), /append-only/);
+  assert.throws(() => sql(db, 'DELETE FROM portal_audit'), /append-only/);
+});

@@ -1843,6 +1843,16 @@ static int parse_strings(struct parser *p, const char *key, char *base, size_t s
 		size_t k = (*n)++;
 		marks[k].line = line_of(im);
 		marks[k].col = col_of(im);
+		if (p->ev.type == YAML_MAPPING_START_EVENT) {
+			/* "{project}" unquoted is YAML for a mapping */
+			err_add(p->errs, p->name, line_of(im), col_of(im), ikey,
+				"expected a string, got a mapping (quote an element that holds a "
+				"placeholder: \"{name}\")");
+			bad[k] = 1;
+			if (skip_node(p) < 0)
+				return -1;
+			continue;
+		}
 		if (field_value(p, &f, base + k * stride, ikey, "a string", &bad[k]) < 0)
 			return -1;
 	}

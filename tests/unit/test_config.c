@@ -1613,6 +1613,11 @@ Test(config, a_placeholder_naming_no_field_is_located_at_its_argument)
 				 "    execute: {executor: exec, argv: [echo, hi]}\n"),
 		     -1);
 	expect_only(9, 38, "proposals[0].execute.argv[0]", "absolute path");
+	cr_assert_eq(build_kinds("  - name: ping\n"
+				 "    fields: [{name: note, type: string}]\n"
+				 "    execute: {executor: exec, argv: [/bin/echo, {note}]}\n"),
+		     -1);
+	expect_only(10, 49, "proposals[0].execute.argv[1]", "quote an element");
 }
 
 Test(config, a_temporal_kind_needs_an_owned_component_and_its_workflow)

@@ -720,3 +720,32 @@ Test(temporal, no_error_names_the_url_or_the_credential)
 	cr_expect_null(strstr(out.error, "user"), "error \"%s\"", out.error);
 	cr_expect_null(strstr(out.error, "/temporal"), "error \"%s\"", out.error);
 }
+
+Test(temporal, a_paused_workflow_is_waited_for_like_a_running_one)
+{
+	fake.statuses[0] = "PAUSED";
+	fake.statuses[1] = "COMPLETED";
+	fake.nstatuses = 2;
+	struct temporal_outcome out = run();
+	cr_expect_eq(out.ok, 1, "%s", out.error);
+	cr_expect_eq(fake.describes, 2);
+	json_decref(out.evidence);
+}
+
+Test(temporal, an_unknown_status_is_retryable_not_a_failure)
+{
+	fake.statuses[0] = "UNSPECIFIED";
+	fake.nstatuses = 1;
+	struct temporal_outcome out = run();
+	cr_expect_eq(out.ok, 0);
+	cr_expect_eq(out.retryable, 1, "%s", out.error);
+	cr_expect_null(out.evidence);
+}
+
+Test(temporal, a_workflow_that_describe_cannot_find_is_not_retried)
+{
+	fake.describe_status = 404;
+	struct temporal_outcome out = run();
+	cr_expect_eq(out.ok, 0);
+	cr_expect_eq(out.retryable, 0, "%s", out.error);
+}

@@ -91,8 +91,7 @@ static int raw_exec(const char *sql)
 	return rc;
 }
 
-/* Submits a proposal and returns its id (static storage per call site is
- * not needed: the caller's buffer). */
+/* Submits a "restart" proposal and copies its id into id. */
 static void submit(struct store *st, const char *project, const char *proposer, const char *key,
 		   long long at, char id[STORE_PROPOSAL_ID_MAX])
 {

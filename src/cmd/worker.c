@@ -25,7 +25,23 @@ extern char **environ;
 
 static const char *const worker_flags[] = {"db", "busy-timeout-ms", "drain-timeout-ms",
 					   "log-level", NULL};
-static const char *const worker_opts[] = {"concurrency", "id", NULL};
+static const char *const worker_opts[] = {"concurrency", "id", "lease-slack-ms", NULL};
+
+/* A numeric command-line option within [min, max]; -1 after saying why. */
+static int number_option(const struct cmd_args *args, const char *name, long min, long max, long *out)
+{
+	const char *v = cmd_option(args, name);
+	if (!v)
+		return 0;
+	char *end = NULL;
+	long n = strtol(v, &end, 10);
+	if (!*v || *end || n < min || n > max) {
+		fprintf(stderr, "portal worker: --%s must be a number from %ld to %ld\n", name, min, max);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
 
 static const struct cmd_spec worker_spec = {
 	.name = "worker",
@@ -33,6 +49,9 @@ static const struct cmd_spec worker_spec = {
 		   "  --concurrency N   attempts at once (1-64, default 4)\n"
 		   "  --id NAME         this worker's name in leases and the audit log\n"
 		   "                    (default host:pid; unique per running worker)\n"
+		   "  --lease-slack-ms N  how long a lease outlasts the kind's timeout, so a\n"
+		   "                    dead worker's proposal is taken over after timeout + N\n"
+		   "                    (100-3600000, default 30000)\n"
 		   "SIGHUP re-reads the secrets; SIGTERM or SIGINT stops leasing, lets running\n"
 		   "attempts finish within the drain timeout, gives the rest back, exits 0.",
 	.flags = worker_flags,
@@ -92,18 +111,10 @@ int cmd_worker(int argc, char **argv)
 	struct store *st = NULL;
 	struct worker *w = NULL;
 
-	int concurrency = WORKER_DEFAULT_CONCURRENCY;
-	const char *cv = cmd_option(&args, "concurrency");
-	if (cv) {
-		char *end = NULL;
-		long n = strtol(cv, &end, 10);
-		if (!*cv || *end || n < 1 || n > WORKER_MAX_CONCURRENCY) {
-			fprintf(stderr, "portal worker: --concurrency must be a number from 1 to %d\n",
-				WORKER_MAX_CONCURRENCY);
-			goto out;
-		}
-		concurrency = (int)n;
-	}
+	long concurrency = WORKER_DEFAULT_CONCURRENCY, slack = WORKER_LEASE_SLACK_MS;
+	if (number_option(&args, "concurrency", 1, WORKER_MAX_CONCURRENCY, &concurrency) < 0 ||
+	    number_option(&args, "lease-slack-ms", 100, 3600000, &slack) < 0)
+		goto out;
 	char id[64];
 	const char *given = cmd_option(&args, "id");
 	if (given) {
@@ -149,7 +160,8 @@ int cmd_worker(int argc, char **argv)
 		goto out;
 	struct worker_options opt = {
 		.id = id,
-		.concurrency = concurrency,
+		.concurrency = (int)concurrency,
+		.lease_slack_ms = (int)slack,
 		.kinds = cfg.catalogue.kinds,
 		.nkinds = cfg.catalogue.nkinds,
 		.cat = &cfg.catalogue,
@@ -163,14 +175,9 @@ int cmd_worker(int argc, char **argv)
 	for (size_t i = 0; i < cfg.catalogue.nkinds; i++) {
 		const struct proposal_kind *k = &cfg.catalogue.kinds[i];
 		json_array_append_new(names, json_string(k->name));
-		if (k->executor == EXECUTOR_TEMPORAL)
-			log_emit(LOG_WARN, "this build cannot run the kind's executor; its "
-					   "proposals will fail with that reason",
-				 json_pack("{s:s,s:s}", "kind", k->name, "executor",
-					   executor_kind_name(k->executor)));
 	}
 	log_emit(LOG_INFO, "worker started",
-		 json_pack("{s:s,s:i,s:o,s:s}", "id", id, "concurrency", concurrency, "kinds",
+		 json_pack("{s:s,s:i,s:o,s:s}", "id", id, "concurrency", (int)concurrency, "kinds",
 			   names, "version", PORTAL_VERSION));
 
 	int sig = 0;

@@ -1,7 +1,7 @@
 /* executor: the dispatch from a kind's executor to its backend, and the
  * evidence every backend builds the same way (a SHA-256 digest of the kept
- * output, its size, and its start as text). The backends are exec.c and
- * http.c; the temporal backend is not part of this build. */
+ * output, its size, and its start as text). The backends are exec.c,
+ * http.c and temporal_run.c (on temporal.c). */
 #include "exec/executor.h"
 
 #include <pthread.h>
@@ -64,11 +64,11 @@ int executor_run(const struct exec_job *job, struct exec_result *out)
 		ops = &executor_http;
 		break;
 	case EXECUTOR_TEMPORAL:
+		ops = &executor_temporal;
 		break;
 	}
 	if (!ops)
-		return exec_fail(out, 0, "the %s executor is not available in this build",
-				 job->kind->executor == EXECUTOR_TEMPORAL ? "temporal" : "requested");
+		return exec_fail(out, 0, "the requested executor is not available in this build");
 	return ops->run(job, out);
 }
 

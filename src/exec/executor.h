@@ -56,6 +56,7 @@ struct executor_ops {
 
 extern const struct executor_ops executor_exec; /* exec.c */
 extern const struct executor_ops executor_http; /* http.c */
+extern const struct executor_ops executor_temporal; /* temporal_run.c */
 
 /* Once per process, before any thread runs an executor (libcurl's global
  * start is not thread-safe). Returns 0, or PERR_INTERNAL with err filled. */

@@ -3,7 +3,7 @@
  * the http backend talks to a real HTTP server the test starts on loopback
  * (headers, body, how each answer is classified, and errors that never carry
  * the executor's URL or the credential); the dispatcher refuses what this
- * build cannot run. */
+ * configuration does not let it run. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -282,16 +282,17 @@ Test(exec, input_that_is_not_json_is_not_retried)
 	exec_result_clear(&r);
 }
 
-Test(exec, the_temporal_executor_is_refused_in_this_build)
+Test(exec, a_temporal_kind_without_its_component_is_refused_without_naming_a_url)
 {
 	struct proposal_kind k = exec_kind("/bin/true", "");
 	k.executor = EXECUTOR_TEMPORAL;
+	snprintf(k.component, sizeof k.component, "temporal");
 	struct store_proposal p = {.id = "p-0000000000000001", .input = "{}"};
 	struct exec_job job = {.kind = &k, .proposal = &p};
 	struct exec_result r;
 	cr_assert_eq(executor_run(&job, &r), -1);
 	cr_assert(!r.retryable);
-	cr_assert_str_eq(r.error, "the temporal executor is not available in this build");
+	cr_assert(strstr(r.error, "Temporal (temporal) is not configured"), "%s", r.error);
 	exec_result_clear(&r);
 }
 

@@ -134,11 +134,14 @@ int cmd_check(int argc, char **argv)
 			owned += cat->components[i].ownership == OWNERSHIP_OWNED;
 		size_t endpoints = cat->ncomponents - owned;
 		printf("%s: valid (%d settings; listen %s, db %s, environment %s, mode %s; "
-		       "%zu component%s (%zu owned, %zu endpoint%s), %zu secret contract%s)\n",
+		       "%zu component%s (%zu owned, %zu endpoint%s), %zu project%s, %zu proposal "
+		       "kind%s, %zu secret contract%s)\n",
 		       cfg->path[0] ? cfg->path : "defaults", config_setting_count(), cfg->listen,
 		       cfg->db, cfg->environment, cat->dev_mode ? "dev" : "production",
 		       cat->ncomponents, cat->ncomponents == 1 ? "" : "s", owned, endpoints,
-		       endpoints == 1 ? "" : "s", cat->nsecrets, cat->nsecrets == 1 ? "" : "s");
+		       endpoints == 1 ? "" : "s", cat->nprojects, cat->nprojects == 1 ? "" : "s",
+		       cat->nkinds, cat->nkinds == 1 ? "" : "s", cat->nsecrets,
+		       cat->nsecrets == 1 ? "" : "s");
 		rc = check_secrets(cat, args.src.envp);
 		config_dispose(cfg);
 	}

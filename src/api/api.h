@@ -12,6 +12,10 @@ int api_events_post(struct http_ctx *c);
 int api_projection(struct http_ctx *c);
 int api_projection_sessions(struct http_ctx *c);
 int api_stream(struct http_ctx *c);
+int api_proposals_post(struct http_ctx *c);
+int api_proposals_list(struct http_ctx *c);
+int api_proposal_get(struct http_ctx *c);
+int api_proposal_act(struct http_ctx *c);
 
 /* Events per POST /api/v1/events. */
 #define API_EVENTS_BATCH_MAX 1000

@@ -92,6 +92,11 @@ int web_page_login(struct http_ctx *c);
 int web_login_post(struct http_ctx *c);
 int web_logout_post(struct http_ctx *c);
 int web_page_admin_users(struct http_ctx *c);
+int web_page_proposals(struct http_ctx *c);
+int web_page_proposal_new(struct http_ctx *c);
+int web_proposal_submit(struct http_ctx *c);
+int web_page_proposal(struct http_ctx *c);
+int web_proposal_act(struct http_ctx *c);
 int web_admin_signout(struct http_ctx *c);
 /* One project: spine, stage and why, validation, next actions, sessions. */
 int web_page_project(struct http_ctx *c);

@@ -16,7 +16,7 @@ test('--help lists exactly the working commands', () => {
   const r = run(['--help']);
   assert.equal(r.status, 0);
   const listed = r.stdout.split('\n').filter((l) => /^  [a-z]+ /.test(l)).map((l) => l.trim().split(/\s+/)[0]);
-  assert.deepEqual(listed.sort(), ['check', 'demo', 'emit', 'migrate', 'replay', 'serve', 'token', 'user']);
+  assert.deepEqual(listed.sort(), ['check', 'demo', 'emit', 'migrate', 'replay', 'serve', 'token', 'user', 'worker']);
   for (const c of listed) {
     const h = run([c, '--help']);
     assert.equal(h.status, 0, `${c} --help`);

@@ -130,6 +130,39 @@ export async function startPortal(opts = {}) {
   return portal;
 }
 
+/**
+ * Starts `portal worker` on a server's database and configuration (extra
+ * flags in args). Resolves once it logs "worker started"; stop() sends
+ * SIGTERM and resolves with its exit status.
+ */
+export async function startWorker(portal, args = []) {
+  const cfg = fs.existsSync(portal.configPath) ? ['--config', portal.configPath] : [];
+  const child = spawn(binPath(), ['worker', '--db', portal.db, ...cfg, ...args],
+    { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let stderr = '';
+  const logs = [];
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    for (const line of d.split('\n')) { try { logs.push(JSON.parse(line)); } catch { /* partial */ } }
+  });
+  child.stdout.resume();
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => { running.delete(child); resolve({ code, signal }); }));
+  const deadline = Date.now() + 15000;
+  while (!/worker started/.test(stderr)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`portal worker did not start:\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    process: child, logs, exited, stderr: () => stderr,
+    async stop(sig = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+      return exited;
+    },
+  };
+}
+
 export const TEST_ADMIN = 'test-admin';
 export const TEST_PASSWORD = 'test-password-1234';
 

@@ -1,0 +1,69 @@
+// A proposal in a real browser: an operator proposes through the generated
+// form, an approver (another person) approves, the worker executes it, and
+// the operator view follows the project through the live stream.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startPortal, startWorker, addUser, login, sanitizerReport, launchBrowser } from '../lib/portal.mjs';
+import { KINDS } from '../lib/kinds.mjs';
+
+const PW = 'browser-proposal-pw1';
+let portal, worker, browser;
+
+before(async () => {
+  portal = await startPortal({ config: KINDS });
+  addUser(portal.db, 'olga', 'operator', PW);
+  addUser(portal.db, 'abe', 'approver', PW);
+  worker = await startWorker(portal, ['--concurrency', '2']);
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  const w = await worker.stop();
+  assert.equal(w.code, 0);
+  const { code } = await portal.stop();
+  assert.equal(code, 0);
+  assert.equal(sanitizerReport(portal), '');
+});
+
+async function pageAs(name) {
+  const s = await login(portal.url, name, PW);
+  const context = await browser.newContext();
+  await context.addCookies([{ name: 'portal_login', value: s.cookie.split('=')[1], url: portal.url }]);
+  return context.newPage();
+}
+
+test('propose → approve as another person → executed, with the operator view following', async () => {
+  const watcher = await pageAs('abe');
+  await watcher.goto(`${portal.url}/operator`);
+  await watcher.locator('#freshness[data-freshness="live"]').waitFor({ timeout: 10000 });
+
+  const olga = await pageAs('olga');
+  await olga.goto(`${portal.url}/proposals`);
+  await olga.getByRole('link', { name: 'Rotate a deploy key' }).click();
+  await olga.fill('#f-project', 'zephyr');
+  await olga.selectOption('#f-key_name', 'ci');
+  await olga.fill('#f-ttl_days', '14');
+  await Promise.all([olga.waitForNavigation(), olga.click('.proposal-form button[type=submit]')]);
+  assert.match(new URL(olga.url()).pathname, /^\/proposals\/p-[0-9a-f]{16}$/);
+  assert.equal(await olga.locator('#proposal').getAttribute('data-state'), 'submitted');
+  assert.equal(await olga.locator('form[data-action="approve"]').count(), 0, 'the proposer cannot approve');
+  const id = new URL(olga.url()).pathname.split('/').pop();
+
+  // the operator view sees the new project's proposal through the stream
+  await watcher.getByText('1 proposal moving through approval and execution').waitFor({ timeout: 10000 });
+
+  const abe = await pageAs('abe');
+  await abe.goto(`${portal.url}/proposals/${id}`);
+  await Promise.all([abe.waitForNavigation(), abe.click('form[data-action="approve"] button')]);
+  const deadline = Date.now() + 15000;
+  let state;
+  do {
+    await abe.reload();
+    state = await abe.locator('#proposal').getAttribute('data-state');
+    if (state !== 'executed') await new Promise((r) => setTimeout(r, 300));
+  } while (state !== 'executed' && Date.now() < deadline);
+  assert.equal(state, 'executed');
+  assert.match(await abe.locator('#proposal').textContent(), /sha256:[0-9a-f]{64}/);
+  const steps = await abe.locator('#timeline li').evaluateAll((els) => els.map((e) => e.getAttribute('data-to')));
+  assert.deepEqual(steps, ['submitted', 'approved', 'queued', 'running', 'executed']);
+});

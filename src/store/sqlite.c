@@ -1748,12 +1748,17 @@ static int sqlite_audit(void *impl, const char *id, store_audit_fn fn, void *arg
 	sqlite3_stmt *st = NULL;
 	int out = 0;
 	pthread_mutex_lock(&s->lock);
+	/* Two statements, not "?1 IS NULL OR proposal = ?1": the OR would keep
+	 * SQLite off the (proposal, seq) index and read the whole log for one
+	 * proposal's timeline. */
 	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT seq, proposal, from_state, to_state, actor, at, reason, "
-				    "prev, hash FROM portal_audit "
-				    "WHERE ?1 IS NULL OR proposal = ?1 ORDER BY seq",
+				    id ? "SELECT seq, proposal, from_state, to_state, actor, at, "
+					 "reason, prev, hash FROM portal_audit "
+					 "WHERE proposal = ?1 ORDER BY seq"
+				       : "SELECT seq, proposal, from_state, to_state, actor, at, "
+					 "reason, prev, hash FROM portal_audit ORDER BY seq",
 				    -1, &st, NULL);
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK && id)
 		rc = bind_text(st, 1, id);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_audit a;

@@ -36,6 +36,8 @@ enum setting_type {
 	SET_BOOL,    /* int field: true = 1, false = 0 */
 	SET_PROXIES, /* char[] field, addresses/CIDRs, stored as "a, b, c"; "" = none */
 	SET_HEADER,  /* char[] field, an HTTP header name of [A-Za-z0-9-]; "" = off */
+	SET_CHOICE,  /* char[] field, one of the words metavar lists as "a|b|c" */
+	SET_REF,     /* char[] field, "" or a name of [a-z0-9_-] (a component, a secret) */
 };
 
 struct setting {
@@ -96,18 +98,58 @@ static const struct setting settings[] = {
 	{"auth.identity_header", "identity-header", "PORTAL_IDENTITY_HEADER", SET_HEADER,
 	 FIELD(identity_header), 1, 63, "", "NAME",
 	 "header in which a trusted proxy names the signed-in account; empty = off"},
+	{"proof.graph", "proof-graph", "PORTAL_PROOF_GRAPH", SET_CHOICE, FIELD(proof_graph), 0, 0,
+	 "embedded", "embedded|http", "where the semantic graph plane is read and written"},
+	{"proof.graph_component", "proof-graph-component", "PORTAL_PROOF_GRAPH_COMPONENT", SET_REF,
+	 FIELD(proof_graph_component), 0, 63, "", "NAME",
+	 "the owned component serving the graph (http): its internal URL is called"},
+	{"proof.graph_secret", "proof-graph-secret", "PORTAL_PROOF_GRAPH_SECRET", SET_REF,
+	 FIELD(proof_graph_secret), 0, 63, "", "SECRET",
+	 "secret contract holding the graph service's bearer token; empty = none"},
+	{"proof.warehouse", "proof-warehouse", "PORTAL_PROOF_WAREHOUSE", SET_CHOICE,
+	 FIELD(proof_warehouse), 0, 0, "embedded", "embedded|clickhouse",
+	 "where lifecycle facts are read and written"},
+	{"proof.warehouse_component", "proof-warehouse-component",
+	 "PORTAL_PROOF_WAREHOUSE_COMPONENT", SET_REF, FIELD(proof_warehouse_component), 0, 63, "",
+	 "NAME", "the component serving ClickHouse's HTTP interface (clickhouse)"},
+	{"proof.warehouse_database", "proof-warehouse-database", "PORTAL_PROOF_WAREHOUSE_DATABASE",
+	 SET_REF, FIELD(proof_warehouse_database), 0, 63, "default", "NAME",
+	 "the ClickHouse database holding the facts table"},
+	{"proof.warehouse_user", "proof-warehouse-user", "PORTAL_PROOF_WAREHOUSE_USER", SET_REF,
+	 FIELD(proof_warehouse_user), 0, 63, "", "NAME",
+	 "the ClickHouse user (X-ClickHouse-User); empty = the server's default"},
+	{"proof.warehouse_secret", "proof-warehouse-secret", "PORTAL_PROOF_WAREHOUSE_SECRET",
+	 SET_REF, FIELD(proof_warehouse_secret), 0, 63, "", "SECRET",
+	 "secret contract holding the ClickHouse password (X-ClickHouse-Key); empty = none"},
+	{"proof.evidence", "proof-evidence", "PORTAL_PROOF_EVIDENCE", SET_CHOICE,
+	 FIELD(proof_evidence), 0, 0, "embedded", "embedded|http",
+	 "where evidence records are read and written"},
+	{"proof.evidence_component", "proof-evidence-component", "PORTAL_PROOF_EVIDENCE_COMPONENT",
+	 SET_REF, FIELD(proof_evidence_component), 0, 63, "", "NAME",
+	 "the owned component serving the evidence records (http)"},
+	{"proof.evidence_secret", "proof-evidence-secret", "PORTAL_PROOF_EVIDENCE_SECRET", SET_REF,
+	 FIELD(proof_evidence_secret), 0, 63, "", "SECRET",
+	 "secret contract holding the evidence service's bearer token; empty = none"},
+	{"lineage.datahub_component", "datahub-component", "PORTAL_DATAHUB_COMPONENT", SET_REF,
+	 FIELD(datahub_component), 0, 63, "", "NAME",
+	 "the component serving DataHub's GraphQL API, for lineage navigation; empty = off"},
+	{"lineage.datahub_secret", "datahub-secret", "PORTAL_DATAHUB_SECRET", SET_REF,
+	 FIELD(datahub_secret), 0, 63, "", "SECRET",
+	 "secret contract holding the DataHub access token; empty = none"},
 };
 
 #define NSETTINGS ((int)(sizeof settings / sizeof settings[0]))
 
-/* Sections in the order the file and the docs present them. The first five
+/* Sections in the order the file and the docs present them. The first seven
  * hold settings; the last five the catalogue (file only, no overrides). */
-static const char *const sections[] = {"server",   "store",     "live",    "log",  "auth",
-				       "components", "projects", "proposals", "secrets", "vault"};
+static const char *const sections[] = {"server",     "store",    "live",      "log",
+				       "auth",       "proof",    "lineage",   "components",
+				       "projects",   "proposals", "secrets",  "vault"};
 #define NSECTIONS ((int)(sizeof sections / sizeof sections[0]))
 #define SECTION_LIST \
-	"server, store, live, log, auth, components, projects, proposals, secrets, vault"
-enum { SEC_COMPONENTS = 5, SEC_PROJECTS = 6, SEC_PROPOSALS = 7, SEC_SECRETS = 8, SEC_VAULT = 9 };
+	"server, store, live, log, auth, proof, lineage, components, projects, proposals, " \
+	"secrets, vault"
+enum { SEC_COMPONENTS = 7, SEC_PROJECTS = 8, SEC_PROPOSALS = 9, SEC_SECRETS = 10, SEC_VAULT = 11 };
 
 int config_setting_count(void)
 {
@@ -235,6 +277,20 @@ static int valid_label(const char *v, long max, char *msg, size_t msgsz)
 }
 
 /* "" (off) or an HTTP header name: 1 to max letters, digits or '-'. */
+/* Whether word is one of the alternatives in list ("a|b|c"). */
+static int choice_listed(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; *p;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		if (n && len == n && strncmp(p, word, n) == 0)
+			return 1;
+		p += len + (bar != NULL);
+	}
+	return 0;
+}
+
 static int valid_header(const char *v, long max, char *msg, size_t msgsz)
 {
 	char b[48];
@@ -300,6 +356,10 @@ static const char *type_name(enum setting_type t)
 		return "addresses or CIDRs";
 	case SET_HEADER:
 		return "a header name";
+	case SET_CHOICE:
+		return "a word";
+	case SET_REF:
+		return "a name";
 	default:
 		return "a string";
 	}
@@ -415,6 +475,19 @@ static int setting_apply(const struct setting *s, struct config *c, const char *
 	case SET_HEADER:
 		if (valid_header(text, s->max, msg, msgsz) < 0)
 			return -1;
+		break;
+	case SET_CHOICE:
+		if (!choice_listed(s->metavar, text)) {
+			snprintf(msg, msgsz, "must be one of %s, got '%s'", s->metavar, shown(text, b));
+			return -1;
+		}
+		break;
+	case SET_REF:
+		if (*text && !secret_name_valid(text)) {
+			snprintf(msg, msgsz, "must be empty or 1 to 63 of a-z, 0-9, _ and -, got '%s'",
+				 shown(text, b));
+			return -1;
+		}
 		break;
 	}
 	snprintf(field, s->size, "%s", text);
@@ -2582,6 +2655,50 @@ static void check_settings(const struct config *c, const char *path, const struc
 		err_setting(errs, path, origin, header,
 			    "needs auth.trusted_proxies: the header is believed only from a "
 			    "trusted proxy, and none is listed");
+	/* A remote plane (or DataHub) calls a declared component's internal URL
+	 * with the credential of a declared secret contract. */
+	static const struct {
+		const char *plane, *component, *secret;
+	} remote[] = {
+		{"proof.graph", "proof.graph_component", "proof.graph_secret"},
+		{"proof.warehouse", "proof.warehouse_component", "proof.warehouse_secret"},
+		{"proof.evidence", "proof.evidence_component", "proof.evidence_secret"},
+		{NULL, "lineage.datahub_component", "lineage.datahub_secret"},
+	};
+	for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++) {
+		const struct setting *pl = remote[i].plane ? by_key(remote[i].plane) : NULL;
+		const struct setting *co = by_key(remote[i].component);
+		const struct setting *se = by_key(remote[i].secret);
+		const char *plane = pl ? (const char *)c + pl->offset : NULL;
+		const char *comp = (const char *)c + co->offset;
+		const char *secret = (const char *)c + se->offset;
+		int is_remote = plane ? strcmp(plane, "embedded") != 0 : comp[0] != '\0';
+		if ((pl && origin[pl - settings].bad) || origin[co - settings].bad)
+			continue;
+		if (is_remote && !comp[0]) {
+			err_setting(errs, path, origin, pl, "%s needs %s: the component it calls",
+				    remote[i].plane, remote[i].component);
+		} else if (is_remote) {
+			const struct component_contract *k = catalogue_find(&c->catalogue, comp);
+			if (!k)
+				err_setting(errs, path, origin, co,
+					    "names no declared component: '%s' is not under components",
+					    comp);
+			else if (!k->internal_url.s[0])
+				err_setting(errs, path, origin, co,
+					    "component '%s' has no internal_url for Portal to call",
+					    comp);
+		}
+		if (secret[0] && !origin[se - settings].bad) {
+			size_t k = 0;
+			while (k < c->catalogue.nsecrets && strcmp(c->catalogue.secrets[k].name, secret))
+				k++;
+			if (k == c->catalogue.nsecrets)
+				err_setting(errs, path, origin, se,
+					    "names no declared secret contract: '%s' is not under secrets",
+					    secret);
+		}
+	}
 }
 
 int config_build(struct config *c, const struct config_source *src,

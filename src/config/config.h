@@ -44,6 +44,15 @@ struct config {
 				      are believed; "" = none */
 	char identity_header[64];  /* header a trusted proxy names the signed-in account in
 				      (e.g. X-Forwarded-User); "" = off */
+	/* proof: which implementation serves each proof plane ("embedded",
+	 * "http", "clickhouse") and, for a remote one, the component whose
+	 * internal URL it calls and the secret contract of its credential */
+	char proof_graph[16], proof_graph_component[64], proof_graph_secret[64];
+	char proof_warehouse[16], proof_warehouse_component[64], proof_warehouse_database[64];
+	char proof_warehouse_user[64], proof_warehouse_secret[64];
+	char proof_evidence[16], proof_evidence_component[64], proof_evidence_secret[64];
+	/* lineage: DataHub, for catalog navigation (never proof) */
+	char datahub_component[64], datahub_secret[64];
 	/* components:, secrets:, vault: (from the file only) and server.mode
 	 * (catalogue.dev_mode: 1 = dev, the default; 0 = production). The
 	 * arrays are heap memory owned by this struct: a plain `a = b` copy

@@ -97,9 +97,9 @@ Test(config, defaults_are_the_documented_values)
 	cr_expect_str_eq(cfg.path, "");
 }
 
-Test(config, the_table_declares_seventeen_settings)
+Test(config, the_table_declares_thirty_settings)
 {
-	cr_expect_eq(config_setting_count(), 17);
+	cr_expect_eq(config_setting_count(), 30);
 }
 
 Test(config, building_from_nothing_gives_the_defaults_and_no_path)
@@ -316,12 +316,12 @@ Test(config, a_top_level_that_is_not_a_mapping_is_refused)
 {
 	expect_one_error("- server\n- store\n", 1, 1, "",
 			 "the file must be a mapping of sections "
-			 "(server, store, live, log, auth, components, projects, proposals, secrets, "
+			 "(server, store, live, log, auth, proof, lineage, components, projects, proposals, secrets, "
 			 "vault), "
 			 "got a sequence");
 	expect_one_error("just words\n", 1, 1, "",
 			 "the file must be a mapping of sections "
-			 "(server, store, live, log, auth, components, projects, proposals, secrets, "
+			 "(server, store, live, log, auth, proof, lineage, components, projects, proposals, secrets, "
 			 "vault), "
 			 "got 'just words'");
 }
@@ -576,7 +576,11 @@ Test(config, every_flag_is_documented_in_the_reference_and_the_example)
 		"listen", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes",
 		"drain-timeout-ms", "db", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms",
 		"log-level", "session-idle-ms", "session-max-ms", "preview", "trusted-proxies",
-		"identity-header", NULL,
+		"identity-header", "proof-graph", "proof-graph-component", "proof-graph-secret",
+		"proof-warehouse", "proof-warehouse-component", "proof-warehouse-database",
+		"proof-warehouse-user", "proof-warehouse-secret", "proof-evidence",
+		"proof-evidence-component", "proof-evidence-secret", "datahub-component",
+		"datahub-secret", NULL,
 	};
 	cr_assert_eq((int)(sizeof all / sizeof all[0]) - 1, config_setting_count());
 	struct buf docs = BUF_INIT, example = BUF_INIT;
@@ -1749,4 +1753,86 @@ Test(config, kinds_are_copied_deeply_and_disposed)
 	cr_expect_str_eq(copy->catalogue.kinds[0].name, "rotate-deploy-key");
 	config_dispose(copy);
 	free(copy);
+}
+
+/* --- proof: and lineage: */
+
+static const char planes_catalogue[] =
+	"components:\n"
+	"  - {name: clickhouse, ownership: endpoint, internal_url: http://127.0.0.1:8123,\n"
+	"     health: {path: /ping}}\n"
+	"  - {name: chronicle, ownership: owned, internal_url: http://127.0.0.1:9100,\n"
+	"     health: {path: /healthz}}\n"
+	"secrets:\n"
+	"  ch_key: env:CH_KEY\n";
+
+static int build_planes(const char *proof)
+{
+	char yaml[2048];
+	snprintf(yaml, sizeof yaml, "%s%s", planes_catalogue, proof);
+	return build_yaml(yaml, NULL);
+}
+
+Test(config, every_proof_plane_is_embedded_by_default)
+{
+	cr_assert_eq(build_yaml("", NULL), 0);
+	cr_expect_str_eq(cfg.proof_graph, "embedded");
+	cr_expect_str_eq(cfg.proof_warehouse, "embedded");
+	cr_expect_str_eq(cfg.proof_evidence, "embedded");
+	cr_expect_str_eq(cfg.proof_warehouse_database, "default");
+	cr_expect_str_eq(cfg.datahub_component, "");
+}
+
+Test(config, a_remote_plane_names_a_declared_component_and_secret)
+{
+	cr_assert_eq(build_planes("proof:\n"
+				  "  warehouse: clickhouse\n"
+				  "  warehouse_component: clickhouse\n"
+				  "  warehouse_user: portal\n"
+				  "  warehouse_secret: ch_key\n"
+				  "  evidence: http\n"
+				  "  evidence_component: chronicle\n"),
+		     0, "%s", formatted(&errs.items[0]));
+	cr_expect_str_eq(cfg.proof_warehouse, "clickhouse");
+	cr_expect_str_eq(cfg.proof_warehouse_secret, "ch_key");
+	cr_expect_str_eq(cfg.proof_evidence_component, "chronicle");
+}
+
+Test(config, a_plane_is_one_of_its_implementations)
+{
+	cr_assert_eq(build_planes("proof:\n  warehouse: postgres\n"), -1);
+	expect_only(9, 14, "proof.warehouse",
+		    "must be one of embedded|clickhouse, got 'postgres'");
+	cr_assert_eq(build_planes("proof:\n  graph: clickhouse\n"), -1);
+	expect_only(9, 10, "proof.graph", "must be one of embedded|http, got 'clickhouse'");
+}
+
+Test(config, a_remote_plane_without_its_component_is_refused)
+{
+	cr_assert_eq(build_planes("proof:\n  evidence: http\n"), -1);
+	expect_only(9, 13, "proof.evidence",
+		    "proof.evidence needs proof.evidence_component: the component it calls");
+}
+
+Test(config, a_plane_naming_an_undeclared_component_or_secret_is_refused)
+{
+	cr_assert_eq(build_planes("proof:\n  graph: http\n  graph_component: semantics\n"), -1);
+	expect_only(10, 20, "proof.graph_component",
+		    "names no declared component: 'semantics' is not under components");
+	cr_assert_eq(build_planes("lineage:\n  datahub_component: clickhouse\n"
+				  "  datahub_secret: datahub_token\n"),
+		     -1);
+	expect_only(10, 19, "lineage.datahub_secret",
+		    "names no declared secret contract: 'datahub_token' is not under secrets");
+}
+
+Test(config, the_planes_can_be_chosen_from_the_environment)
+{
+	char *env[] = {"PORTAL_PROOF_EVIDENCE=http", "PORTAL_PROOF_EVIDENCE_COMPONENT=chronicle",
+		       NULL};
+	const char *path = temp_file(planes_catalogue);
+	struct config_source src = {.path = path, .envp = env};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	unlink(path);
+	cr_expect_str_eq(cfg.proof_evidence, "http");
 }

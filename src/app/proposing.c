@@ -46,13 +46,14 @@ json_t *proposal_to_json(const struct store_proposal *p)
 	char url[64];
 	snprintf(url, sizeof url, "/proposals/%s", p->id);
 	const char *state = proposal_state_name((enum proposal_state)p->state);
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:i,s:I,s:I,s:o,s:o,s:s}", "id", p->id, "kind",
-			 p->kind, "project", p->project, "proposer", p->proposer, "state",
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:i,s:I,s:I,s:o,s:o,s:o,s:s}", "id", p->id,
+			 "kind", p->kind, "project", p->project, "proposer", p->proposer, "state",
 			 state ? state : "unknown", "input", json_text_or_null(p->input), "attempts",
 			 p->attempts, "created_at", (json_int_t)p->created_at, "updated_at",
 			 (json_int_t)p->updated_at, "last_error",
 			 p->last_error[0] ? json_string(p->last_error) : json_null(), "evidence",
-			 json_text_or_null(p->evidence), "url", url);
+			 json_text_or_null(p->evidence), "closure", json_text_or_null(p->closure),
+			 "url", url);
 }
 
 static void fail(struct proposing_job *j, int status, const char *code, const char *field,

@@ -16,6 +16,7 @@
 #include "adapters/secrets.h"
 #include "cmd/cmd.h"
 #include "exec/worker.h"
+#include "proof/planes.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -110,6 +111,8 @@ int cmd_worker(int argc, char **argv)
 	int rc = 2;
 	struct store *st = NULL;
 	struct worker *w = NULL;
+	struct prover *pv = NULL;
+	struct prover_planes planes = {0};
 
 	long concurrency = WORKER_DEFAULT_CONCURRENCY, slack = WORKER_LEASE_SLACK_MS;
 	if (number_option(&args, "concurrency", 1, WORKER_MAX_CONCURRENCY, &concurrency) < 0 ||
@@ -171,14 +174,26 @@ int cmd_worker(int argc, char **argv)
 			 json_pack("{s:s,s:s}", "field", err.field, "reason", err.msg));
 		goto out;
 	}
+	struct secret_values *plane_secrets = resolve_secrets(&cfg.catalogue);
+	int planes_rc = proof_planes_open(&cfg, st, plane_secrets, &planes, &err);
+	secret_values_free(plane_secrets); /* the planes keep what they need */
+	char actor[80];
+	snprintf(actor, sizeof actor, "worker:%s", id); /* as the store names a leasing worker */
+	if (planes_rc < 0 || prover_start(&pv, st, &planes, actor, 0, 0, &err) < 0) {
+		log_emit(LOG_ERROR, "cannot start the proof planes",
+			 json_pack("{s:s,s:s}", "field", err.field, "reason", err.msg));
+		goto out;
+	}
 	json_t *names = json_array();
 	for (size_t i = 0; i < cfg.catalogue.nkinds; i++) {
 		const struct proposal_kind *k = &cfg.catalogue.kinds[i];
 		json_array_append_new(names, json_string(k->name));
 	}
 	log_emit(LOG_INFO, "worker started",
-		 json_pack("{s:s,s:i,s:o,s:s}", "id", id, "concurrency", (int)concurrency, "kinds",
-			   names, "version", PORTAL_VERSION));
+		 json_pack("{s:s,s:i,s:o,s:s,s:{s:s,s:s,s:s}}", "id", id, "concurrency",
+			   (int)concurrency, "kinds", names, "version", PORTAL_VERSION, "proof",
+			   "graph", planes.graph.ops->name, "warehouse", planes.warehouse.ops->name,
+			   "evidence", planes.evidence.ops->name));
 
 	int sig = 0;
 	for (;;) {
@@ -194,10 +209,14 @@ int cmd_worker(int argc, char **argv)
 			   "timeout_ms", cfg.drain_timeout_ms));
 	int released = worker_stop(w, cfg.drain_timeout_ms);
 	w = NULL;
+	prover_stop(pv);
+	pv = NULL;
 	rc = 0;
 	log_emit(LOG_INFO, "stopped", json_pack("{s:i,s:i}", "exit_code", rc, "given_back", released));
 out:
 	worker_stop(w, 0);
+	prover_stop(pv);
+	proof_planes_close(&planes);
 	store_close(st);
 	config_dispose(&cfg);
 	return rc;

@@ -19,6 +19,7 @@ const struct route http_routes[] = {
 	{METHOD_POST, "/proposals", web_proposal_submit, ROUTE_PAGE, "Submit a proposal from the form", ROLE_VIEWER},
 	{METHOD_GET, "/proposals/{id}", web_page_proposal, ROUTE_PAGE, "One proposal: timeline with audit hashes, decisions, execution", ROLE_VIEWER},
 	{METHOD_POST, "/proposals/{id}/{action}", web_proposal_act, ROUTE_PAGE, "Approve, reject or cancel a proposal", ROLE_VIEWER},
+	{METHOD_GET, "/proof", web_page_proof, ROUTE_PAGE, "Proposals in proof, with the joins their closure still lacks", ROLE_VIEWER},
 	{METHOD_POST, "/api/v1/proposals", api_proposals_post, ROUTE_API, "Submit a proposal (202, queued for approval)", ROLE_VIEWER},
 	{METHOD_GET, "/api/v1/proposals", api_proposals_list, ROUTE_API, "Proposals, filtered by project, state, kind", ROLE_VIEWER},
 	{METHOD_GET, "/api/v1/proposals/{id}", api_proposal_get, ROUTE_API, "One proposal with its audit trail", ROLE_VIEWER},

@@ -1094,7 +1094,8 @@ static int sqlite_logins(void *impl, long long now_ms, store_login_fn fn, void *
 
 #define PROPOSAL_COLUMNS                                                                   \
 	"id, kind, project, proposer, idempotency_key, input, state, attempts, created_at, " \
-	"updated_at, next_attempt_at, lease_owner, lease_until, last_error, evidence"
+	"updated_at, next_attempt_at, lease_owner, lease_until, last_error, evidence, "      \
+	"closure, closure_at"
 #define AUDIT_ACTOR_MAX (STORE_NAME_MAX + 8)
 #define AUDIT_REASON_MAX 256
 #define LEASE_EXPIRED_ACTOR "lease-expired"
@@ -1130,6 +1131,8 @@ static int proposal_from_row(sqlite3_stmt *st, struct store_proposal *p)
 	p->lease_until = sqlite3_column_int64(st, 12);
 	snprintf(p->last_error, sizeof p->last_error, "%s", column_str(st, 13));
 	p->evidence = column_dup(st, 14);
+	p->closure = column_dup(st, 15);
+	p->closure_at = sqlite3_column_int64(st, 16);
 	return p->state < 0 ? -1 : 0;
 }
 
@@ -1741,6 +1744,21 @@ static int sqlite_proposal_finish(void *impl, const char *id, const char *worker
 	return end(s, rc, out, err);
 }
 
+static int sqlite_proposal_set_closure(void *impl, const char *id, const char *closure,
+				       long long at, struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	pthread_mutex_lock(&s->lock);
+	int rc = run(s, "UPDATE portal_proposals SET closure = ?2, closure_at = ?3 WHERE id = ?1",
+		     "tti", id, closure, at);
+	int changed = rc == SQLITE_OK ? sqlite3_changes(s->db) : 0;
+	int out = rc == SQLITE_OK ? 0 : step_fail(s, err, rc);
+	pthread_mutex_unlock(&s->lock);
+	if (out == 0 && !changed)
+		out = not_found(err, id);
+	return out;
+}
+
 static int sqlite_audit(void *impl, const char *id, store_audit_fn fn, void *arg,
 			struct perr *err)
 {
@@ -1817,5 +1835,6 @@ const struct store_ops sqlite_store_ops = {
 	.proposal_heartbeat = sqlite_proposal_heartbeat,
 	.proposal_release = sqlite_proposal_release,
 	.proposal_finish = sqlite_proposal_finish,
+	.proposal_set_closure = sqlite_proposal_set_closure,
 	.audit = sqlite_audit,
 };

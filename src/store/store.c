@@ -92,7 +92,8 @@ void store_proposal_clear(struct store_proposal *p)
 		return;
 	free(p->input);
 	free(p->evidence);
-	p->input = p->evidence = NULL;
+	free(p->closure);
+	p->input = p->evidence = p->closure = NULL;
 }
 
 /* --- the audit chain, backend by backend the same ---------------------- */

@@ -90,6 +90,8 @@ struct store_proposal {
 	long long lease_until;            /* running: the lease ends (ms) */
 	char last_error[256];
 	char *evidence;                   /* executed: JSON (digest, size, location, exit status) */
+	char *closure;                    /* proving and after: the last closure, JSON; or NULL */
+	long long closure_at;             /* when it was decided (ms); 0 = never */
 };
 
 struct store_proposal_filter {
@@ -228,6 +230,10 @@ struct store_ops {
 	int (*proposal_finish)(void *impl, const char *id, const char *worker, int ok,
 			       const char *evidence, const char *error, long long now,
 			       long long retry_at, struct perr *err);
+	/* Keeps the closure last decided for a proposal (JSON) and when. Not a
+	 * transition: no audit row. */
+	int (*proposal_set_closure)(void *impl, const char *id, const char *closure, long long at,
+				    struct perr *err);
 	/* Every audit row in seq order (of one proposal when id is set). */
 	int (*audit)(void *impl, const char *id, store_audit_fn fn, void *arg, struct perr *err);
 };
@@ -348,7 +354,7 @@ static inline int store_logins(struct store *st, long long now_ms, store_login_f
 	return st->ops->logins(st->impl, now_ms, fn, arg, err);
 }
 
-/* Frees p->input and p->evidence and sets them NULL; the rest is left. */
+/* Frees p->input, p->evidence and p->closure and sets them NULL; the rest is left. */
 void store_proposal_clear(struct store_proposal *p);
 
 /* p->input (and p->evidence) must be heap memory owned by p: when an
@@ -407,6 +413,12 @@ static inline int store_proposal_finish(struct store *st, const char *id, const 
 {
 	return st->ops->proposal_finish(st->impl, id, worker, ok, evidence, error, now, retry_at,
 					err);
+}
+
+static inline int store_proposal_set_closure(struct store *st, const char *id,
+					     const char *closure, long long at, struct perr *err)
+{
+	return st->ops->proposal_set_closure(st->impl, id, closure, at, err);
 }
 
 /* a is valid only during fn; fn must not call the store. */

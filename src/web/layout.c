@@ -89,7 +89,7 @@ void web_layout_begin_script(struct buf *b, struct http_ctx *c, const char *titl
 	app_readiness(c->app, &r);
 	html_lit(b, "</ol>\n</nav>\n<nav aria-label=\"Views\" class=\"views\">\n"
 		    "<a href=\"/operator\">Operator</a>\n<a href=\"/substrate\">Substrate</a>\n"
-		    "<a href=\"/proposals\">Proposals</a>\n");
+		    "<a href=\"/proposals\">Proposals</a>\n<a href=\"/proof\">Proof</a>\n");
 	if (c->signed_in && role_allows((enum role)c->who.role, ROLE_ADMIN))
 		html_lit(b, "<a href=\"/admin/users\">Accounts</a>\n");
 	html_lit(b, "</nav>\n<a class=\"ready\" href=\"/readyz\" data-ready");

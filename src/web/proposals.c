@@ -421,6 +421,78 @@ static void decision_form(struct buf *b, struct http_ctx *c, const char *id, con
 	buf_free(&href);
 }
 
+/* The proof closure along graph → warehouse → evidence, each join with its
+ * state; contradicted joins show both values. */
+static void closure_panel(struct buf *b, json_t *p)
+{
+	static const char *const planes[] = {"graph", "warehouse", "evidence"};
+	static const char *const titles[] = {"Semantics / FractalOps graph", "ClickHouse warehouse",
+					     "Chronicle evidence"};
+	json_t *cl = json_object_get(p, "closure");
+	html_lit(b, "<section class="panel" id="closure" aria-labelledby="closure-h"");
+	html_attr(b, "data-closure", json_is_object(cl) ? str(cl, "state") : "none");
+	html_lit(b, ">
+<h2 id="closure-h">Proof closure</h2>
+");
+	if (!json_is_object(cl)) {
+		const char *state = str(p, "state");
+		html_lit(b, "<p class="muted">");
+		html_text(b, !strcmp(state, "executed") || !strcmp(state, "proving")
+				     ? "The worker is recording this proposal in the proof planes; "
+				       "the closure follows."
+				     : "Proof begins once the proposal is executed: the worker records "
+				       "it in the graph, the warehouse and the evidence, then checks "
+				       "that they agree.");
+		html_lit(b, "</p>
+</section>
+");
+		return;
+	}
+	html_lit(b, "<p><strong class="closure-state">");
+	html_text(b, str(cl, "state"));
+	html_lit(b, "</strong> · checked ");
+	when(b, cl, "checked_at");
+	html_lit(b, " · decided only by the three planes below; DataHub lineage is not proof.</p>
+"
+		    "<ol class="chain">
+");
+	for (int i = 0; i < 3; i++) {
+		html_lit(b, "<li");
+		html_attr(b, "data-plane", planes[i]);
+		html_lit(b, "><h3>");
+		html_text(b, titles[i]);
+		html_lit(b, "</h3>
+<ul>
+");
+		size_t k;
+		json_t *jn;
+		json_array_foreach(json_object_get(cl, "joins"), k, jn) {
+			if (strcmp(str(jn, "plane"), planes[i]))
+				continue;
+			html_lit(b, "<li class="join"");
+			html_attr(b, "data-state", str(jn, "state"));
+			html_lit(b, "><span class="state">");
+			html_text(b, str(jn, "state"));
+			html_lit(b, "</span> ");
+			html_text(b, str(jn, "what"));
+			if (!strcmp(str(jn, "state"), "contradicted")) {
+				html_lit(b, ": expected <code>");
+				html_text(b, str(jn, "expected"));
+				html_lit(b, "</code>, found <code>");
+				html_text(b, str(jn, "found"));
+				html_lit(b, "</code>");
+			}
+			html_lit(b, "</li>
+");
+		}
+		html_lit(b, "</ul></li>
+");
+	}
+	html_lit(b, "</ol>
+</section>
+");
+}
+
 static void detail_done(struct http_ctx *c, struct proposing_job *j)
 {
 	if (j->code) {
@@ -488,6 +560,7 @@ static void detail_done(struct http_ctx *c, struct proposing_job *j)
 	int cancellable = submitted_state || !strcmp(state, "approved") || !strcmp(state, "queued");
 	if (cancellable && (mine || role_allows((enum role)c->who.role, ROLE_ADMIN)))
 		decision_form(&b, c, id, "cancel", "Cancel the proposal", 0);
+	closure_panel(&b, p);
 	html_lit(&b, "<section class=\"panel\" id=\"timeline\" aria-labelledby=\"timeline-h\">\n"
 		     "<h2 id=\"timeline-h\">Timeline</h2>\n<p class=\"muted\">Each row is an audit "
 		     "record; its hash covers the previous row's, so the chain shows any change "
@@ -564,6 +637,83 @@ int web_proposal_act(struct http_ctx *c)
 	snprintf(j->actor, sizeof j->actor, "%s", c->who.user);
 	j->role = c->who.role;
 	j->done = detail_done;
+	proposing_run(c, j);
+	return 0;
+}
+
+/* --- /proof: proposals in proof, with what their closure still lacks */
+
+static void proof_done(struct http_ctx *c, struct proposing_job *j)
+{
+	if (j->code) {
+		static const struct web_action back[] = {{"/proof", "Try again"}};
+		web_reply_recovery(c, j->status, "dependency", "Proof is unavailable", j->message,
+				   back, 1);
+		proposing_job_free(j);
+		return;
+	}
+	struct buf b = BUF_INIT;
+	web_layout_begin(&b, c, "Proof");
+	html_lit(&b, "<h1>Proof</h1>\n<p class=\"lead\">Executed proposals wait here until the "
+		     "Semantics / FractalOps graph, the ClickHouse warehouse and Chronicle evidence "
+		     "agree about them. Nothing else proves a proposal.</p>\n"
+		     "<table class=\"proof\">\n<thead><tr><th scope=\"col\">Proposal</th>"
+		     "<th scope=\"col\">Project</th><th scope=\"col\">Closure</th>"
+		     "<th scope=\"col\">Open joins</th><th scope=\"col\">Checked</th></tr></thead>"
+		     "\n<tbody>\n");
+	size_t i;
+	json_t *p;
+	json_array_foreach(j->list, i, p) {
+		json_t *cl = json_object_get(p, "closure");
+		html_lit(&b, "<tr");
+		html_attr(&b, "data-proposal", str(p, "id"));
+		html_lit(&b, "><td><a");
+		web_href_segment(&b, "/proposals/", str(p, "id"));
+		html_lit(&b, ">");
+		html_text(&b, str(p, "id"));
+		html_lit(&b, "</a> ");
+		html_text(&b, str(p, "kind"));
+		html_lit(&b, "</td><td>");
+		html_text(&b, str(p, "project"));
+		html_lit(&b, "</td><td><span class=\"state\">");
+		html_text(&b, json_is_object(cl) ? str(cl, "state") : "not checked yet");
+		html_lit(&b, "</span></td><td><ul class=\"open-joins\">");
+		size_t k;
+		json_t *jn;
+		json_array_foreach(json_object_get(cl, "joins"), k, jn) {
+			if (!strcmp(str(jn, "state"), "met"))
+				continue;
+			html_lit(&b, "<li");
+			html_attr(&b, "data-plane", str(jn, "plane"));
+			html_lit(&b, ">");
+			html_text(&b, str(jn, "plane"));
+			html_lit(&b, ": ");
+			html_text(&b, str(jn, "what"));
+			html_lit(&b, " (");
+			html_text(&b, str(jn, "state"));
+			html_lit(&b, ")</li>");
+		}
+		html_lit(&b, "</ul></td><td>");
+		if (json_is_object(cl))
+			when(&b, cl, "checked_at");
+		else
+			html_lit(&b, "—");
+		html_lit(&b, "</td></tr>\n");
+	}
+	if (!json_array_size(j->list))
+		html_lit(&b, "<tr><td colspan=\"5\">No proposal is waiting for proof.</td></tr>\n");
+	html_lit(&b, "</tbody>\n</table>\n");
+	web_layout_end(&b, c);
+	web_reply_page(c, 200, &b);
+	buf_free(&b);
+	proposing_job_free(j);
+}
+
+int web_page_proof(struct http_ctx *c)
+{
+	struct proposing_job *j = proposing_job_new(PROPOSING_LIST);
+	j->f_state = PROPOSAL_PROVING;
+	j->done = proof_done;
 	proposing_run(c, j);
 	return 0;
 }

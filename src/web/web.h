@@ -93,6 +93,7 @@ int web_login_post(struct http_ctx *c);
 int web_logout_post(struct http_ctx *c);
 int web_page_admin_users(struct http_ctx *c);
 int web_page_proposals(struct http_ctx *c);
+int web_page_proof(struct http_ctx *c);
 int web_page_proposal_new(struct http_ctx *c);
 int web_proposal_submit(struct http_ctx *c);
 int web_page_proposal(struct http_ctx *c);

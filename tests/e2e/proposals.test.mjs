@@ -32,7 +32,7 @@ async function pageAs(name) {
   return context.newPage();
 }
 
-test('propose → approve as another person → executed, with the operator view following', async () => {
+test('propose → approve as another person → executed → proven, with the operator view following', async () => {
   const watcher = await pageAs('abe');
   await watcher.goto(`${portal.url}/operator`);
   await watcher.locator('#freshness[data-freshness="live"]').waitFor({ timeout: 10000 });
@@ -55,15 +55,24 @@ test('propose → approve as another person → executed, with the operator view
   const abe = await pageAs('abe');
   await abe.goto(`${portal.url}/proposals/${id}`);
   await Promise.all([abe.waitForNavigation(), abe.click('form[data-action="approve"] button')]);
-  const deadline = Date.now() + 15000;
+  const deadline = Date.now() + 20000;
   let state;
   do {
     await abe.reload();
     state = await abe.locator('#proposal').getAttribute('data-state');
-    if (state !== 'executed') await new Promise((r) => setTimeout(r, 300));
-  } while (state !== 'executed' && Date.now() < deadline);
-  assert.equal(state, 'executed');
+    if (state !== 'proven') await new Promise((r) => setTimeout(r, 300));
+  } while (state !== 'proven' && Date.now() < deadline);
+  assert.equal(state, 'proven');
   assert.match(await abe.locator('#proposal').textContent(), /sha256:[0-9a-f]{64}/);
   const steps = await abe.locator('#timeline li').evaluateAll((els) => els.map((e) => e.getAttribute('data-to')));
-  assert.deepEqual(steps, ['submitted', 'approved', 'queued', 'running', 'executed']);
+  assert.deepEqual(steps, ['submitted', 'approved', 'queued', 'running', 'executed', 'proving', 'proven']);
+  // the closure, plane by plane, every join met
+  assert.equal(await abe.locator('#closure').getAttribute('data-closure'), 'closed');
+  for (const plane of ['graph', 'warehouse', 'evidence']) {
+    const joins = await abe.locator(`#closure [data-plane="${plane}"] .join`).evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
+    assert.ok(joins.length > 0 && joins.every((s) => s === 'met'), `${plane}: ${joins}`);
+  }
+  // nothing is left waiting for proof
+  await abe.goto(`${portal.url}/proof`);
+  await abe.getByText('No proposal is waiting for proof.').waitFor({ timeout: 5000 });
 });

@@ -476,8 +476,8 @@ static const struct {
 	{"CHART", "chart"},
 	{"DASHBOARD", "dashboard"},
 	{"CONTAINER", "container"},
-	{"ML_MODEL", "mlModels"},
-	{"ML_FEATURE_TABLE", "featureTables"},
+	{"MLMODEL", "mlModels"},
+	{"MLFEATURE_TABLE", "featureTables"},
 	{"GLOSSARY_TERM", "glossaryTerm"},
 };
 

@@ -858,7 +858,9 @@ Test(datahub, each_type_gets_the_page_datahub_gives_it)
 		{"CHART", "http://dh:9002/chart/urn%3A"},
 		{"DASHBOARD", "http://dh:9002/dashboard/urn%3A"},
 		{"CONTAINER", "http://dh:9002/container/urn%3A"},
-		{"ML_MODEL", "http://dh:9002/mlModels/urn%3A"},
+		{"MLMODEL", "http://dh:9002/mlModels/urn%3A"},
+		{"MLFEATURE_TABLE", "http://dh:9002/featureTables/urn%3A"},
+		{"GLOSSARY_TERM", "http://dh:9002/glossaryTerm/urn%3A"},
 	};
 	struct public_url u = pub("http://dh:9002/");
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

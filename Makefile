@@ -23,9 +23,10 @@ LDFLAGS_SAN := -fsanitize=address,undefined
 SRC := $(sort $(shell find src -name '*.c' ! -path src/main.c))
 UNIT := $(sort $(wildcard tests/unit/*.c))
 
-# Files compiled into the binary: static assets, migrations, the API document.
-EMBED := $(sort $(wildcard src/web/assets/*) $(wildcard src/store/migrations/*/*.sql)) \
-	docs/openapi.json
+# Files compiled into the binary: static assets, migrations, the API document,
+# the GraphQL documents sent to DataHub.
+EMBED := $(sort $(wildcard src/web/assets/*) $(wildcard src/store/migrations/*/*.sql) \
+	$(wildcard src/adapters/datahub/*.graphql)) docs/openapi.json
 EMBED_ARGS = $(foreach f,$(EMBED),$(patsubst src/%,%,$(f))=$(f))
 
 .PHONY: all run test deps deps-test unit unit-san integration browser clean

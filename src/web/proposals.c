@@ -429,49 +429,41 @@ static void closure_panel(struct buf *b, json_t *p)
 	static const char *const titles[] = {"Semantics / FractalOps graph", "ClickHouse warehouse",
 					     "Chronicle evidence"};
 	json_t *cl = json_object_get(p, "closure");
-	html_lit(b, "<section class="panel" id="closure" aria-labelledby="closure-h"");
+	html_lit(b, "<section class=\"panel\" id=\"closure\" aria-labelledby=\"closure-h\"");
 	html_attr(b, "data-closure", json_is_object(cl) ? str(cl, "state") : "none");
-	html_lit(b, ">
-<h2 id="closure-h">Proof closure</h2>
-");
+	html_lit(b, ">\n<h2 id=\"closure-h\">Proof closure</h2>\n");
 	if (!json_is_object(cl)) {
 		const char *state = str(p, "state");
-		html_lit(b, "<p class="muted">");
+		html_lit(b, "<p class=\"muted\">");
 		html_text(b, !strcmp(state, "executed") || !strcmp(state, "proving")
 				     ? "The worker is recording this proposal in the proof planes; "
 				       "the closure follows."
 				     : "Proof begins once the proposal is executed: the worker records "
 				       "it in the graph, the warehouse and the evidence, then checks "
 				       "that they agree.");
-		html_lit(b, "</p>
-</section>
-");
+		html_lit(b, "</p>\n</section>\n");
 		return;
 	}
-	html_lit(b, "<p><strong class="closure-state">");
+	html_lit(b, "<p><strong class=\"closure-state\">");
 	html_text(b, str(cl, "state"));
 	html_lit(b, "</strong> · checked ");
 	when(b, cl, "checked_at");
-	html_lit(b, " · decided only by the three planes below; DataHub lineage is not proof.</p>
-"
-		    "<ol class="chain">
-");
+	html_lit(b, " · decided only by the three planes below; DataHub lineage is not proof.</p>\n"
+		    "<ol class=\"chain\">\n");
 	for (int i = 0; i < 3; i++) {
 		html_lit(b, "<li");
 		html_attr(b, "data-plane", planes[i]);
 		html_lit(b, "><h3>");
 		html_text(b, titles[i]);
-		html_lit(b, "</h3>
-<ul>
-");
+		html_lit(b, "</h3>\n<ul>\n");
 		size_t k;
 		json_t *jn;
 		json_array_foreach(json_object_get(cl, "joins"), k, jn) {
 			if (strcmp(str(jn, "plane"), planes[i]))
 				continue;
-			html_lit(b, "<li class="join"");
+			html_lit(b, "<li class=\"join\"");
 			html_attr(b, "data-state", str(jn, "state"));
-			html_lit(b, "><span class="state">");
+			html_lit(b, "><span class=\"state\">");
 			html_text(b, str(jn, "state"));
 			html_lit(b, "</span> ");
 			html_text(b, str(jn, "what"));
@@ -482,15 +474,11 @@ static void closure_panel(struct buf *b, json_t *p)
 				html_text(b, str(jn, "found"));
 				html_lit(b, "</code>");
 			}
-			html_lit(b, "</li>
-");
+			html_lit(b, "</li>\n");
 		}
-		html_lit(b, "</ul></li>
-");
+		html_lit(b, "</ul></li>\n");
 	}
-	html_lit(b, "</ol>
-</section>
-");
+	html_lit(b, "</ol>\n</section>\n");
 }
 
 static void detail_done(struct http_ctx *c, struct proposing_job *j)

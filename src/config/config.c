@@ -1170,15 +1170,16 @@ static int cfield_apply(const struct cfield *f, void *base, const char *text, in
 		return 0;
 	}
 	case CF_FTYPE: {
-		static const char *const types[] = {"string", "integer", "boolean", "enum"};
-		static const enum proposal_field_type values[] = {PFIELD_STRING, PFIELD_INTEGER,
-								  PFIELD_BOOLEAN, PFIELD_ENUM};
-		for (int i = 0; i < 4; i++)
+		static const char *const types[] = {"string", "integer", "boolean", "enum",
+						    "dataset"};
+		static const enum proposal_field_type values[] = {
+			PFIELD_STRING, PFIELD_INTEGER, PFIELD_BOOLEAN, PFIELD_ENUM, PFIELD_DATASET};
+		for (int i = 0; i < 5; i++)
 			if (strcmp(text, types[i]) == 0) {
 				memcpy(field, &values[i], sizeof values[i]);
 				return 0;
 			}
-		snprintf(msg, msgsz, "must be one of string, integer, boolean, enum, got '%s'",
+		snprintf(msg, msgsz, "must be one of string, integer, boolean, enum, dataset, got '%s'",
 			 shown(text, b));
 		return -1;
 	}

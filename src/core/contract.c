@@ -557,6 +557,7 @@ static void check_field(const struct proposal_kind *k, size_t i, size_t fi, stru
 			    f->name, f->min_len, f->max_len);
 		break;
 	case PFIELD_BOOLEAN:
+	case PFIELD_DATASET:
 		break;
 	}
 }

@@ -81,6 +81,7 @@ static const struct proposal_field *field_find(const struct proposal_kind *k, co
 static int value_check(const struct proposal_field *f, const json_t *v, struct perr *err)
 {
 	switch (f->type) {
+	case PFIELD_DATASET:
 	case PFIELD_STRING: {
 		if (!json_is_string(v))
 			return perr_set(err, PERR_INVALID, NULL, "must be a string");
@@ -96,6 +97,15 @@ static int value_check(const struct proposal_field *f, const json_t *v, struct p
 			if (ch < 0x20 || ch == 0x7f || (ch == 0xc2 && nx >= 0x80 && nx <= 0x9f))
 				return perr_set(err, PERR_INVALID, NULL,
 						"must be one line without control characters");
+		}
+		if (f->type == PFIELD_DATASET) {
+			static const char prefix[] = "urn:li:dataset:(urn:li:dataPlatform:";
+			if (n > PROPOSAL_DATASET_MAX || strncmp(s, prefix, sizeof prefix - 1) ||
+			    s[n - 1] != ')' || !strchr(s + sizeof prefix - 1, ','))
+				return perr_set(err, PERR_INVALID, NULL,
+						"must be a DataHub dataset URN such as "
+						"urn:li:dataset:(urn:li:dataPlatform:clickhouse,db.table,PROD)");
+			return 0;
 		}
 		if (f->min_len > 0 && n < (size_t)f->min_len)
 			return perr_set(err, PERR_INVALID, NULL,

@@ -40,7 +40,10 @@ int proposal_state_final(enum proposal_state s);
  * Nothing else. */
 int proposal_transition_ok(enum proposal_state from, enum proposal_state to);
 
-enum proposal_field_type { PFIELD_STRING, PFIELD_INTEGER, PFIELD_BOOLEAN, PFIELD_ENUM };
+/* dataset: a DataHub dataset URN, urn:li:dataset:(urn:li:dataPlatform:P,NAME,ENV); the
+ * datasets a proposal names are the ones its lineage panel navigates from. */
+enum proposal_field_type { PFIELD_STRING, PFIELD_INTEGER, PFIELD_BOOLEAN, PFIELD_ENUM, PFIELD_DATASET };
+#define PROPOSAL_DATASET_MAX 1000 /* bytes of a dataset URN */
 
 #define PROPOSAL_NAME_MAX 64
 #define PROPOSAL_MAX_FIELDS 16

@@ -493,3 +493,34 @@ Test(proposal, more_arguments_than_room_is_refused)
 	cr_expect_eq(proposal_argv(&kind, in, args, 4, &err), 4);
 	json_decref(in);
 }
+
+Test(proposal, a_dataset_field_takes_a_datahub_dataset_urn)
+{
+	memset(&kind, 0, sizeof kind);
+	snprintf(kind.name, sizeof kind.name, "backfill");
+	add_field("table", PFIELD_DATASET, 1);
+	const char *good = "{\"table\": \"urn:li:dataset:(urn:li:dataPlatform:clickhouse,"
+			   "fractalops.facts,PROD)\"}";
+	json_t *in = json_loads(good, 0, NULL), *out = NULL;
+	memset(&err, 0, sizeof err);
+	cr_expect_eq(proposal_validate(&kind, in, &out, &err), 0, "%s", err.msg);
+	json_decref(in);
+	json_decref(out);
+	const char *bad[] = {
+		"{\"table\": \"fractalops.facts\"}",
+		"{\"table\": \"urn:li:dataset:(urn:li:dataPlatform:clickhouse)\"}",
+		"{\"table\": \"urn:li:dataJob:(urn:li:dataFlow:(airflow,x,PROD),y)\"}",
+		"{\"table\": \"urn:li:dataset:(urn:li:dataPlatform:clickhouse,a,PROD\"}",
+		"{\"table\": \"urn:li:dataset:(urn:li:dataPlatform:x,a\\nb,PROD)\"}",
+		"{\"table\": 7}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		in = json_loads(bad[i], 0, NULL);
+		out = (json_t *)1;
+		memset(&err, 0, sizeof err);
+		cr_expect_eq(proposal_validate(&kind, in, &out, &err), PERR_INVALID, "%s", bad[i]);
+		cr_expect_str_eq(err.field, "input.table", "%s", bad[i]);
+		cr_expect_null(out);
+		json_decref(in);
+	}
+}

@@ -185,8 +185,9 @@ int cmd_serve(int argc, char **argv)
 	app.throttle = throttle_new(4096);
 	randombytes_buf(app.proxy_key, sizeof app.proxy_key);
 	app.jobs = offload_start();
+	app.lineage = offload_start();
 	app.signin = app.jobs ? signin_start(&app, app.jobs) : NULL;
-	if (!logins || !app.throttle || !app.signin) {
+	if (!logins || !app.throttle || !app.signin || !app.lineage) {
 		log_printf(LOG_ERROR, "cannot start sign-in");
 		goto out;
 	}
@@ -229,6 +230,8 @@ int cmd_serve(int argc, char **argv)
 	/* No request waits on an offloaded job now. */
 	offload_stop(app.jobs);
 	app.jobs = NULL;
+	offload_stop(app.lineage);
+	app.lineage = NULL;
 	rc = 0;
 	log_emit(LOG_INFO, "drained",
 		 json_pack("{s:f}", "duration_ms", (double)(clock_mono_us() - d0) / 1000.0));
@@ -242,6 +245,7 @@ out:
 	hub_free(hub);
 	server_free(srv);
 	offload_stop(app.jobs);
+	offload_stop(app.lineage);
 	signin_free(app.signin);
 	token_cache_free(tokens);
 	login_cache_free(logins);

@@ -14,6 +14,7 @@
 #include <sys/queue.h>
 
 #include "app/app.h"
+#include "app/lineage.h"
 #include "app/proposing.h"
 #include "core/proposal.h"
 #include "core/role.h"
@@ -481,7 +482,102 @@ static void closure_panel(struct buf *b, json_t *p)
 	html_lit(b, "</ol>\n</section>\n");
 }
 
+/* The lineage panel: DataHub's upstream and downstream of each dataset the
+ * proposal names, as catalog navigation; never part of the closure. */
+static void lineage_panel(struct buf *b, json_t *panel)
+{
+	html_lit(b, "<section class=\"panel\" id=\"lineage\" aria-labelledby=\"lineage-h\"");
+	html_attr(b, "data-lineage", str(panel, "state"));
+	html_lit(b, ">\n<h2 id=\"lineage-h\">Lineage <span class=\"muted\">(catalog navigation "
+		    "from DataHub, not proof)</span></h2>\n");
+	if (strcmp(str(panel, "state"), "ok")) {
+		html_lit(b, "<p class=\"recovery\" data-class=\"dependency\">DataHub could not be "
+			    "asked: ");
+		html_text(b, str(panel, "message"));
+		html_lit(b, ". The proof closure above does not depend on it.</p>\n</section>\n");
+		return;
+	}
+	static const char *const dirs[] = {"upstream", "downstream"};
+	size_t i;
+	json_t *ds;
+	json_array_foreach(json_object_get(panel, "datasets"), i, ds) {
+		html_lit(b, "<div class=\"dataset\"");
+		html_attr(b, "data-urn", str(ds, "urn"));
+		html_lit(b, "><h3>");
+		const char *link = json_string_value(json_object_get(ds, "link"));
+		if (link) {
+			html_lit(b, "<a");
+			html_attr(b, "href", link);
+			html_lit(b, ">");
+		}
+		html_text(b, str(ds, "name"));
+		if (link)
+			html_lit(b, "</a>");
+		html_lit(b, "</h3>\n");
+		for (int d = 0; d < 2; d++) {
+			json_t *dir = json_object_get(ds, dirs[d]);
+			char count[64];
+			snprintf(count, sizeof count, "%lld%s",
+				 (long long)json_integer_value(json_object_get(dir, "total")),
+				 json_is_true(json_object_get(dir, "partial")) ? "+" : "");
+			html_lit(b, "<p");
+			html_attr(b, "data-direction", dirs[d]);
+			html_lit(b, "><strong>");
+			html_text(b, d ? "Downstream (impact)" : "Upstream");
+			html_lit(b, ": <span class=\"count\">");
+			html_text(b, count);
+			html_lit(b, "</span></strong></p>\n<ul>");
+			size_t k;
+			json_t *e;
+			json_array_foreach(json_object_get(dir, "entities"), k, e) {
+				const char *el = json_string_value(json_object_get(e, "link"));
+				html_lit(b, "<li>");
+				if (el) {
+					html_lit(b, "<a");
+					html_attr(b, "href", el);
+					html_lit(b, ">");
+				}
+				html_text(b, str(e, "name"));
+				if (el)
+					html_lit(b, "</a>");
+				html_lit(b, " <span class=\"muted\">");
+				html_text(b, str(e, "type"));
+				html_lit(b, "</span></li>");
+			}
+			html_lit(b, "</ul>\n");
+		}
+		html_lit(b, "</div>\n");
+	}
+	html_lit(b, "</section>\n");
+}
+
+static void render_detail(struct http_ctx *c, struct proposing_job *j, json_t *lineage);
+
+static void lineage_done(struct http_ctx *c, json_t *panel, void *arg)
+{
+	struct proposing_job *j = arg;
+	json_decref((json_t *)j->arg); /* the datasets asked about */
+	j->arg = NULL;
+	render_detail(c, j, panel);
+	json_decref(panel);
+}
+
 static void detail_done(struct http_ctx *c, struct proposing_job *j)
+{
+	if (!j->code && j->op != PROPOSING_ACT && lineage_configured(c->cfg)) {
+		json_t *sets = lineage_datasets(c->cfg, str(j->proposal, "kind"),
+						json_object_get(j->proposal, "input"));
+		if (json_array_size(sets)) {
+			j->arg = sets;
+			lineage_fetch(c->app->lineage, c, c->cfg, sets, lineage_done, j);
+			return;
+		}
+		json_decref(sets);
+	}
+	render_detail(c, j, NULL);
+}
+
+static void render_detail(struct http_ctx *c, struct proposing_job *j, json_t *lineage)
 {
 	if (j->code) {
 		static const struct web_action back[] = {{"/proposals", "Back to the proposals"}};
@@ -549,6 +645,8 @@ static void detail_done(struct http_ctx *c, struct proposing_job *j)
 	if (cancellable && (mine || role_allows((enum role)c->who.role, ROLE_ADMIN)))
 		decision_form(&b, c, id, "cancel", "Cancel the proposal", 0);
 	closure_panel(&b, p);
+	if (lineage)
+		lineage_panel(&b, lineage);
 	html_lit(&b, "<section class=\"panel\" id=\"timeline\" aria-labelledby=\"timeline-h\">\n"
 		     "<h2 id=\"timeline-h\">Timeline</h2>\n<p class=\"muted\">Each row is an audit "
 		     "record; its hash covers the previous row's, so the chain shows any change "

@@ -13,7 +13,7 @@ n=${1:-10000}
 with_ch=${2:-}
 need=()
 command -v sqlite3 >/dev/null || need+=(sqlite3)
-[[ $with_ch == --clickhouse ]] && ! command -v clickhouse >/dev/null && need+=(clickhouse-server)
+[[ $with_ch == --clickhouse ]] && ! command -v clickhouse-server >/dev/null && need+=(clickhouse-server)
 if ((${#need[@]})); then
 	sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
 	$sudo apt-get install -y -q "${need[@]}" >/dev/null
@@ -51,7 +51,7 @@ XML
   <quotas><default/></quotas>
 </yandex>
 XML
-	clickhouse server --config-file="$work/ch/config.xml" >/dev/null 2>&1 &
+	PATH=$PATH:/usr/sbin clickhouse-server --config-file="$work/ch/config.xml" >"$work/ch/stdout.log" 2>&1 &
 	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/ping" >/dev/null && break; sleep 0.1; done
 	ch_url="http://127.0.0.1:$port"
 fi
@@ -77,3 +77,12 @@ echo "== $n closures from the embedded planes"
 printf '%-58s %10s ms %6s\n' 'sqlite3 shell, the same three reads per proposal' "$ref_ms" 1.00
 printf '%-58s %10s ms %6s\n' 'portal: read the three planes and decide the closure' "$portal_ms" \
 	"$(awk -v a="$portal_ms" -v b="$ref_ms" 'BEGIN { printf "%.2f", a / b }')"
+if [[ -n $ch_url ]]; then
+	ch_ms=$(awk '/^clickhouse warehouse:/ { print $6 }' "$work/out.txt")
+	curl -s -o /dev/null "$ch_url/?wait_end_of_query=1" --data-binary 'SELECT 1' # warm
+	rt=$(curl -s -o /dev/null -w '%{time_total}' "$ch_url/?wait_end_of_query=1" --data-binary 'SELECT 1 FORMAT JSONEachRow')
+	rt_ms=$(awk -v t="$rt" 'BEGIN { printf "%.2f", t * 1000 }')
+	echo "== one closure with the warehouse on the local clickhouse-server ($(dpkg-query -W -f '${Version}' clickhouse-server 2>/dev/null || echo unknown))"
+	printf '%-58s %10s ms\n' 'curl: one SELECT round trip to the same server' "$rt_ms"
+	printf '%-58s %10s ms\n' 'portal: graph + evidence embedded, facts from ClickHouse' "$ch_ms"
+fi

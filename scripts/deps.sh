@@ -2,6 +2,7 @@
 # Installs what Portal needs on Debian 12, and only what is missing.
 #   scripts/deps.sh build   libraries and tools to build and run Portal
 #   scripts/deps.sh test    the above, plus the test tools (Criterion, Chromium,
+#                           clickhouse-server for the warehouse tests,
 #                           Node's packages from package-lock.json)
 # Runs apt-get through sudo when not root. Safe to run again: when nothing is
 # missing it does nothing and says so in one line.
@@ -12,7 +13,7 @@ case $mode in build|test) ;; *) echo "usage: $0 build|test" >&2; exit 2 ;; esac
 
 build_pkgs=(gcc make pkg-config git libevent-dev libsqlite3-dev libcurl4-openssl-dev
 	libjansson-dev libyaml-dev libsodium-dev)
-test_pkgs=(libcriterion-dev chromium sqlite3 curl)
+test_pkgs=(libcriterion-dev chromium sqlite3 curl clickhouse-server)
 
 want=("${build_pkgs[@]}")
 [[ $mode == test ]] && want+=("${test_pkgs[@]}")

@@ -749,3 +749,68 @@ Test(temporal, a_workflow_that_describe_cannot_find_is_not_retried)
 	cr_expect_eq(out.ok, 0);
 	cr_expect_eq(out.retryable, 0, "%s", out.error);
 }
+
+/* The start body against Temporal's own OpenAPI document, when it is at
+ * hand (env PORTAL_TEMPORAL_SPEC, or ../shared/specs/temporal/openapiv2.json
+ * from the repository root): every key is a property of
+ * WorkflowServiceStartWorkflowExecutionBody or a path parameter of the
+ * start route, with the type the spec gives; nested objects likewise. */
+static json_t *spec_definition(json_t *spec, json_t *prop)
+{
+	const char *ref = json_string_value(json_object_get(prop, "$ref"));
+	if (!ref || strncmp(ref, "#/definitions/", 14) != 0)
+		return NULL;
+	return json_object_get(json_object_get(spec, "definitions"), ref + 14);
+}
+
+static void check_against(json_t *spec, json_t *def, json_t *value, const char *where)
+{
+	json_t *props = json_object_get(def, "properties");
+	const char *key;
+	json_t *v;
+	json_object_foreach(value, key, v) {
+		json_t *prop = json_object_get(props, key);
+		cr_expect_not_null(prop, "%s.%s is not in Temporal's spec", where, key);
+		if (!prop)
+			continue;
+		json_t *sub = spec_definition(spec, prop);
+		const char *type = json_string_value(json_object_get(prop, "type"));
+		if (sub && json_is_object(v)) {
+			char deeper[128];
+			snprintf(deeper, sizeof deeper, "%s.%s", where, key);
+			check_against(spec, sub, v, deeper);
+		} else if (sub) {
+			/* v1Payloads written as its JSON shorthand, an array of values */
+			cr_expect(json_is_array(v) && !strcmp(key, "input"), "%s.%s should be an object",
+				  where, key);
+		} else if (type && !strcmp(type, "string")) {
+			cr_expect(json_is_string(v), "%s.%s should be a string", where, key);
+		}
+	}
+}
+
+Test(temporal, start_request_matches_temporals_openapi_document)
+{
+	const char *path = getenv("PORTAL_TEMPORAL_SPEC");
+	if (!path)
+		path = "../shared/specs/temporal/openapiv2.json";
+	json_t *spec = json_load_file(path, 0, NULL);
+	if (!spec)
+		cr_skip_test("Temporal's OpenAPI document is not at %s", path);
+	json_t *paths = json_object_get(spec, "paths");
+	json_t *route = json_object_get(paths, "/api/v1/namespaces/{namespace}/workflows/{workflowId}");
+	cr_assert_not_null(json_object_get(route, "post"), "the start route is in the spec");
+	json_t *def = json_object_get(json_object_get(spec, "definitions"),
+				      "WorkflowServiceStartWorkflowExecutionBody");
+	cr_assert_not_null(def);
+	char p[256];
+	json_t *body = start_body(p, sizeof p);
+	/* the path parameters travel in the path, and the body may repeat them */
+	json_t *rest = json_deep_copy(body);
+	json_object_del(rest, "namespace");
+	json_object_del(rest, "workflowId");
+	check_against(spec, def, rest, "body");
+	json_decref(rest);
+	json_decref(body);
+	json_decref(spec);
+}

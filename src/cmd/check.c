@@ -5,6 +5,7 @@
  * of an existing database instead, changing nothing in it. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "adapters/secrets.h"
 #include "cmd/cmd.h"
@@ -34,11 +35,43 @@ static const struct cmd_spec check_spec = {
 	NULL,
 };
 
+/* Who besides components and the vault names secret `name`: a proposal
+ * kind's executor, a proof plane or DataHub. Appends to buf; 1 if any. */
+static int named_by_settings(const struct config *cfg, const char *name, char *buf, size_t cap)
+{
+	const struct {
+		const char *key, *value;
+	} refs[] = {
+		{"proof.graph_secret", cfg->proof_graph_secret},
+		{"proof.warehouse_secret", cfg->proof_warehouse_secret},
+		{"proof.evidence_secret", cfg->proof_evidence_secret},
+		{"lineage.datahub_secret", cfg->datahub_secret},
+	};
+	int any = 0;
+	size_t len = strlen(buf);
+	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
+		if (!strcmp(refs[i].value, name)) {
+			len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, "%s%s",
+						len ? ", " : "", refs[i].key);
+			any = 1;
+		}
+	for (size_t k = 0; k < cfg->catalogue.nkinds; k++)
+		if (!strcmp(cfg->catalogue.kinds[k].secret, name)) {
+			len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0,
+						"%sproposal kind %s", len ? ", " : "",
+						cfg->catalogue.kinds[k].name);
+			any = 1;
+		}
+	return any;
+}
+
 /* Resolves every secret contract and prints one line per secret that is not
  * present, with why and who needs it (never a value). Returns 1 when a secret
- * that a component (or the vault token) needs is missing or unreadable. */
-static int check_secrets(const struct catalogue *cat, char **envp)
+ * that something needs (a component, the vault token, a proposal kind, a
+ * proof plane or DataHub) is missing or unreadable. */
+static int check_secrets(const struct config *cfg, char **envp)
 {
+	const struct catalogue *cat = &cfg->catalogue;
 	if (!cat->nsecrets)
 		return 0;
 	struct secret_values *values;
@@ -55,11 +88,13 @@ static int check_secrets(const struct catalogue *cat, char **envp)
 		const struct secret_status *st = &sts[i];
 		if (st->state == SECRET_PRESENT)
 			continue;
-		if (st->needed_by[0])
+		char who[512];
+		snprintf(who, sizeof who, "%s", st->needed_by);
+		named_by_settings(cfg, st->name, who, sizeof who);
+		if (who[0])
 			bad++;
 		fprintf(stderr, "secret %s: %s (%s); %s%s\n", st->name, secret_state_name(st->state),
-			st->detail, st->needed_by[0] ? "needed by " : "not needed by any component",
-			st->needed_by);
+			st->detail, who[0] ? "needed by " : "not needed by anything", who);
 	}
 	free(sts);
 	if (bad)
@@ -142,7 +177,7 @@ int cmd_check(int argc, char **argv)
 		       endpoints == 1 ? "" : "s", cat->nprojects, cat->nprojects == 1 ? "" : "s",
 		       cat->nkinds, cat->nkinds == 1 ? "" : "s", cat->nsecrets,
 		       cat->nsecrets == 1 ? "" : "s");
-		rc = check_secrets(cat, args.src.envp);
+		rc = check_secrets(cfg, args.src.envp);
 		config_dispose(cfg);
 	}
 	free(errs);

@@ -29,7 +29,8 @@
 static const char *const serve_flags[] = {
 	"listen", "db", "threads", "environment", "max-body-bytes", "max-header-bytes",
 	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "mode", "log-level",
-	"session-idle-ms", "session-max-ms", "preview", "trusted-proxies", "identity-header", NULL,
+	"session-idle-ms", "session-max-ms", "preview", "trusted-proxies", "identity-header",
+	"datahub-component", "datahub-secret", NULL,
 };
 
 static const struct cmd_spec serve_spec = {

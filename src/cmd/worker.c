@@ -24,8 +24,12 @@ extern char **environ;
 
 #define WORKER_DEFAULT_CONCURRENCY 4
 
-static const char *const worker_flags[] = {"db", "busy-timeout-ms", "drain-timeout-ms",
-					   "log-level", NULL};
+static const char *const worker_flags[] = {
+	"db", "busy-timeout-ms", "drain-timeout-ms", "log-level", "proof-graph",
+	"proof-graph-component", "proof-graph-secret", "proof-warehouse",
+	"proof-warehouse-component", "proof-warehouse-database", "proof-warehouse-user",
+	"proof-warehouse-secret", "proof-evidence", "proof-evidence-component",
+	"proof-evidence-secret", NULL};
 static const char *const worker_opts[] = {"concurrency", "id", "lease-slack-ms", NULL};
 
 /* A numeric command-line option within [min, max]; -1 after saying why. */

@@ -535,8 +535,20 @@ int temporal_run(const struct temporal_call *t, struct temporal_outcome *out)
 				  s.wid, s.timeout_ms);
 			break;
 		}
-		if (d == DESCRIBE_RUNNING)
-			sleep_ms(left < poll_ms ? left : poll_ms);
+		if (d == DESCRIBE_RUNNING) {
+			/* in slices, so a stopping worker is not kept waiting a poll */
+			long long wait = left < poll_ms ? left : poll_ms;
+			while (wait > 0 && !(t->cancel && atomic_load(t->cancel))) {
+				sleep_ms(wait < 100 ? wait : 100);
+				wait -= 100;
+			}
+		}
+		if (t->cancel && atomic_load(t->cancel)) {
+			out->cancelled = 1;
+			rc = fail(&s, 1, PERR_UNAVAILABLE,
+				  "stopped waiting for workflow %s: the worker is shutting down", s.wid);
+			break;
+		}
 	}
 	session_close(&s);
 	return rc;

@@ -8,6 +8,7 @@
 #define PORTAL_EXEC_TEMPORAL_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "core/contract.h"
@@ -27,6 +28,10 @@ struct temporal_call {
 	const char *bearer;        /* credential or NULL */
 	int timeout_ms;            /* the whole execution */
 	int poll_ms;               /* between DescribeWorkflowExecution calls (default 1000) */
+	/* Set (by a stopping worker): stop waiting between Describe calls and
+	 * give the attempt back; the workflow runs on in Temporal, and starting
+	 * the proposal again attaches to it (same requestId). NULL: never. */
+	const atomic_int *cancel;
 };
 
 /* ok: the workflow completed. retryable: running the same proposal again may
@@ -37,7 +42,13 @@ struct temporal_call {
  *   {"executor":"temporal","workflow_id","run_id","status" (Temporal's enum
  *    name),"location":"temporal:<namespace>/<workflowId>/<runId>",
  *    "digest":"sha256:<hex of that Describe body>","size":<its bytes>} */
-struct temporal_outcome { int ok; int retryable; char error[256]; json_t *evidence; };
+struct temporal_outcome {
+	int ok;
+	int retryable;
+	int cancelled; /* stopped waiting because call->cancel was set */
+	char error[256];
+	json_t *evidence;
+};
 
 /* Pure: the StartWorkflowExecution request (path and body) for a proposal.
  * path gets "/api/v1/namespaces/{ns}/workflows/portal-<proposal id>", each

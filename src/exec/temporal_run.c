@@ -25,11 +25,13 @@ static int temporal_exec(const struct exec_job *job, struct exec_result *out)
 		.bearer = job->secret_value && job->secret_value[0] ? job->secret_value : NULL,
 		.timeout_ms = job->timeout_ms > 0 ? job->timeout_ms : k->timeout_ms,
 		.poll_ms = 0,
+		.cancel = job->cancel,
 	};
 	struct temporal_outcome o = {0};
 	temporal_run(&t, &o);
 	out->ok = o.ok;
 	out->retryable = o.retryable;
+	out->cancelled = o.cancelled;
 	memcpy(out->error, o.error, sizeof out->error < sizeof o.error ? sizeof out->error
 									 : sizeof o.error);
 	out->error[sizeof out->error - 1] = 0;

@@ -73,8 +73,39 @@ test('the example configuration is valid, and check names every missing secret w
   const r = run(['check', '--config', path.resolve('config/portal.example.yaml')], { env: { PATH: process.env.PATH } });
   assert.match(r.stdout, /valid .*\d+ components \(\d+ owned, \d+ endpoints\)/);
   assert.equal(r.status, 1, 'secrets are not available on this machine');
-  assert.match(r.stderr, /^secret temporal_token: missing \(env TEMPORAL_TOKEN is not set\); needed by temporal$/m);
+  assert.match(r.stderr, /^secret temporal_token: missing \(env TEMPORAL_TOKEN is not set\); needed by temporal, proposal kind run-workflow$/m);
   assert.match(r.stderr, /^secret datahub_token: unreadable .*needed by datahub$/m);
+});
+
+test('a secret a proof plane or a proposal kind needs counts as needed; one only a project lists does not', () => {
+  const dir = tmp();
+  const file = path.join(dir, 'portal.yaml');
+  fs.writeFileSync(file, `
+components:
+  - {name: clickhouse, ownership: endpoint, internal_url: "http://127.0.0.1:8123", health: {path: /ping}}
+  - {name: runner, ownership: owned, internal_url: "http://127.0.0.1:9", executor_url: "http://127.0.0.1:9/run", health: {path: /}}
+projects:
+  - {name: atlas, secrets: [deploy_key]}
+secrets:
+  ch_key: env:PORTAL_TEST_CH_KEY
+  runner_token: env:PORTAL_TEST_RUNNER_TOKEN
+  deploy_key: env:PORTAL_TEST_DEPLOY_KEY
+proof:
+  warehouse: clickhouse
+  warehouse_component: clickhouse
+  warehouse_secret: ch_key
+proposals:
+  - name: remote
+    execute: {executor: http, component: runner, secret: runner_token}
+`);
+  let r = run(['check', '--config', file], { env: { PATH: process.env.PATH } });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^secret ch_key: missing .*; needed by proof\.warehouse_secret$/m);
+  assert.match(r.stderr, /^secret runner_token: missing .*; needed by proposal kind remote$/m);
+  assert.match(r.stderr, /^secret deploy_key: missing .*; not needed by anything$/m);
+  assert.match(r.stderr, /2 needed secrets missing/);
+  r = run(['check', '--config', file], { env: { PATH: process.env.PATH, PORTAL_TEST_CH_KEY: 'k', PORTAL_TEST_RUNNER_TOKEN: 't' } });
+  assert.equal(r.status, 0, r.stderr);
 });
 
 test('with every secret present (env, file and a KV v2 vault) the example checks clean', async () => {

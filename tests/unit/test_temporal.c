@@ -4,6 +4,7 @@
  * request's method, path, headers and body, and answers from a script. No
  * error text may name the host, port, URL or credential. */
 #include <criterion/criterion.h>
+#include <stdatomic.h>
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -813,4 +814,35 @@ Test(temporal, start_request_matches_temporals_openapi_document)
 	json_decref(rest);
 	json_decref(body);
 	json_decref(spec);
+}
+
+static atomic_int stop_flag;
+
+static void *raise_stop(void *arg)
+{
+	(void)arg;
+	struct timespec ts = {0, 200 * 1000000L};
+	nanosleep(&ts, NULL);
+	atomic_store(&stop_flag, 1);
+	return NULL;
+}
+
+Test(temporal, a_stopping_worker_stops_waiting_and_gives_the_attempt_back)
+{
+	call.timeout_ms = 30000; /* the workflow would be waited for this long */
+	call.poll_ms = 5000;
+	atomic_store(&stop_flag, 0);
+	call.cancel = &stop_flag;
+	pthread_t th;
+	pthread_create(&th, NULL, raise_stop, NULL);
+	long long t0 = clock_mono_us();
+	struct temporal_outcome out = run();
+	long long took_ms = (clock_mono_us() - t0) / 1000;
+	pthread_join(th, NULL);
+	cr_expect_eq(out.ok, 0);
+	cr_expect_eq(out.cancelled, 1);
+	cr_expect_eq(out.retryable, 1);
+	cr_expect(strstr(out.error, "shutting down"), "error \"%s\"", out.error);
+	cr_expect_lt(took_ms, 2000, "stopped after %lld ms, not at the timeout", took_ms);
+	json_decref(out.evidence);
 }

@@ -1,5 +1,6 @@
 /* worker: `portal worker` — runs approved proposals from the store's queue
- * on their kinds' executors (exec, http, temporal), and carries executed proposals through proof, with N threads. SIGHUP re-reads
+ * on their kinds' executors (exec, http, temporal) with N threads, and
+ * carries executed proposals through proof (proof/prover.h). SIGHUP re-reads
  * the secrets; SIGTERM/SIGINT stop leasing, let running attempts finish up to
  * the drain timeout, give the rest back to the queue, and exit 0. Signals
  * are blocked in every thread and taken with sigwait here, as serve does.

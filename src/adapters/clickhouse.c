@@ -127,23 +127,6 @@ int clickhouse_quote(struct buf *b, const char *s, size_t len, const char *field
 	return 0;
 }
 
-/* Appends s to b percent-encoded as a query value. */
-static void put_escaped(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		unsigned char c = *p;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~') {
-			buf_putc(b, (char)c);
-		} else {
-			buf_putc(b, '%');
-			buf_putc(b, hex[c >> 4]);
-			buf_putc(b, hex[c & 15]);
-		}
-	}
-}
-
 static int has_control(const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
@@ -454,7 +437,7 @@ int clickhouse_new(const struct clickhouse_config *cfg, struct clickhouse **out,
 	struct buf u = BUF_INIT;
 	buf_puts(&u, ch->base);
 	buf_puts(&u, "/?database=");
-	put_escaped(&u, db);
+	buf_put_escaped(&u, db);
 	/* Buffer the whole answer on the server so the status tells the truth. */
 	buf_puts(&u, "&wait_end_of_query=1");
 	ch->url = buf_detach(&u, NULL);
@@ -478,23 +461,6 @@ int clickhouse_new(const struct clickhouse_config *cfg, struct clickhouse **out,
 	return 0;
 }
 
-struct answer {
-	struct buf body;
-	int too_large;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	struct answer *a = userdata;
-	size_t len = size * nmemb;
-	if (a->too_large || len > CLICKHOUSE_ANSWER_MAX - a->body.len) {
-		a->too_large = 1;
-		return 0; /* curl stops with a write error */
-	}
-	buf_append(&a->body, data, len);
-	return len;
-}
-
 /* Codes that mean the sign-in was refused; their text names the account. */
 static int is_signin_code(int code)
 {
@@ -512,7 +478,7 @@ static int is_signin_code(int code)
 
 /* Fills err from an answer that carries ClickHouse's exception, its text
  * cleared of the URL and the credentials. */
-static int refused(const struct clickhouse *ch, long status, const struct answer *a,
+static int refused(const struct clickhouse *ch, long status, const struct buf_capped *a,
 		   const char *verb, struct perr *err)
 {
 	char text[200];
@@ -551,11 +517,11 @@ int clickhouse_exec(struct clickhouse *ch, const char *sql, const char *data, si
 		buf_free(&req);
 		return perr_set(err, PERR_INTERNAL, NULL, "the ClickHouse client failed to start");
 	}
-	struct answer a = {BUF_INIT, 0};
+	struct buf_capped a = {BUF_INIT, CLICKHOUSE_ANSWER_MAX, 0};
 	int bad = 0;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, req.data) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.len) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, buf_capped_write) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, &a) != CURLE_OK;
 	CURLcode cc = bad ? CURLE_FAILED_INIT : curl_easy_perform(e);
 	long status = 0;

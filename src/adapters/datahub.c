@@ -132,23 +132,6 @@ void datahub_close(struct datahub *d)
 
 /* --- one request */
 
-struct body {
-	struct buf b;
-	int too_large;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct body *bd = arg;
-	size_t len = size * n;
-	if (bd->b.len + len > DATAHUB_BODY_MAX) {
-		bd->too_large = 1;
-		return 0; /* curl stops with CURLE_WRITE_ERROR */
-	}
-	buf_append(&bd->b, p, len);
-	return len;
-}
-
 /* Out of memory aborts, as buf does. */
 static void header_add(struct curl_slist **h, const char *line)
 {
@@ -240,7 +223,7 @@ static int post(struct datahub *d, const char *doc, const char *op, json_t *vars
 	json_decref(req);
 	CURL *e = curl_easy_init();
 	struct curl_slist *headers = NULL;
-	struct body bd = {BUF_INIT, 0};
+	struct buf_capped bd = {BUF_INIT, DATAHUB_BODY_MAX, 0};
 	int rc;
 	if (!payload || !e) {
 		rc = perr_set(err, PERR_INTERNAL, NULL, "could not build the request to DataHub");
@@ -271,7 +254,7 @@ static int post(struct datahub *d, const char *doc, const char *op, json_t *vars
 	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT) != CURLE_OK;
 	/* An announced size over the cap fails before any byte is read. */
 	bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)DATAHUB_BODY_MAX) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, buf_capped_write) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, &bd) != CURLE_OK;
 	/* TLS verification stays at curl's default (on); it is never turned off. */
 	if (bad) {
@@ -301,7 +284,7 @@ static int post(struct datahub *d, const char *doc, const char *op, json_t *vars
 		rc = perr_set(err, PERR_UNAVAILABLE, NULL, "DataHub answered HTTP %ld", status);
 	} else {
 		json_error_t jerr; /* its text may quote the answer: not used */
-		*root = json_loadb(buf_cstr(&bd.b), bd.b.len, 0, &jerr);
+		*root = json_loadb(buf_cstr(&bd.body), bd.body.len, 0, &jerr);
 		json_t *errors = json_object_get(*root, "errors");
 		if (!json_is_object(*root))
 			rc = perr_set(err, PERR_UNAVAILABLE, NULL,
@@ -326,7 +309,7 @@ done:
 	curl_slist_free_all(headers);
 	if (e)
 		curl_easy_cleanup(e);
-	buf_free(&bd.b);
+	buf_free(&bd.body);
 	free(payload);
 	return rc;
 }

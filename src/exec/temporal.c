@@ -34,24 +34,6 @@
 
 /* --- the pure part */
 
-/* Appends s percent-encoded as one path segment or query value: everything
- * but RFC 3986's unreserved characters is escaped. */
-static void put_escaped(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		unsigned char c = *p;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~') {
-			buf_putc(b, (char)c);
-		} else {
-			buf_putc(b, '%');
-			buf_putc(b, hex[c >> 4]);
-			buf_putc(b, hex[c & 15]);
-		}
-	}
-}
-
 static const char *component_of(const struct temporal_call *t)
 {
 	return t && t->kind && t->kind->component[0] ? t->kind->component : "temporal";
@@ -61,9 +43,9 @@ static const char *component_of(const struct temporal_call *t)
 static void put_workflow_path(struct buf *b, const char *ns, const char *wid)
 {
 	buf_puts(b, "/api/v1/namespaces/");
-	put_escaped(b, ns);
+	buf_put_escaped(b, ns);
 	buf_puts(b, "/workflows/");
-	put_escaped(b, wid);
+	buf_put_escaped(b, wid);
 }
 
 static int workflow_id(const struct store_proposal *p, char *out, size_t cap)
@@ -138,23 +120,6 @@ int temporal_start_request(const struct temporal_call *t, char *path, size_t pat
 }
 
 /* --- the HTTP part */
-
-struct answer {
-	struct buf body;
-	int too_large;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	struct answer *a = userdata;
-	size_t len = size * nmemb;
-	if (a->too_large || a->body.len + len > TEMPORAL_ANSWER_MAX) {
-		a->too_large = 1;
-		return 0; /* curl stops with a write error */
-	}
-	buf_append(&a->body, data, len);
-	return len;
-}
 
 struct session {
 	const struct temporal_call *t;
@@ -257,7 +222,7 @@ static int session_open(struct session *s)
 	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, TEMPORAL_USER_AGENT) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, buf_capped_write) != CURLE_OK;
 	if (bad)
 		return fail(s, 1, PERR_INTERNAL, "client failed to start");
 	return 0;
@@ -280,7 +245,7 @@ static long long left_ms(const struct session *s)
  * transport failure (refused, reset, timed out, answer too large) is
  * returned as a negative code with out filled. */
 static int request(struct session *s, const char *path_and_query, const char *body,
-		   long *status, struct answer *a)
+		   long *status, struct buf_capped *a)
 {
 	struct buf url = BUF_INIT;
 	const char *base = s->t->base_url;
@@ -343,7 +308,7 @@ static void copy_str(char *dst, size_t cap, const char *src)
 
 /* A 409 on start: started already by this proposal (0, run_id set) or by
  * someone else (an error). */
-static int already_started(struct session *s, const struct answer *a)
+static int already_started(struct session *s, const struct buf_capped *a)
 {
 	json_t *root = json_loadb(buf_cstr(&a->body), a->body.len, 0, NULL);
 	json_t *details = json_object_get(root, "details");
@@ -382,7 +347,7 @@ static int start(struct session *s)
 		return fail(s, 1, PERR_INTERNAL, "request could not be written");
 
 	long status;
-	struct answer a = {BUF_INIT, 0};
+	struct buf_capped a = {BUF_INIT, TEMPORAL_ANSWER_MAX, 0};
 	int rc = request(s, path, text, &status, &a);
 	free(text);
 	if (rc < 0)
@@ -409,7 +374,7 @@ done:
 	return rc;
 }
 
-static void evidence_set(struct session *s, const char *status, const struct answer *a)
+static void evidence_set(struct session *s, const char *status, const struct buf_capped *a)
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(h, (const unsigned char *)buf_cstr(&a->body), a->body.len);
@@ -441,10 +406,10 @@ static int describe(struct session *s)
 	put_workflow_path(&path, s->t->kind->temporal_namespace, s->wid);
 	if (s->run_id[0]) {
 		buf_puts(&path, "?execution.runId=");
-		put_escaped(&path, s->run_id);
+		buf_put_escaped(&path, s->run_id);
 	}
 	long status;
-	struct answer a = {BUF_INIT, 0};
+	struct buf_capped a = {BUF_INIT, TEMPORAL_ANSWER_MAX, 0};
 	int rc = request(s, buf_cstr(&path), NULL, &status, &a);
 	buf_free(&path);
 	if (rc < 0)

@@ -116,23 +116,6 @@ void http_json_escape(struct buf *b, const char *s)
 	curl_free(e);
 }
 
-struct answer {
-	struct buf body;
-	int too_large;
-};
-
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct answer *a = arg;
-	size_t len = size * n;
-	if (a->too_large || len > HTTP_JSON_ANSWER_MAX - a->body.len) {
-		a->too_large = 1;
-		return 0; /* curl stops with a write error */
-	}
-	buf_append(&a->body, data, len);
-	return len;
-}
-
 /* Out of memory aborts, as buf does. */
 static void header_add(struct curl_slist **h, const char *line)
 {
@@ -211,7 +194,7 @@ int http_json_request(const struct http_json *h, const char *method, const char 
 	struct buf url = BUF_INIT;
 	buf_puts(&url, h->base);
 	buf_puts(&url, path);
-	struct answer a = {BUF_INIT, 0};
+	struct buf_capped a = {BUF_INIT, HTTP_JSON_ANSWER_MAX, 0};
 
 	int bad = 0;
 	bad |= curl_easy_setopt(e, CURLOPT_URL, buf_cstr(&url)) != CURLE_OK;
@@ -227,7 +210,7 @@ int http_json_request(const struct http_json *h, const char *method, const char 
 	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->timeout_ms) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, buf_capped_write) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, &a) != CURLE_OK;
 	if (text) {
 		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, text) != CURLE_OK;

@@ -94,3 +94,31 @@ const char *buf_cstr(const struct buf *b)
 {
 	return b->data ? b->data : "";
 }
+
+void buf_put_escaped(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		unsigned char c = *p;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			buf_putc(b, (char)c);
+		} else {
+			buf_putc(b, '%');
+			buf_putc(b, hex[c >> 4]);
+			buf_putc(b, hex[c & 15]);
+		}
+	}
+}
+
+size_t buf_capped_write(char *data, size_t size, size_t n, void *arg)
+{
+	struct buf_capped *a = arg;
+	size_t len = size * n;
+	if (a->too_large || len > a->cap - a->body.len) {
+		a->too_large = 1;
+		return 0;
+	}
+	buf_append(&a->body, data, len);
+	return len;
+}

@@ -76,7 +76,7 @@ deps-test:
 # A new database gets the demo data set, so the pages have something to show,
 # and, when it has no account yet, a first admin whose generated password is
 # printed once; without a portal.yaml the shipped catalogue
-# (config/portal.example.yaml) is used.
+# (config/portal.example.yaml) is used. A worker runs beside the server.
 run: deps
 	$(MAKE) build/portal
 	./build/portal demo --db ./portal.db --if-empty
@@ -84,8 +84,12 @@ run: deps
 		echo "First admin account 'admin'; sign in at http://127.0.0.1:8080/login with this password (shown once):"; \
 		./build/portal user add --name admin --role admin --db ./portal.db 2>/dev/null; \
 	fi
-	./build/portal serve --listen 127.0.0.1:8080 --db ./portal.db \
-		--config $(if $(wildcard portal.yaml),portal.yaml,config/portal.example.yaml)
+	@# A worker beside the server runs approved proposals and proves them; it
+	@# stops with the server (Ctrl-C reaches both).
+	cfg=$(if $(wildcard portal.yaml),portal.yaml,config/portal.example.yaml); \
+	./build/portal worker --db ./portal.db --config $$cfg & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	./build/portal serve --listen 127.0.0.1:8080 --db ./portal.db --config $$cfg
 
 test: deps-test
 	$(MAKE) -j$(shell nproc) build/portal build/unit-tests build-san/portal build-san/unit-tests

@@ -6,7 +6,7 @@ VERSION := 0.1.0
 COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 CC ?= cc
-PKGS := libevent libevent_pthreads sqlite3 libcurl jansson yaml-0.1 libsodium
+PKGS := libevent libevent_pthreads sqlite3 libpq libcurl jansson yaml-0.1 libsodium
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 TEST_LIBS = $(shell pkg-config --libs criterion)

@@ -157,7 +157,7 @@ int cmd_open_store(const char *name, const struct config *cfg, struct store **ou
 {
 	struct perr err;
 	perr_clear(&err);
-	struct store_options sopt = {cfg->busy_timeout_ms};
+	struct store_options sopt = {.busy_timeout_ms = cfg->busy_timeout_ms};
 	int from, to;
 	if (store_open(cfg->db, &sopt, out, &err) < 0) {
 		fprintf(stderr, "portal %s: %s\n", name, err.msg);

@@ -76,7 +76,7 @@ static int check_audit(const struct config *cfg)
 	struct store_audit_check res;
 	struct perr err;
 	perr_clear(&err);
-	struct store_options sopt = {cfg->busy_timeout_ms};
+	struct store_options sopt = {.busy_timeout_ms = cfg->busy_timeout_ms};
 	int rc = store_open_existing(cfg->db, &sopt, &st, &err);
 	if (rc == 0)
 		rc = store_check(st, &status, &err);

@@ -31,7 +31,7 @@ int cmd_migrate(int argc, char **argv)
 	struct perr err;
 	perr_clear(&err);
 	struct store *store = NULL;
-	struct store_options sopt = {cfg.busy_timeout_ms};
+	struct store_options sopt = {.busy_timeout_ms = cfg.busy_timeout_ms};
 	if (store_open(cfg.db, &sopt, &store, &err) < 0) {
 		fprintf(stderr, "portal migrate: %s\n", err.msg);
 		return 1;

@@ -141,7 +141,7 @@ int cmd_serve(int argc, char **argv)
 	struct perr err;
 	perr_clear(&err);
 	struct store *store = NULL;
-	struct store_options sopt = {cfg.busy_timeout_ms};
+	struct store_options sopt = {.busy_timeout_ms = cfg.busy_timeout_ms};
 	if (store_open(cfg.db, &sopt, &store, &err) < 0) {
 		log_emit(LOG_ERROR, "cannot open the store", json_pack("{s:s}", "reason", err.msg));
 		return 1;

@@ -5,13 +5,14 @@
  * of an existing database instead, changing nothing in it. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "adapters/secrets.h"
 #include "cmd/cmd.h"
 #include "store/store.h"
 
 static const char *const check_flags[] = {
-	"listen", "db", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes",
+	"listen", "db", "db-password-secret", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes",
 	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "log-level",
 	"session-idle-ms", "session-max-ms", "preview", "trusted-proxies", "identity-header", NULL,
 };
@@ -36,8 +37,9 @@ static const struct cmd_spec check_spec = {
 
 /* Resolves every secret contract and prints one line per secret that is not
  * present, with why and who needs it (never a value). Returns 1 when a secret
- * that a component (or the vault token) needs is missing or unreadable. */
-static int check_secrets(const struct catalogue *cat, char **envp)
+ * that a component, the vault token or the store (db_secret, the
+ * store.password_secret; may be "") needs is missing or unreadable. */
+static int check_secrets(const struct catalogue *cat, const char *db_secret, char **envp)
 {
 	if (!cat->nsecrets)
 		return 0;
@@ -55,11 +57,14 @@ static int check_secrets(const struct catalogue *cat, char **envp)
 		const struct secret_status *st = &sts[i];
 		if (st->state == SECRET_PRESENT)
 			continue;
-		if (st->needed_by[0])
+		int store = db_secret[0] && strcmp(st->name, db_secret) == 0;
+		if (st->needed_by[0] || store)
 			bad++;
-		fprintf(stderr, "secret %s: %s (%s); %s%s\n", st->name, secret_state_name(st->state),
-			st->detail, st->needed_by[0] ? "needed by " : "not needed by any component",
-			st->needed_by);
+		fprintf(stderr, "secret %s: %s (%s); %s%s%s%s\n", st->name,
+			secret_state_name(st->state), st->detail,
+			st->needed_by[0] || store ? "needed by " : "not needed by any component",
+			st->needed_by, st->needed_by[0] && store ? ", " : "",
+			store ? "store.password_secret" : "");
 	}
 	free(sts);
 	if (bad)
@@ -76,8 +81,12 @@ static int check_audit(const struct config *cfg)
 	struct store_audit_check res;
 	struct perr err;
 	perr_clear(&err);
-	struct store_options sopt = {.busy_timeout_ms = cfg->busy_timeout_ms};
-	int rc = store_open_existing(cfg->db, &sopt, &st, &err);
+	struct store_options sopt;
+	struct secret_values *held = NULL;
+	int rc = cmd_store_options(cfg, &sopt, &held, &err);
+	if (rc == 0)
+		rc = store_open_existing(cfg->db, &sopt, &st, &err);
+	secret_values_free(held);
 	if (rc == 0)
 		rc = store_check(st, &status, &err);
 	if (rc == 0)
@@ -133,16 +142,18 @@ int cmd_check(int argc, char **argv)
 		for (size_t i = 0; i < cat->ncomponents; i++)
 			owned += cat->components[i].ownership == OWNERSHIP_OWNED;
 		size_t endpoints = cat->ncomponents - owned;
+		char db[160];
+		store_url_label(cfg->db, db, sizeof db);
 		printf("%s: valid (%d settings; listen %s, db %s, environment %s, mode %s; "
 		       "%zu component%s (%zu owned, %zu endpoint%s), %zu project%s, %zu proposal "
 		       "kind%s, %zu secret contract%s)\n",
 		       cfg->path[0] ? cfg->path : "defaults", config_setting_count(), cfg->listen,
-		       cfg->db, cfg->environment, cat->dev_mode ? "dev" : "production",
+		       db, cfg->environment, cat->dev_mode ? "dev" : "production",
 		       cat->ncomponents, cat->ncomponents == 1 ? "" : "s", owned, endpoints,
 		       endpoints == 1 ? "" : "s", cat->nprojects, cat->nprojects == 1 ? "" : "s",
 		       cat->nkinds, cat->nkinds == 1 ? "" : "s", cat->nsecrets,
 		       cat->nsecrets == 1 ? "" : "s");
-		rc = check_secrets(cat, args.src.envp);
+		rc = check_secrets(cat, cfg->db_password_secret, args.src.envp);
 		config_dispose(cfg);
 	}
 	free(errs);

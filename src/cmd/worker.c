@@ -24,7 +24,7 @@ extern char **environ;
 
 #define WORKER_DEFAULT_CONCURRENCY 4
 
-static const char *const worker_flags[] = {"db", "busy-timeout-ms", "drain-timeout-ms",
+static const char *const worker_flags[] = {"db", "db-password-secret", "busy-timeout-ms", "drain-timeout-ms",
 					   "log-level", NULL};
 static const char *const worker_opts[] = {"concurrency", "id", "lease-slack-ms", NULL};
 

@@ -86,6 +86,15 @@ int store_open_existing(const char *url, const struct store_options *opt, struct
 	return open_url(url, opt, 1, out, err);
 }
 
+void store_url_label(const char *url, char *out, size_t cap)
+{
+	size_t scheme = url ? url_scheme_len(url) : 0;
+	if (scheme)
+		pg_url_label(url, out, cap);
+	else
+		snprintf(out, cap, "%s", url ? url : "");
+}
+
 void store_close(struct store *st)
 {
 	if (!st)

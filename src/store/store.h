@@ -294,6 +294,10 @@ int store_open_existing(const char *url, const struct store_options *opt, struct
 			struct perr *err);
 void store_close(struct store *st);
 
+/* How messages and output may name the database `url` names: a SQLite path
+ * as given; a PostgreSQL URL without its password or query. */
+void store_url_label(const char *url, char *out, size_t cap);
+
 static inline int store_migrate(struct store *st, int *from, int *to, struct perr *err)
 {
 	return st->ops->migrate(st->impl, from, to, err);

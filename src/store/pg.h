@@ -34,6 +34,7 @@ struct pg_conn {
 	const struct pg_query *prepared[PG_PREPARED_MAX];
 	int nprepared;
 	int seq_locked;               /* this transaction holds portal_live_seq's row */
+	long long notify_seq;         /* the last seq this transaction stored; 0 = none */
 	char state[6];                /* SQLSTATE of the last failure; "" when none */
 	char msg[224];                /* its message, one line */
 };
@@ -83,7 +84,15 @@ void pg_note(struct pg_conn *c, const PGresult *r);
 
 /* BEGIN (READ COMMITTED: every op takes the row locks it needs). */
 int pg_begin(struct pg_conn *c);
-/* COMMIT; -1 with c->state set when it failed. */
+/* The channel every commit that stored events notifies (PostgreSQL sends it
+ * only once the transaction commits), with "<schema>:<last seq stored>" as
+ * the payload: a replica that LISTENs on it learns there is more to scan
+ * without polling, and skips what portals in other schemas of the same
+ * database wrote (channels are per database). */
+#define PG_NOTIFY_CHANNEL "portal_live_events"
+
+/* COMMIT (after NOTIFY PG_NOTIFY_CHANNEL when the transaction stored events);
+ * -1 with c->state set when it failed. */
 int pg_commit(struct pg_conn *c);
 /* ROLLBACK when a transaction is open; keeps c->state and c->msg. */
 void pg_rollback(struct pg_conn *c);

@@ -100,6 +100,7 @@ struct pg_conn *pg_acquire(struct pg_store *s, struct perr *err)
 	struct pg_conn *c = &s->conns[i];
 	c->state[0] = c->msg[0] = '\0';
 	c->seq_locked = 0;
+	c->notify_seq = 0;
 	if (c->conn && PQstatus(c->conn) != CONNECTION_OK) {
 		PQfinish(c->conn);
 		c->conn = NULL;
@@ -131,6 +132,7 @@ void pg_release(struct pg_store *s, struct pg_conn *c)
 		}
 	}
 	c->seq_locked = 0;
+	c->notify_seq = 0;
 	pthread_mutex_lock(&s->lock);
 	s->idle[s->nidle++] = (int)(c - s->conns);
 	pthread_cond_signal(&s->returned);
@@ -241,11 +243,23 @@ int pg_simple(struct pg_conn *c, const char *sql)
 int pg_begin(struct pg_conn *c)
 {
 	c->seq_locked = 0;
+	c->notify_seq = 0;
 	return pg_simple(c, "BEGIN ISOLATION LEVEL READ COMMITTED");
 }
 
+static const struct pg_query Q_NOTIFY = {
+	"notify", "SELECT pg_notify('" PG_NOTIFY_CHANNEL "', "
+		  "coalesce(current_schema(), '') || ':' || $1::text)"};
+
 int pg_commit(struct pg_conn *c)
 {
+	if (c->notify_seq > 0) {
+		char seq[24];
+		snprintf(seq, sizeof seq, "%lld", c->notify_seq);
+		if (pg_run(c, NULL, &Q_NOTIFY, "t", seq) < 0)
+			return -1;
+		c->notify_seq = 0;
+	}
 	PGresult *r = PQexec(c->conn, "COMMIT");
 	int rc = ok_status(r) ? 0 : -1;
 	if (rc < 0)
@@ -264,6 +278,7 @@ void pg_rollback(struct pg_conn *c)
 	if (t == PQTRANS_INTRANS || t == PQTRANS_INERROR)
 		PQclear(PQexec(c->conn, "ROLLBACK"));
 	c->seq_locked = 0;
+	c->notify_seq = 0;
 }
 
 int pg_retryable(const struct pg_conn *c)
@@ -400,6 +415,8 @@ int pg_append_one(struct pg_conn *c, const struct event *ev, long long now, long
 	if (PQntuples(r) == 1) {
 		*seq = pg_ll(r, 0, 0);
 		*fresh = (int)pg_ll(r, 0, 1);
+		if (*fresh && *seq > c->notify_seq)
+			c->notify_seq = *seq;
 	} else {
 		snprintf(c->state, sizeof c->state, "XX000");
 		snprintf(c->msg, sizeof c->msg, "event '%s' was neither found nor stored",

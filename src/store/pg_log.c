@@ -32,6 +32,7 @@ int pg_append(void *impl, struct store_batch *const *batches, size_t n, struct p
 		for (size_t b = 0; rc == 0 && b < n; b++) {
 			struct store_batch *bt = batches[b];
 			bt->rc = 0;
+			long long notify = c->notify_seq; /* a failed batch notifies nothing */
 			rc = pg_simple(c, "SAVEPOINT batch");
 			int brc = 0;
 			for (size_t i = 0; rc == 0 && brc == 0 && i < bt->n; i++)
@@ -43,6 +44,7 @@ int pg_append(void *impl, struct store_batch *const *batches, size_t n, struct p
 					break;
 				}
 				bt->rc = pg_fail(s, c, &bt->err);
+				c->notify_seq = notify;
 				rc = pg_simple(c, "ROLLBACK TO SAVEPOINT batch");
 			}
 			if (rc == 0)

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <libpq-fe.h>
+#include <poll.h>
 
 #include "core/proposal.h"
 #include "store/store.h"
@@ -323,4 +325,81 @@ Test(replicas, the_audit_chain_stays_one_chain_when_two_replicas_change_proposal
 		     2 * PER_REPLICA * 3);
 	store_close(a);
 	store_close(b);
+}
+
+/* --- telling other replicas ------------------------------------------------------------ */
+
+/* Waits up to 1 s for a notification on conn about this test's schema
+ * (other tests write to other schemas of the same database); its seq, or ""
+ * (static). */
+static const char *next_notification(PGconn *conn)
+{
+	static char payload[64], schema[80];
+	if (!schema[0]) {
+		PGresult *r = PQexec(conn, "SELECT current_schema()");
+		snprintf(schema, sizeof schema, "%s:", PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	payload[0] = '\0';
+	for (int waited = 0; waited < 1000; waited += 50) {
+		PQconsumeInput(conn);
+		PGnotify *n;
+		while ((n = PQnotifies(conn))) {
+			int ours = strncmp(n->extra, schema, strlen(schema)) == 0;
+			if (ours)
+				snprintf(payload, sizeof payload, "%s", n->extra + strlen(schema));
+			PQfreemem(n);
+			if (ours)
+				return payload;
+		}
+		struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
+		poll(&p, 1, 50);
+	}
+	return payload;
+}
+
+Test(replicas, a_commit_that_stored_events_notifies_listeners_with_its_last_seq)
+{
+	if (!tstore_is_pg()) {
+		tstore_teardown(); /* a skipped test runs no .fini */
+		cr_skip_test("LISTEN/NOTIFY is PostgreSQL's");
+	}
+	struct store *st = replica();
+	PGconn *listener = PQconnectdb(tstore_url());
+	cr_assert_eq(PQstatus(listener), CONNECTION_OK, "%s", PQerrorMessage(listener));
+	PQclear(PQexec(listener, "LISTEN portal_live_events"));
+
+	json_t *data = json_object();
+	struct event evs[2] = {
+		{.id = "n-1", .type = "session.tool", .project = "atlas", .source = "test",
+		 .ts = T0, .data = data},
+		{.id = "n-2", .type = "session.tool", .project = "atlas", .source = "test",
+		 .ts = T0, .data = data},
+	};
+	long long seqs[2];
+	int fresh[2];
+	struct store_batch batch = {.evs = evs, .n = 2, .seqs = seqs, .fresh = fresh};
+	struct store_batch *one = &batch;
+	struct perr err;
+	char got[64];
+	cr_assert_eq(store_append(st, &one, 1, &err), 0, "%s", err.msg);
+	snprintf(got, sizeof got, "%s", next_notification(listener));
+	cr_assert_str_eq(got, "2");
+
+	/* The same events again store nothing and tell nobody. */
+	cr_assert_eq(store_append(st, &one, 1, &err), 0, "%s", err.msg);
+	snprintf(got, sizeof got, "%s", next_notification(listener));
+	cr_assert_str_eq(got, "");
+
+	/* A proposal's change is an event too: three of them, three commits. */
+	queue_one(st, 0);
+	for (int i = 3; i <= 5; i++) {
+		char want[24];
+		snprintf(want, sizeof want, "%d", i);
+		snprintf(got, sizeof got, "%s", next_notification(listener));
+		cr_assert_str_eq(got, want);
+	}
+	json_decref(data);
+	PQfinish(listener);
+	store_close(st);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -401,5 +402,51 @@ Test(replicas, a_commit_that_stored_events_notifies_listeners_with_its_last_seq)
 	}
 	json_decref(data);
 	PQfinish(listener);
+	store_close(st);
+}
+
+/* --- losing the database for a moment --------------------------------------------------- */
+
+static int count_one(void *arg, const struct event *ev)
+{
+	(*(long long *)arg)++;
+	return 0;
+}
+
+Test(replicas, connections_the_server_cut_are_reported_unavailable_then_made_again)
+{
+	if (!tstore_is_pg()) {
+		tstore_teardown(); /* a skipped test runs no .fini */
+		cr_skip_test("a SQLite file has no server to cut connections");
+	}
+	store_close(replica()); /* migrated */
+	char url[1600], name[64], sql[200];
+	snprintf(name, sizeof name, "cut_%d", (int)getpid());
+	snprintf(url, sizeof url, "%s&application_name=%s", tstore_url(), name);
+	struct store *st = NULL;
+	struct perr err;
+	struct store_options opt = {.busy_timeout_ms = 5000, .pool_size = 2};
+	cr_assert_eq(store_open(url, &opt, &st, &err), 0, "%s", err.msg);
+	long long n = 0;
+	cr_assert_eq(store_scan(st, 0, 0, count_one, &n, &err), 0, "%s", err.msg);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+		 "WHERE application_name = '%s'", name);
+	cr_assert_geq(tstore_int(sql), 1);
+	/* Each pooled connection fails once, as unavailable (worth a retry),
+	 * and is made again on its next use. */
+	int failures = 0;
+	for (int i = 0; i < 4; i++) {
+		perr_clear(&err);
+		long long rc = store_scan(st, 0, 0, count_one, &n, &err);
+		if (rc < 0) {
+			failures++;
+			cr_assert_eq(rc, PERR_UNAVAILABLE, "%s", err.msg);
+		}
+	}
+	cr_assert_leq(failures, 2);
+	cr_assert_eq(store_scan(st, 0, 0, count_one, &n, &err), 0, "%s", err.msg);
+	struct store_status status;
+	cr_assert_eq(store_check(st, &status, &err), 0, "%s", err.msg);
 	store_close(st);
 }

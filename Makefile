@@ -6,7 +6,7 @@ VERSION := 0.1.0
 COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 CC ?= cc
-PKGS := libevent libevent_pthreads sqlite3 libcurl jansson yaml-0.1 libsodium
+PKGS := libevent libevent_pthreads sqlite3 libpq libcurl jansson yaml-0.1 libsodium
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 TEST_LIBS = $(shell pkg-config --libs criterion)
@@ -29,7 +29,7 @@ EMBED := $(sort $(wildcard src/web/assets/*) $(wildcard src/store/migrations/*/*
 	$(wildcard src/adapters/datahub/*.graphql)) docs/openapi.json
 EMBED_ARGS = $(foreach f,$(EMBED),$(patsubst src/%,%,$(f))=$(f))
 
-.PHONY: all run test deps deps-test unit unit-san integration browser clean
+.PHONY: all run test test-pg deps deps-test unit unit-san integration browser clean
 
 all: build/portal
 
@@ -94,6 +94,11 @@ run: deps
 test: deps-test
 	$(MAKE) -j$(shell nproc) build/portal build/unit-tests build-san/portal build-san/unit-tests
 	bash tests/run.sh
+
+# The store suites on PostgreSQL only, both builds, on a throwaway cluster.
+test-pg: deps-test
+	$(MAKE) -j$(shell nproc) build/unit-tests build-san/unit-tests
+	bash tests/run.sh unit-pg unit-pg-san
 
 clean:
 	rm -rf build build-san

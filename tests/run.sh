@@ -5,7 +5,11 @@
 #   integration   the real server (release build), node:test
 #   integration-san  the same tests against the sanitizer build
 #   browser       Chromium through playwright-core
-# Expects the builds to exist (make test builds them first).
+#   unit-pg       the store suites again, on PostgreSQL: a throwaway cluster
+#                 (scripts/pg-temp.sh), a fresh schema per test
+#   unit-pg-san   the same, sanitizer build
+# With suite names as arguments, runs only those (make test-pg: the two pg
+# ones). Expects the builds to exist (make test builds them first).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,9 +24,9 @@ count() { # suite-name passed failed
 }
 
 # Criterion prints "Synthesis: Tested: N | Passing: P | Failing: F | Crashing: C".
-unit() { # name binary
+unit() { # name binary [criterion flags...]
 	local out="$log_dir/$1.log" rc
-	"$2" --jobs=2 >"$out" 2>&1; rc=$?
+	"$2" --jobs=2 "${@:3}" >"$out" 2>&1; rc=$?
 	local line; line=$(grep -a 'Synthesis:' "$out" | tail -1)
 	if [[ -z $line ]]; then cat "$out"; count "$1" 0 1; return; fi
 	local p f c
@@ -48,11 +52,36 @@ node_suite() { # name bin files...
 	count "$name" "$p" "$f"
 }
 
-unit unit build/unit-tests
-unit unit-san build-san/unit-tests
-node_suite integration build/portal tests/integration/*.test.mjs
-node_suite integration-san build-san/portal tests/integration/*.test.mjs
-node_suite browser build/portal tests/e2e/*.test.mjs
+# The suites whose tests open "the store under test" (PORTAL_TEST_STORE).
+STORE_SUITES='@(store|pstore|proof_store|replicas)/*'
+pg_dir='' pg_url=''
+pg_start() {
+	[[ -n $pg_url ]] && return 0
+	pg_dir=$(mktemp -d /tmp/portal-pg.XXXXXX)
+	pg_url=$(bash scripts/pg-temp.sh start "$pg_dir" 2>"$log_dir/pg-temp.log") ||
+		{ cat "$log_dir/pg-temp.log"; pg_url=''; return 1; }
+}
+pg_stop() { [[ -n $pg_url ]] && bash scripts/pg-temp.sh stop "$pg_dir"; pg_url=''; }
+trap pg_stop EXIT
+
+unit_pg() { # name binary
+	if ! pg_start; then count "$1" 0 1; return; fi
+	PORTAL_TEST_STORE=$pg_url unit "$1" "$2" --filter="$STORE_SUITES"
+}
+
+wanted() { (($# == 0)) || [[ " $* " == *" $suite "* ]]; }
+for suite in unit unit-san integration integration-san browser unit-pg unit-pg-san; do
+	wanted "$@" || continue
+	case $suite in
+	unit) unit unit build/unit-tests ;;
+	unit-san) unit unit-san build-san/unit-tests ;;
+	integration) node_suite integration build/portal tests/integration/*.test.mjs ;;
+	integration-san) node_suite integration-san build-san/portal tests/integration/*.test.mjs ;;
+	browser) node_suite browser build/portal tests/e2e/*.test.mjs ;;
+	unit-pg) unit_pg unit-pg build/unit-tests ;;
+	unit-pg-san) unit_pg unit-pg-san build-san/unit-tests ;;
+	esac
+done
 
 echo "logs: $log_dir"
 echo "$passed passed, $failed failed"

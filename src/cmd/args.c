@@ -3,6 +3,7 @@
  * --help anywhere. No positional arguments. */
 #include "cmd/cmd.h"
 
+#include "adapters/secrets.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -153,13 +154,63 @@ int cmd_config(const struct cmd_args *a, struct config *cfg)
 	return rc < 0 ? 1 : 0;
 }
 
+int cmd_store_options(const struct config *cfg, struct store_options *opt,
+		      struct secret_values **held, struct perr *err)
+{
+	memset(opt, 0, sizeof *opt);
+	opt->busy_timeout_ms = cfg->busy_timeout_ms;
+	*held = NULL;
+	const char *name = cfg->db_password_secret;
+	if (!name[0])
+		return 0;
+	/* Only the one secret (and the vault token, should it come from the
+	 * vault): a command that opens the store need not reach every source. */
+	const struct catalogue *cat = &cfg->catalogue;
+	struct secret_contract picked[2];
+	struct catalogue sub = *cat;
+	sub.nsecrets = 0;
+	for (size_t i = 0; i < cat->nsecrets && sub.nsecrets < 2; i++)
+		if (strcmp(cat->secrets[i].name, name) == 0 ||
+		    strcmp(cat->secrets[i].name, cat->vault.token_secret) == 0)
+			picked[sub.nsecrets++] = cat->secrets[i];
+	sub.secrets = picked;
+	struct secret_status *sts = NULL;
+	size_t n = 0;
+	int rc = secrets_resolve(&sub, environ, held, &sts, &n, err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(sts[i].name, name) == 0 && sts[i].state != SECRET_PRESENT)
+			rc = perr_set(err, PERR_UNAVAILABLE, "store.password_secret",
+				      "secret %s is %s (%s): the database password cannot be read",
+				      name, secret_state_name(sts[i].state), sts[i].detail);
+	free(sts);
+	opt->password = rc == 0 ? secret_value(*held, name) : NULL;
+	if (rc == 0 && !opt->password)
+		rc = perr_set(err, PERR_UNAVAILABLE, "store.password_secret",
+			      "secret %s is not declared under secrets", name);
+	if (rc < 0) {
+		secret_values_free(*held);
+		*held = NULL;
+	}
+	return rc;
+}
+
 int cmd_open_store(const char *name, const struct config *cfg, struct store **out)
 {
 	struct perr err;
 	perr_clear(&err);
-	struct store_options sopt = {cfg->busy_timeout_ms};
+	struct store_options sopt;
+	struct secret_values *held = NULL;
 	int from, to;
-	if (store_open(cfg->db, &sopt, out, &err) < 0) {
+	*out = NULL;
+	if (cmd_store_options(cfg, &sopt, &held, &err) < 0) {
+		fprintf(stderr, "portal %s: %s\n", name, err.msg);
+		return 1;
+	}
+	int rc = store_open(cfg->db, &sopt, out, &err);
+	secret_values_free(held);
+	if (rc < 0) {
 		fprintf(stderr, "portal %s: %s\n", name, err.msg);
 		return 1;
 	}

@@ -12,7 +12,7 @@
 #include "store/store.h"
 
 static const char *const check_flags[] = {
-	"listen", "db", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes",
+	"listen", "db", "db-password-secret", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes",
 	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "log-level",
 	"session-idle-ms", "session-max-ms", "preview", "trusted-proxies", "identity-header", NULL,
 };
@@ -36,12 +36,13 @@ static const struct cmd_spec check_spec = {
 };
 
 /* Who besides components and the vault names secret `name`: a proposal
- * kind's executor, a proof plane or DataHub. Appends to buf; 1 if any. */
+ * kind's executor, the store, a proof plane or DataHub. Appends to buf; 1 if any. */
 static int named_by_settings(const struct config *cfg, const char *name, char *buf, size_t cap)
 {
 	const struct {
 		const char *key, *value;
 	} refs[] = {
+		{"store.password_secret", cfg->db_password_secret},
 		{"proof.graph_secret", cfg->proof_graph_secret},
 		{"proof.warehouse_secret", cfg->proof_warehouse_secret},
 		{"proof.evidence_secret", cfg->proof_evidence_secret},
@@ -67,8 +68,8 @@ static int named_by_settings(const struct config *cfg, const char *name, char *b
 
 /* Resolves every secret contract and prints one line per secret that is not
  * present, with why and who needs it (never a value). Returns 1 when a secret
- * that something needs (a component, the vault token, a proposal kind, a
- * proof plane or DataHub) is missing or unreadable. */
+ * that something needs (a component, the vault token, the store, a proposal
+ * kind, a proof plane or DataHub) is missing or unreadable. */
 static int check_secrets(const struct config *cfg, char **envp)
 {
 	const struct catalogue *cat = &cfg->catalogue;
@@ -111,8 +112,12 @@ static int check_audit(const struct config *cfg)
 	struct store_audit_check res;
 	struct perr err;
 	perr_clear(&err);
-	struct store_options sopt = {cfg->busy_timeout_ms};
-	int rc = store_open_existing(cfg->db, &sopt, &st, &err);
+	struct store_options sopt;
+	struct secret_values *held = NULL;
+	int rc = cmd_store_options(cfg, &sopt, &held, &err);
+	if (rc == 0)
+		rc = store_open_existing(cfg->db, &sopt, &st, &err);
+	secret_values_free(held);
 	if (rc == 0)
 		rc = store_check(st, &status, &err);
 	if (rc == 0)
@@ -168,11 +173,13 @@ int cmd_check(int argc, char **argv)
 		for (size_t i = 0; i < cat->ncomponents; i++)
 			owned += cat->components[i].ownership == OWNERSHIP_OWNED;
 		size_t endpoints = cat->ncomponents - owned;
+		char db[160];
+		store_url_label(cfg->db, db, sizeof db);
 		printf("%s: valid (%d settings; listen %s, db %s, environment %s, mode %s; "
 		       "%zu component%s (%zu owned, %zu endpoint%s), %zu project%s, %zu proposal "
 		       "kind%s, %zu secret contract%s)\n",
 		       cfg->path[0] ? cfg->path : "defaults", config_setting_count(), cfg->listen,
-		       cfg->db, cfg->environment, cat->dev_mode ? "dev" : "production",
+		       db, cfg->environment, cat->dev_mode ? "dev" : "production",
 		       cat->ncomponents, cat->ncomponents == 1 ? "" : "s", owned, endpoints,
 		       endpoints == 1 ? "" : "s", cat->nprojects, cat->nprojects == 1 ? "" : "s",
 		       cat->nkinds, cat->nkinds == 1 ? "" : "s", cat->nsecrets,

@@ -67,6 +67,16 @@ int cmd_begin(const struct cmd_spec *spec, int argc, char **argv, struct cmd_arg
 int cmd_config(const struct cmd_args *a, struct config *cfg);
 
 struct store;
+struct store_options;
+struct secret_values;
+/* The options to open cfg->db with: the busy timeout and, when
+ * store.password_secret names a secret contract, the password resolved from
+ * it (only that secret and the vault token it may need are read). The
+ * password lives in *held (free with secret_values_free once the store is
+ * open; NULL when there is none). Returns 0, or a PERR_* code with err
+ * saying which secret is missing or unreadable and why, never a value. */
+int cmd_store_options(const struct config *cfg, struct store_options *opt,
+		      struct secret_values **held, struct perr *err);
 /* Opens the store cfg->db names and brings its schema up to date, for
  * commands that read or write it; prints "portal NAME: why" and returns 1 on
  * failure. */

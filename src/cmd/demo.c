@@ -10,7 +10,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 
-static const char *const demo_flags[] = {"db", "busy-timeout-ms", "log-level", NULL};
+static const char *const demo_flags[] = {"db", "db-password-secret", "busy-timeout-ms", "log-level", NULL};
 static const char *const demo_switches[] = {"if-empty", NULL};
 
 static const struct cmd_spec demo_spec = {
@@ -120,6 +120,8 @@ int cmd_demo(int argc, char **argv)
 	if (cmd_open_store("demo", &cfg, &store) != 0)
 		return 1;
 	int status = 0;
+	char label[160];
+	store_url_label(cfg.db, label, sizeof label);
 	if (cmd_switch(&args, "if-empty")) {
 		struct perr err;
 		perr_clear(&err);
@@ -128,13 +130,13 @@ int cmd_demo(int argc, char **argv)
 			fprintf(stderr, "portal demo: %s\n", err.msg);
 			status = 1;
 		} else if (seen > 0) {
-			printf("%s: the event log already has events; demo not loaded\n", cfg.db);
+			printf("%s: the event log already has events; demo not loaded\n", label);
 			store_close(store);
 			return 0;
 		}
 	}
 	if (status == 0)
-		status = load(store, cfg.db);
+		status = load(store, label);
 	store_close(store);
 	return status;
 }

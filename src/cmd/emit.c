@@ -11,7 +11,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 
-static const char *const emit_flags[] = {"db", "busy-timeout-ms", "log-level", NULL};
+static const char *const emit_flags[] = {"db", "db-password-secret", "busy-timeout-ms", "log-level", NULL};
 static const char *const emit_options[] = {"type", "project", "session", "data", "id",
 					   "source", "ts", NULL};
 

@@ -4,10 +4,11 @@
  * server and does not touch anything but the database. */
 #include <stdio.h>
 
+#include "adapters/secrets.h"
 #include "cmd/cmd.h"
 #include "store/store.h"
 
-static const char *const migrate_flags[] = {"db", "busy-timeout-ms", "log-level", NULL};
+static const char *const migrate_flags[] = {"db", "db-password-secret", "busy-timeout-ms", "log-level", NULL};
 
 static const struct cmd_spec migrate_spec = {
 	"migrate",
@@ -31,21 +32,28 @@ int cmd_migrate(int argc, char **argv)
 	struct perr err;
 	perr_clear(&err);
 	struct store *store = NULL;
-	struct store_options sopt = {cfg.busy_timeout_ms};
-	if (store_open(cfg.db, &sopt, &store, &err) < 0) {
+	struct store_options sopt;
+	struct secret_values *held = NULL;
+	int rc = cmd_store_options(&cfg, &sopt, &held, &err);
+	if (rc == 0)
+		rc = store_open(cfg.db, &sopt, &store, &err);
+	secret_values_free(held);
+	if (rc < 0) {
 		fprintf(stderr, "portal migrate: %s\n", err.msg);
 		return 1;
 	}
 	int from = 0, to = 0;
-	int rc = store_migrate(store, &from, &to, &err);
+	rc = store_migrate(store, &from, &to, &err);
 	store_close(store);
 	if (rc < 0) {
 		fprintf(stderr, "portal migrate: %s\n", err.msg);
 		return 1;
 	}
+	char label[160];
+	store_url_label(cfg.db, label, sizeof label);
 	if (from == to)
-		printf("%s: schema up to date at version %d\n", cfg.db, to);
+		printf("%s: schema up to date at version %d\n", label, to);
 	else
-		printf("%s: migrated from schema version %d to %d\n", cfg.db, from, to);
+		printf("%s: migrated from schema version %d to %d\n", label, from, to);
 	return 0;
 }

@@ -11,7 +11,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 
-static const char *const replay_flags[] = {"db", "busy-timeout-ms", "idle-after-ms", "log-level",
+static const char *const replay_flags[] = {"db", "db-password-secret", "busy-timeout-ms", "idle-after-ms", "log-level",
 					   NULL};
 
 static const struct cmd_spec replay_spec = {

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "app/app.h"
+#include "adapters/secrets.h"
 #include "cmd/cmd.h"
 #include "http/auth.h"
 #include "http/login.h"
@@ -27,7 +28,7 @@
 #include "web/web.h"
 
 static const char *const serve_flags[] = {
-	"listen", "db", "threads", "environment", "max-body-bytes", "max-header-bytes",
+	"listen", "db", "db-password-secret", "threads", "environment", "max-body-bytes", "max-header-bytes",
 	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "mode", "log-level",
 	"session-idle-ms", "session-max-ms", "preview", "trusted-proxies", "identity-header",
 	"datahub-component", "datahub-secret", NULL,
@@ -142,8 +143,13 @@ int cmd_serve(int argc, char **argv)
 	struct perr err;
 	perr_clear(&err);
 	struct store *store = NULL;
-	struct store_options sopt = {cfg.busy_timeout_ms};
-	if (store_open(cfg.db, &sopt, &store, &err) < 0) {
+	struct store_options sopt;
+	struct secret_values *held = NULL;
+	int orc = cmd_store_options(&cfg, &sopt, &held, &err);
+	if (orc == 0)
+		orc = store_open(cfg.db, &sopt, &store, &err);
+	secret_values_free(held);
+	if (orc < 0) {
 		log_emit(LOG_ERROR, "cannot open the store", json_pack("{s:s}", "reason", err.msg));
 		return 1;
 	}

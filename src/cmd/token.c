@@ -13,7 +13,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-static const char *const token_flags[] = {"db", "busy-timeout-ms", "log-level", NULL};
+static const char *const token_flags[] = {"db", "db-password-secret", "busy-timeout-ms", "log-level", NULL};
 static const char *const token_options[] = {"name", "scope", NULL};
 
 static const struct cmd_spec token_spec = {

@@ -23,7 +23,7 @@
 #define GENERATED_BYTES 15
 #define PW_BUF (PASSWORD_MAX + 3) /* a line one over the limit, a '\r', the NUL */
 
-static const char *const user_flags[] = {"db", "busy-timeout-ms", "log-level", NULL};
+static const char *const user_flags[] = {"db", "db-password-secret", "busy-timeout-ms", "log-level", NULL};
 static const char *const opt_name[] = {"name", NULL};
 static const char *const opt_name_role[] = {"name", "role", NULL};
 static const char *const sw_password[] = {"password-stdin", NULL};

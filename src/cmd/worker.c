@@ -26,8 +26,8 @@ extern char **environ;
 #define WORKER_DEFAULT_CONCURRENCY 4
 
 static const char *const worker_flags[] = {
-	"db", "busy-timeout-ms", "drain-timeout-ms", "log-level", "proof-graph",
-	"proof-graph-component", "proof-graph-secret", "proof-warehouse",
+	"db", "db-password-secret", "busy-timeout-ms", "drain-timeout-ms", "log-level",
+	"proof-graph", "proof-graph-component", "proof-graph-secret", "proof-warehouse",
 	"proof-warehouse-component", "proof-warehouse-database", "proof-warehouse-user",
 	"proof-warehouse-secret", "proof-evidence", "proof-evidence-component",
 	"proof-evidence-secret", NULL};

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <yaml.h>
@@ -72,9 +73,13 @@ static const struct setting settings[] = {
 	 FIELD(drain_timeout_ms), 0, 600000, "10000", "N",
 	 "ms that SIGTERM waits for in-flight requests"},
 	{"store.db", "db", "PORTAL_DB", SET_PATH, FIELD(db), 0, 0, "./portal.db", "PATH",
-	 "SQLite database file"},
+	 "SQLite database file, or a postgres:// URL"},
+	{"store.password_secret", "db-password-secret", "PORTAL_DB_PASSWORD_SECRET", SET_REF,
+	 FIELD(db_password_secret), 0, 63, "", "SECRET",
+	 "secret contract holding the PostgreSQL password; empty = none"},
 	{"store.busy_timeout_ms", "busy-timeout-ms", "PORTAL_BUSY_TIMEOUT_MS", SET_INT,
-	 FIELD(busy_timeout_ms), 0, 600000, "5000", "N", "SQLite busy timeout, in ms"},
+	 FIELD(busy_timeout_ms), 0, 600000, "5000", "N",
+	 "how long a writer waits on a lock, in ms"},
 	{"store.ready_interval_ms", "ready-interval-ms", "PORTAL_READY_INTERVAL_MS", SET_INT,
 	 FIELD(ready_interval_ms), 100, 600000, "1000", "N",
 	 "ms between readiness checks of the store"},
@@ -2634,6 +2639,28 @@ static void err_setting(struct config_errors *errs, const char *path, const stru
 	}
 }
 
+/* Whether a postgres:// URL carries a password: in its user info
+ * (user:password@) or as a password= query parameter. A file path never does. */
+static int db_url_has_password(const char *url)
+{
+	const char *sep = strstr(url, "://");
+	if (!sep || (strncasecmp(url, "postgres://", 11) != 0 &&
+		     strncasecmp(url, "postgresql://", 13) != 0))
+		return 0;
+	const char *auth = sep + 3;
+	size_t alen = strcspn(auth, "/?");
+	const char *at = memchr(auth, '@', alen);
+	if (at && memchr(auth, ':', (size_t)(at - auth)))
+		return 1;
+	const char *q = strchr(auth, '?');
+	while (q) {
+		if (strncmp(q + 1, "password=", 9) == 0)
+			return 1;
+		q = strchr(q + 1, '&');
+	}
+	return 0;
+}
+
 /* The rules between settings, on the values every layer left. A setting whose
  * last value was refused is left out: that error comes first. */
 static void check_settings(const struct config *c, const char *path, const struct origin *origin,
@@ -2656,6 +2683,24 @@ static void check_settings(const struct config *c, const char *path, const struc
 		err_setting(errs, path, origin, header,
 			    "needs auth.trusted_proxies: the header is believed only from a "
 			    "trusted proxy, and none is listed");
+	/* The database password comes from a secret contract, never the file:
+	 * outside dev mode a password written into store.db is refused. */
+	const struct setting *db = by_key("store.db");
+	const struct setting *dbsecret = by_key("store.password_secret");
+	if (!origin[db - settings].bad && !c->catalogue.dev_mode && db_url_has_password(c->db))
+		err_setting(errs, path, origin, db,
+			    "holds a password; in production give it through "
+			    "store.password_secret (a secret contract) instead");
+	if (c->db_password_secret[0] && !origin[dbsecret - settings].bad) {
+		size_t k = 0;
+		while (k < c->catalogue.nsecrets &&
+		       strcmp(c->catalogue.secrets[k].name, c->db_password_secret))
+			k++;
+		if (k == c->catalogue.nsecrets)
+			err_setting(errs, path, origin, dbsecret,
+				    "names no declared secret contract: '%s' is not under secrets",
+				    c->db_password_secret);
+	}
 	/* A remote plane (or DataHub) calls a declared component's internal URL
 	 * with the credential of a declared secret contract. */
 	static const struct {

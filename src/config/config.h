@@ -28,8 +28,9 @@ struct config {
 	long max_header_bytes;   /* request header block limit */
 	int drain_timeout_ms;    /* how long SIGTERM waits for in-flight requests */
 	/* store: */
-	char db[1024];           /* SQLite file path */
-	int busy_timeout_ms;     /* SQLite busy timeout */
+	char db[1024];           /* SQLite file path, or a postgres:// URL */
+	char db_password_secret[64]; /* secret contract holding the PostgreSQL password; "" = none */
+	int busy_timeout_ms;     /* how long a writer waits on a lock */
 	int ready_interval_ms;   /* how often readiness re-checks the store */
 	/* live: */
 	int idle_after_ms;       /* a running session with no event this long is idle */

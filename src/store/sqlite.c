@@ -19,6 +19,7 @@
 #include "core/audit.h"
 #include "core/proposal.h"
 #include "core/role.h"
+#include "store/rules.h"
 #include "util/clock.h"
 
 #define FIELD "store.db"
@@ -33,7 +34,7 @@ struct sqlite_store {
 	char open_path[1024]; /* what we hand to SQLite (see sqlite_store_open) */
 	int busy_timeout_ms;
 	/* Immutable after open, so check() may read them from any thread. */
-	const struct embedded_file *migs[SQLITE_MIGRATIONS_MAX];
+	const struct embedded_file *migs[STORE_MIGRATIONS_MAX];
 	int nmigs;
 	/* Prepared once, used under lock. */
 	sqlite3_stmt *st_insert, *st_seq, *st_scan;
@@ -41,56 +42,10 @@ struct sqlite_store {
 
 /* --- migrations plan --------------------------------------------------- */
 
-/* "0001_init.sql" -> 1; 0 when the name is not NNNN_name.sql or the number is
- * outside 1..SQLITE_MIGRATIONS_MAX. */
-static int migration_number(const char *base)
-{
-	int v = 0;
-	const char *p = base;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (*p - '0');
-		if (v > SQLITE_MIGRATIONS_MAX)
-			return 0;
-	}
-	size_t len = strlen(p);
-	if (p == base || *p != '_' || len < 6 || strcmp(p + len - 4, ".sql") != 0)
-		return 0;
-	return v;
-}
-
 int sqlite_migrations_plan(const struct embedded_file *files, size_t n,
 			   const struct embedded_file **out, int *count, struct perr *err)
 {
-	const struct embedded_file *byver[SQLITE_MIGRATIONS_MAX + 1] = {0};
-	size_t plen = strlen(SQLITE_MIGRATIONS_PREFIX);
-	int max = 0;
-	*count = 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *name = files[i].name;
-		if (!name || strncmp(name, SQLITE_MIGRATIONS_PREFIX, plen) != 0)
-			continue;
-		int v = migration_number(name + plen);
-		if (v == 0)
-			return perr_set(err, PERR_INTERNAL, NULL,
-					"embedded migration %s is not named NNNN_name.sql "
-					"with NNNN in 1..%d", name, SQLITE_MIGRATIONS_MAX);
-		if (byver[v])
-			return perr_set(err, PERR_INTERNAL, NULL,
-					"embedded migrations %s and %s share version %d",
-					byver[v]->name, name, v);
-		byver[v] = &files[i];
-		if (v > max)
-			max = v;
-	}
-	for (int v = 1; v <= max; v++) {
-		if (!byver[v])
-			return perr_set(err, PERR_INTERNAL, NULL,
-					"embedded migrations skip version %d (they go up to %d)",
-					v, max);
-		out[v - 1] = byver[v];
-	}
-	*count = max;
-	return 0;
+	return store_migrations_plan(SQLITE_MIGRATIONS_PREFIX, files, n, out, count, err);
 }
 
 /* --- small helpers ----------------------------------------------------- */
@@ -744,38 +699,6 @@ static int step_fail(struct sqlite_store *s, struct perr *err, int rc)
 		    s->db, rc);
 }
 
-/* The account name rule of struct store_user: [a-z0-9._-]{1,63}. The schema
- * holds the same CHECK; this one gives the caller a message that names it. */
-static int user_name_ok(const char *name)
-{
-	size_t n = name ? strnlen(name, STORE_NAME_MAX) : 0;
-	if (n == 0 || n >= STORE_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-/* Checks the fields user_add and user_update write. */
-static int user_fields_ok(const struct store_user *u, struct perr *err)
-{
-	if (!user_name_ok(u->name))
-		return perr_set(err, PERR_INVALID, "name",
-				"an account name is 1-63 characters of a-z, 0-9, '.', '_' or '-'");
-	if (!role_name(u->role))
-		return perr_set(err, PERR_INVALID, "role",
-				"role %d is not one of viewer, operator, approver, admin", u->role);
-	if (strnlen(u->pw_hash, STORE_PW_HASH_MAX) == STORE_PW_HASH_MAX)
-		return perr_set(err, PERR_INVALID, "pw_hash",
-				"the password hash is not a string of under %d bytes",
-				STORE_PW_HASH_MAX);
-	return 0;
-}
-
 static const char *column_str(sqlite3_stmt *st, int i)
 {
 	const unsigned char *v = sqlite3_column_text(st, i);
@@ -808,7 +731,7 @@ static int unknown_role(struct perr *err, sqlite3_stmt *st)
 static int sqlite_user_add(void *impl, struct store_user *u, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = user_fields_ok(u, err);
+	int out = store_user_fields_ok(u, err);
 	if (out < 0)
 		return out;
 	sqlite3_stmt *st = NULL;
@@ -870,7 +793,7 @@ static int sqlite_user_get(void *impl, const char *name, struct store_user *out_
 static int sqlite_user_update(void *impl, const struct store_user *u, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = user_fields_ok(u, err);
+	int out = store_user_fields_ok(u, err);
 	if (out < 0)
 		return out;
 	sqlite3_stmt *up = NULL, *del = NULL;
@@ -1097,9 +1020,9 @@ static int sqlite_logins(void *impl, long long now_ms, store_login_fn fn, void *
 	"id, kind, project, proposer, idempotency_key, input, state, attempts, created_at, " \
 	"updated_at, next_attempt_at, lease_owner, lease_until, last_error, evidence, "      \
 	"closure, closure_at"
-#define AUDIT_ACTOR_MAX (STORE_NAME_MAX + 8)
-#define AUDIT_REASON_MAX 256
-#define LEASE_EXPIRED_ACTOR "lease-expired"
+#define AUDIT_ACTOR_MAX STORE_AUDIT_ACTOR_MAX
+#define AUDIT_REASON_MAX STORE_AUDIT_REASON_MAX
+#define LEASE_EXPIRED_ACTOR STORE_LEASE_EXPIRED_ACTOR
 
 /* A copy of a text column that the caller frees; NULL for SQL NULL. */
 static char *column_dup(sqlite3_stmt *st, int i)
@@ -1320,41 +1243,6 @@ static int end(struct sqlite_store *s, int rc, int out, struct perr *err)
 	return out;
 }
 
-/* Text an audit row keeps must fit struct store_audit, or a verifier
- * reading it back would see a different row. */
-static int text_fits(const char *v, size_t cap, const char *field, struct perr *err)
-{
-	if (v && strlen(v) >= cap)
-		return perr_set(err, PERR_TOO_LARGE, field, "%s is longer than %zu bytes", field,
-				cap - 1);
-	return 0;
-}
-
-/* "worker:<worker>", the actor of the queue's changes. */
-static int worker_actor(const char *worker, char actor[AUDIT_ACTOR_MAX], struct perr *err)
-{
-	size_t n = worker ? strlen(worker) : 0;
-	if (n == 0 || n >= sizeof ((struct store_proposal *)0)->lease_owner)
-		return perr_set(err, PERR_INVALID, "worker", "a worker id is 1-%zu bytes",
-				sizeof ((struct store_proposal *)0)->lease_owner - 1);
-	snprintf(actor, AUDIT_ACTOR_MAX, "worker:%s", worker);
-	return 0;
-}
-
-/* Copies v into out (cap bytes), cut at a character boundary. */
-static void cut_utf8(char *out, size_t cap, const char *v)
-{
-	size_t n = v ? strlen(v) : 0;
-	if (n >= cap) {
-		n = cap - 1;
-		while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
-			n--;
-	}
-	if (n)
-		memcpy(out, v, n);
-	out[n] = '\0';
-}
-
 /* Reads the whole row of id into out (inside a transaction or the lock). */
 static int read_proposal(struct sqlite_store *s, const char *id, struct store_proposal *out,
 			 int *found, struct perr *err)
@@ -1534,9 +1422,9 @@ static int sqlite_proposal_transition(void *impl, const char *id, int from, int 
 				"(lease, release, finish)");
 	if (!actor || !*actor)
 		return perr_set(err, PERR_INVALID, "actor", "a change of state needs its actor");
-	int out = text_fits(actor, AUDIT_ACTOR_MAX, "actor", err);
+	int out = store_text_fits(actor, AUDIT_ACTOR_MAX, "actor", err);
 	if (out == 0)
-		out = text_fits(reason, AUDIT_REASON_MAX, "reason", err);
+		out = store_text_fits(reason, AUDIT_REASON_MAX, "reason", err);
 	if (out < 0)
 		return out;
 	struct head h;
@@ -1583,7 +1471,7 @@ static int sqlite_proposal_lease(void *impl, const char *worker, long long now,
 {
 	struct sqlite_store *s = impl;
 	char actor[AUDIT_ACTOR_MAX];
-	int out = worker_actor(worker, actor, err);
+	int out = store_worker_actor(worker, actor, err);
 	if (out < 0)
 		return out;
 	if (visibility_ms <= 0)
@@ -1659,7 +1547,7 @@ static int sqlite_proposal_heartbeat(void *impl, const char *id, const char *wor
 {
 	struct sqlite_store *s = impl;
 	char actor[AUDIT_ACTOR_MAX];
-	int out = worker_actor(worker, actor, err);
+	int out = store_worker_actor(worker, actor, err);
 	if (out < 0)
 		return out;
 	if (visibility_ms <= 0)
@@ -1683,7 +1571,7 @@ static int sqlite_proposal_release(void *impl, const char *id, const char *worke
 {
 	struct sqlite_store *s = impl;
 	char actor[AUDIT_ACTOR_MAX];
-	int out = worker_actor(worker, actor, err);
+	int out = store_worker_actor(worker, actor, err);
 	if (out < 0)
 		return out;
 	struct head h;
@@ -1713,12 +1601,12 @@ static int sqlite_proposal_finish(void *impl, const char *id, const char *worker
 {
 	struct sqlite_store *s = impl;
 	char actor[AUDIT_ACTOR_MAX];
-	int out = worker_actor(worker, actor, err);
+	int out = store_worker_actor(worker, actor, err);
 	if (out < 0)
 		return out;
 	/* The same text is the proposal's last_error and its audit reason. */
 	char why[AUDIT_REASON_MAX];
-	cut_utf8(why, sizeof why, ok ? "" : error);
+	store_cut_utf8(why, sizeof why, ok ? "" : error);
 	if (!ok && !why[0])
 		snprintf(why, sizeof why, "the attempt failed");
 	int to = ok ? PROPOSAL_EXECUTED : retry_at > 0 ? PROPOSAL_QUEUED : PROPOSAL_FAILED;
@@ -1838,50 +1726,15 @@ static int proof_end(struct sqlite_store *s, int rc, int out, const char *what,
 	return out;
 }
 
-/* v is a string ended within cap bytes, and not empty unless it may be.
- * The structs' fields are arrays a caller fills: one not ended would be read
- * past its end. */
-static int proof_text(const char *v, size_t cap, int may_be_empty, const char *field,
-		      struct perr *err)
-{
-	size_t n = v ? strnlen(v, cap) : 0;
-	if (!v || (n == 0 && !may_be_empty))
-		return perr_set(err, PERR_INVALID, field, "%s is missing", field);
-	if (n == cap)
-		return perr_set(err, PERR_INVALID, field, "%s is longer than %zu bytes", field,
-				cap - 1);
-	return 0;
-}
-
-/* proof_text on a field of a struct, named as the field. */
-#define PROOF_FIELD(p, name, may_be_empty, err) \
-	proof_text((p)->name, sizeof (p)->name, may_be_empty, #name, err)
-
-static int triple_ok(const struct proof_triple *t, size_t i, struct perr *err)
-{
-	const char *names[] = {"subject", "predicate", "object"};
-	const char *v[] = {t->subject, t->predicate, t->object};
-	const size_t cap[] = {sizeof t->subject, sizeof t->predicate, sizeof t->object};
-	for (int k = 0; k < 3; k++) {
-		char field[64];
-		snprintf(field, sizeof field, "triples[%zu].%s", i, names[k]);
-		/* An object may be the empty literal. */
-		int rc = proof_text(v[k], cap[k], k == 2, field, err);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
 static int sqlite_graph_put(void *impl, const char *graph, const struct proof_triple *t,
 			    size_t n, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = proof_text(graph, PROOF_IRI_MAX, 0, "graph", err);
+	int out = store_proof_text(graph, PROOF_IRI_MAX, 0, "graph", err);
 	if (out == 0 && n > 0 && !t)
 		out = perr_set(err, PERR_INVALID, "triples", "%zu triples announced, none given", n);
 	for (size_t i = 0; out == 0 && i < n; i++)
-		out = triple_ok(&t[i], i, err);
+		out = store_triple_ok(&t[i], i, err);
 	if (out < 0 || n == 0)
 		return out;
 	long long now = clock_wall_ms();
@@ -1918,9 +1771,9 @@ static int sqlite_graph_about(void *impl, const char *graph, const char *subject
 			      proof_triple_fn fn, void *arg, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = proof_text(graph, PROOF_IRI_MAX, 0, "graph", err);
+	int out = store_proof_text(graph, PROOF_IRI_MAX, 0, "graph", err);
 	if (out == 0)
-		out = proof_text(subject, PROOF_IRI_MAX, 0, "subject", err);
+		out = store_proof_text(subject, PROOF_IRI_MAX, 0, "subject", err);
 	if (out < 0)
 		return out;
 	struct proof_triple *page = calloc(PROOF_PAGE, sizeof *page);
@@ -1978,36 +1831,10 @@ static int sqlite_graph_about(void *impl, const char *graph, const char *subject
 	return out;
 }
 
-static int fact_ok(const struct proof_fact *f, struct perr *err)
-{
-	int rc = PROOF_FIELD(f, proposal, 0, err);
-	if (rc == 0)
-		rc = PROOF_FIELD(f, project, 0, err);
-	if (rc == 0)
-		rc = PROOF_FIELD(f, kind, 0, err);
-	if (rc == 0)
-		rc = PROOF_FIELD(f, event, 0, err);
-	if (rc == 0)
-		rc = PROOF_FIELD(f, actor, 0, err);
-	if (rc == 0)
-		rc = PROOF_FIELD(f, artifact, 1, err);
-	if (rc == 0)
-		rc = PROOF_FIELD(f, digest, 1, err);
-	if (rc < 0)
-		return rc;
-	if (strcmp(f->event, "submitted") != 0 && strcmp(f->event, "approved") != 0 &&
-	    strcmp(f->event, "executed") != 0)
-		return perr_set(err, PERR_INVALID, "event",
-				"event '%s' is not one of submitted, approved, executed", f->event);
-	if (f->at < 0)
-		return perr_set(err, PERR_INVALID, "at", "at is %lld, before the epoch", f->at);
-	return 0;
-}
-
 static int sqlite_fact_record(void *impl, const struct proof_fact *f, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = fact_ok(f, err);
+	int out = store_fact_ok(f, err);
 	if (out < 0)
 		return out;
 	pthread_mutex_lock(&s->lock);
@@ -2027,7 +1854,7 @@ static int sqlite_facts(void *impl, const char *proposal, proof_fact_fn fn, void
 			struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = proof_text(proposal, PROOF_ID_MAX, 0, "proposal", err);
+	int out = store_proof_text(proposal, PROOF_ID_MAX, 0, "proposal", err);
 	if (out < 0)
 		return out;
 	struct proof_fact *page = calloc(PROOF_PAGE, sizeof *page);
@@ -2079,26 +1906,10 @@ static int sqlite_facts(void *impl, const char *proposal, proof_fact_fn fn, void
 	return out;
 }
 
-static int evidence_ok(const struct proof_evidence *e, struct perr *err)
-{
-	int rc = PROOF_FIELD(e, id, 0, err);
-	if (rc == 0)
-		rc = PROOF_FIELD(e, proposal, 0, err);
-	if (rc == 0)
-		rc = PROOF_FIELD(e, digest, 0, err);
-	if (rc == 0)
-		rc = PROOF_FIELD(e, location, 1, err);
-	if (rc == 0)
-		rc = PROOF_FIELD(e, producer, 1, err);
-	if (rc == 0 && e->size < 0)
-		rc = perr_set(err, PERR_INVALID, "size", "size is %lld bytes, below zero", e->size);
-	return rc;
-}
-
 static int sqlite_evidence_put(void *impl, const struct proof_evidence *e, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = evidence_ok(e, err);
+	int out = store_evidence_ok(e, err);
 	if (out < 0)
 		return out;
 	sqlite3_stmt *st = NULL;
@@ -2144,7 +1955,7 @@ static int sqlite_evidence_of(void *impl, const char *proposal, proof_evidence_f
 			      void *arg, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = proof_text(proposal, PROOF_ID_MAX, 0, "proposal", err);
+	int out = store_proof_text(proposal, PROOF_ID_MAX, 0, "proposal", err);
 	if (out < 0)
 		return out;
 	struct proof_evidence *page = calloc(PROOF_PAGE, sizeof *page);

@@ -6,13 +6,14 @@
 
 #include <stddef.h>
 
+#include "store/rules.h"
 #include "store/store.h"
 #include "util/embedded.h"
 
 /* Where this backend's migrations live in the embedded table. */
 #define SQLITE_MIGRATIONS_PREFIX "store/migrations/sqlite/"
 /* The most migrations one binary may carry (a named limit, not a guess). */
-#define SQLITE_MIGRATIONS_MAX 256
+#define SQLITE_MIGRATIONS_MAX STORE_MIGRATIONS_MAX
 
 extern const struct store_ops sqlite_store_ops;
 

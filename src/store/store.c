@@ -1,6 +1,6 @@
 /* store: picks the backend a store.db value names and hands back a struct
  * store. It knows URL schemes and nothing about SQL; messages name a URL's
- * scheme only, never the rest (which may hold a password). */
+ * scheme only (the backend, pg_url_label's form), never a password. */
 #include "store/store.h"
 
 #include <ctype.h>
@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "core/audit.h"
+#include "store/postgres.h"
 #include "store/sqlite.h"
 
 #define FIELD "store.db"
@@ -27,21 +28,37 @@ static size_t url_scheme_len(const char *url)
 	return strncmp(url + n, "://", 3) == 0 ? n : 0;
 }
 
+/* Wraps impl, which a backend's open has just filled, in a struct store. */
+static int open_with(const struct store_ops *ops, void *impl, struct store **out)
+{
+	struct store *st = malloc(sizeof *st);
+	if (!st)
+		abort();
+	st->ops = ops;
+	st->impl = impl;
+	*out = st;
+	return 0;
+}
+
 static int open_url(const char *url, const struct store_options *opt, int must_exist,
 		    struct store **out, struct perr *err)
 {
 	*out = NULL;
 	if (!url || !*url)
-		return perr_set(err, PERR_INVALID, FIELD, "store.db is empty: give a SQLite file path");
+		return perr_set(err, PERR_INVALID, FIELD,
+				"store.db is empty: give a SQLite file path or a postgres:// URL");
 	const char *path = url;
+	void *impl = NULL;
 	size_t scheme = url_scheme_len(url);
 	if (scheme) {
 		if ((scheme == 8 && strncasecmp(url, "postgres", 8) == 0) ||
-		    (scheme == 10 && strncasecmp(url, "postgresql", 10) == 0))
-			return perr_set(err, PERR_UNAVAILABLE, FIELD,
-					"PostgreSQL is not built into this portal yet; use a SQLite path");
+		    (scheme == 10 && strncasecmp(url, "postgresql", 10) == 0)) {
+			int rc = pg_store_open(url, opt, &impl, err);
+			return rc < 0 ? rc : open_with(&pg_store_ops, impl, out);
+		}
 		return perr_set(err, PERR_INVALID, FIELD,
-				"store.db: unsupported scheme '%.*s'; use a SQLite file path",
+				"store.db: unsupported scheme '%.*s'; use a SQLite file path "
+				"or a postgres:// URL",
 				scheme > 32 ? 32 : (int)scheme, url);
 	}
 	if (strncmp(url, "sqlite:", 7) == 0) {
@@ -53,17 +70,8 @@ static int open_url(const char *url, const struct store_options *opt, int must_e
 	struct stat sb;
 	if (must_exist && stat(path, &sb) != 0 && errno == ENOENT)
 		return perr_set(err, PERR_NOT_FOUND, FIELD, "database %s does not exist", path);
-	void *impl = NULL;
 	int rc = sqlite_store_open(path, opt, &impl, err);
-	if (rc < 0)
-		return rc;
-	struct store *st = malloc(sizeof *st);
-	if (!st)
-		abort();
-	st->ops = &sqlite_store_ops;
-	st->impl = impl;
-	*out = st;
-	return 0;
+	return rc < 0 ? rc : open_with(&sqlite_store_ops, impl, out);
 }
 
 int store_open(const char *url, const struct store_options *opt, struct store **out,
@@ -76,6 +84,15 @@ int store_open_existing(const char *url, const struct store_options *opt, struct
 			struct perr *err)
 {
 	return open_url(url, opt, 1, out, err);
+}
+
+void store_url_label(const char *url, char *out, size_t cap)
+{
+	size_t scheme = url ? url_scheme_len(url) : 0;
+	if (scheme)
+		pg_url_label(url, out, cap);
+	else
+		snprintf(out, cap, "%s", url ? url : "");
 }
 
 void store_close(struct store *st)

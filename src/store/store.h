@@ -1,5 +1,5 @@
 /* store: the persistence interface. The core and the HTTP layer only ever see
- * struct store; each backend (SQLite now, PostgreSQL later) fills a
+ * struct store; each backend (SQLite, PostgreSQL) fills a
  * struct store_ops, in the manner of SQLite's own VFS. Schema changes are
  * numbered migrations embedded in the binary (src/store/migrations/<backend>/
  * NNNN_name.sql) and recorded in schema_migrations. */
@@ -13,7 +13,11 @@
 #include "util/perr.h"
 
 struct store_options {
-	int busy_timeout_ms; /* how long a writer waits on a lock */
+	int busy_timeout_ms;  /* how long a writer waits on a lock */
+	/* PostgreSQL only. password (borrowed during store_open, copied) wins
+	 * over one in the URL; NULL = the URL's, or libpq's own sources. */
+	const char *password;
+	int pool_size;        /* connections kept; 0 = the backend's default */
 };
 
 /* A fresh look at the backing database, as readiness reports it. */
@@ -277,8 +281,11 @@ struct store {
 };
 
 /* Opens the store named by `url`: a file path or "sqlite:PATH" selects the
- * SQLite backend (created if missing). Returns 0 and sets *out (the caller
- * frees it with store_close), or a PERR_* code with err filled. */
+ * SQLite backend (created if missing); "postgres://..." or
+ * "postgresql://..." (a libpq URI) the PostgreSQL one, on a database that
+ * must exist. Returns 0 and sets *out (the caller frees it with
+ * store_close), or a PERR_* code with err filled; messages never hold the
+ * URL's password or query. */
 int store_open(const char *url, const struct store_options *opt, struct store **out,
 	       struct perr *err);
 /* The same, for a store that must already exist: a SQLite file that is not
@@ -286,6 +293,10 @@ int store_open(const char *url, const struct store_options *opt, struct store **
 int store_open_existing(const char *url, const struct store_options *opt, struct store **out,
 			struct perr *err);
 void store_close(struct store *st);
+
+/* How messages and output may name the database `url` names: a SQLite path
+ * as given; a PostgreSQL URL without its password or query. */
+void store_url_label(const char *url, char *out, size_t cap);
 
 static inline int store_migrate(struct store *st, int *from, int *to, struct perr *err)
 {

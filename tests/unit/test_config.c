@@ -97,9 +97,9 @@ Test(config, defaults_are_the_documented_values)
 	cr_expect_str_eq(cfg.path, "");
 }
 
-Test(config, the_table_declares_thirty_settings)
+Test(config, the_table_declares_thirty_one_settings)
 {
-	cr_expect_eq(config_setting_count(), 30);
+	cr_expect_eq(config_setting_count(), 31);
 }
 
 Test(config, building_from_nothing_gives_the_defaults_and_no_path)
@@ -214,7 +214,8 @@ Test(config, a_key_in_the_wrong_section_suggests_where_it_belongs)
 Test(config, an_unknown_key_with_nothing_close_lists_the_section_keys)
 {
 	expect_one_error("store:\n  colour: blue\n", 2, 3, "store.colour",
-			 "unknown key; 'store' has db, busy_timeout_ms, ready_interval_ms");
+			 "unknown key; 'store' has db, password_secret, busy_timeout_ms, "
+			 "ready_interval_ms");
 }
 
 Test(config, an_unknown_section_is_reported_at_its_name)
@@ -574,7 +575,7 @@ Test(config, every_flag_is_documented_in_the_reference_and_the_example)
 {
 	static const char *const all[] = {
 		"listen", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes",
-		"drain-timeout-ms", "db", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms",
+		"drain-timeout-ms", "db", "db-password-secret", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms",
 		"log-level", "session-idle-ms", "session-max-ms", "preview", "trusted-proxies",
 		"identity-header", "proof-graph", "proof-graph-component", "proof-graph-secret",
 		"proof-warehouse", "proof-warehouse-component", "proof-warehouse-database",
@@ -1835,4 +1836,43 @@ Test(config, the_planes_can_be_chosen_from_the_environment)
 	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
 	unlink(path);
 	cr_expect_str_eq(cfg.proof_evidence, "http");
+}
+
+/* --- store: a PostgreSQL password comes from a secret contract */
+
+Test(config, a_database_password_in_the_url_is_refused_in_production_only)
+{
+	char *prod[] = {"PORTAL_MODE=production",
+			"PORTAL_DB=postgres://portal:s3cret@db.internal:5432/portal", NULL};
+	struct config_source src = {.envp = prod};
+	cr_assert_eq(build(&src), -1);
+	cr_assert_eq(errs.n, 1, "expected 1 error, got %d", errs.n);
+	cr_expect_str_eq(errs.items[0].key, "PORTAL_DB");
+	cr_expect(strstr(errs.items[0].msg, "store.password_secret"), "%s", errs.items[0].msg);
+	cr_expect_null(strstr(formatted(&errs.items[0]), "s3cret"), "%s",
+		       formatted(&errs.items[0]));
+	char *query[] = {"PORTAL_MODE=production",
+			 "PORTAL_DB=postgresql://portal@db/portal?sslmode=require&password=s3cret",
+			 NULL};
+	src.envp = query;
+	cr_assert_eq(build(&src), -1);
+	char *dev[] = {"PORTAL_DB=postgres://portal:s3cret@127.0.0.1:5432/portal", NULL};
+	src.envp = dev;
+	cr_assert_eq(build(&src), 0, "%s", errs.n ? formatted(&errs.items[0]) : "");
+	char *clean[] = {"PORTAL_MODE=production", "PORTAL_DB=postgres://portal@db:5432/portal",
+			 NULL};
+	src.envp = clean;
+	cr_assert_eq(build(&src), 0, "%s", errs.n ? formatted(&errs.items[0]) : "");
+	cr_expect_str_eq(cfg.db, "postgres://portal@db:5432/portal");
+}
+
+Test(config, the_database_password_secret_must_be_a_declared_contract)
+{
+	char *env[] = {"PORTAL_DB_PASSWORD_SECRET=db_password", NULL};
+	struct config_source src = {.envp = env};
+	cr_assert_eq(build(&src), -1);
+	cr_assert_eq(errs.n, 1, "expected 1 error, got %d", errs.n);
+	cr_expect_str_eq(errs.items[0].key, "PORTAL_DB_PASSWORD_SECRET");
+	cr_expect(strstr(errs.items[0].msg, "names no declared secret contract: 'db_password'"),
+		  "%s", errs.items[0].msg);
 }

@@ -1,7 +1,8 @@
 /* The embedded proof planes: graph triples, warehouse facts and evidence
- * records in the SQLite store, driven through proof/proof.h's planes as the
- * worker and the closure use them. Each test runs in its own process, in a
- * temporary directory of its own. */
+ * records in the store under test (SQLite, or PostgreSQL when
+ * PORTAL_TEST_STORE names one), driven through proof/proof.h's planes as the
+ * worker and the closure use them. Each test runs in its own process, on a
+ * database of its own. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <limits.h>
@@ -10,52 +11,27 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "proof/proof.h"
-#include "store/sqlite.h"
+#include "store/rules.h"
 #include "store/store.h"
+#include "store_under_test.h"
 
-#define DB "./portal.db"
 #define T0 1700000000000LL
 
-static char dir[PATH_MAX];
-
-static void enter_tmpdir(void)
+static void enter(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/portal-proof-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	cr_assert_eq(chdir(dir), 0);
+	tstore_setup("portal-proof");
 }
 
-static void remove_tmpdir(void)
-{
-	if (chdir("/") != 0)
-		return;
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	char p[PATH_MAX + 300];
-	while ((e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-TestSuite(proof_store, .init = enter_tmpdir, .fini = remove_tmpdir);
+TestSuite(proof_store, .init = enter, .fini = tstore_teardown);
 
 static struct store *open_store(void)
 {
 	struct store *st = NULL;
 	struct perr err;
 	perr_clear(&err);
-	struct store_options opt = {5000};
-	cr_assert_eq(store_open(DB, &opt, &st, &err), 0, "%s", err.msg);
+	struct store_options opt = {.busy_timeout_ms = 5000};
+	cr_assert_eq(store_open(tstore_url(), &opt, &st, &err), 0, "%s", err.msg);
 	return st;
 }
 
@@ -67,33 +43,14 @@ static struct store *open_migrated(void)
 	return st;
 }
 
-static sqlite3 *raw(void)
-{
-	sqlite3 *db = NULL;
-	cr_assert_eq(sqlite3_open_v2(DB, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
-		     SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	return db;
-}
-
 static long long raw_int(const char *sql)
 {
-	sqlite3 *db = raw();
-	sqlite3_stmt *s = NULL;
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
-	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
-	long long v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
+	return tstore_int(sql);
 }
 
 static void raw_exec(const char *sql)
 {
-	sqlite3 *db = raw();
-	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s: %s", sql,
-		     sqlite3_errmsg(db));
-	sqlite3_close(db);
+	cr_assert_eq(tstore_exec(sql), 0, "%s: %s", sql, tstore_error());
 }
 
 static long long count(const char *table)
@@ -379,8 +336,12 @@ Test(proof_store, a_batch_the_database_refuses_half_way_stores_none_of_it)
 	struct store *st = open_migrated();
 	struct graph g;
 	graph_embedded(st, &g);
-	raw_exec("CREATE TRIGGER no_boom BEFORE INSERT ON portal_graph_triples "
-		 "WHEN NEW.subject = 'urn:boom' BEGIN SELECT RAISE(ABORT, 'graph full'); END");
+	raw_exec(TSTORE_SQL("CREATE TRIGGER no_boom BEFORE INSERT ON portal_graph_triples "
+			    "WHEN NEW.subject = 'urn:boom' BEGIN SELECT RAISE(ABORT, 'graph full'); END",
+			    "CREATE FUNCTION no_boom() RETURNS trigger LANGUAGE plpgsql AS "
+			    "$$ BEGIN RAISE EXCEPTION 'graph full'; END $$; "
+			    "CREATE TRIGGER no_boom BEFORE INSERT ON portal_graph_triples "
+			    "FOR EACH ROW WHEN (NEW.subject = 'urn:boom') EXECUTE FUNCTION no_boom()"));
 	struct proof_triple t[] = {
 		triple("urn:p:1", "urn:state", "executed"),
 		triple("urn:boom", "urn:state", "executed"),
@@ -803,9 +764,11 @@ Test(proof_store, a_store_failure_is_a_store_error_that_names_no_file)
 		perr_clear(&err);                                                    \
 		cr_assert_eq(call, PERR_STORE, "%s", #call);                         \
 		cr_assert_str_eq(err.field, "store.db");                             \
-		cr_assert(strstr(err.msg, "no such table"), "%s", err.msg);          \
+		cr_assert(strstr(err.msg, TSTORE_SQL("no such table", "does not exist")), \
+			  "%s", err.msg);                                            \
 		cr_assert_null(strstr(err.msg, "portal.db"), "%s", err.msg);         \
-		cr_assert_null(strstr(err.msg, dir), "%s", err.msg);                 \
+		cr_assert_null(strstr(err.msg, "127.0.0.1"), "%s", err.msg);         \
+		cr_assert_null(strstr(err.msg, tstore_dir()), "%s", err.msg);        \
 	} while (0)
 
 	FAILS(g.ops->put(g.impl, "atlas", &t, 1, &err));
@@ -828,38 +791,36 @@ Test(proof_store, a_store_failure_is_a_store_error_that_names_no_file)
  * Returns that version. */
 static int build_database_before_proof(void)
 {
-	const struct embedded_file *migs[SQLITE_MIGRATIONS_MAX];
+	const struct embedded_file *migs[STORE_MIGRATIONS_MAX];
 	int n = 0;
 	struct perr err;
-	cr_assert_eq(sqlite_migrations_plan(embedded_files, embedded_count, migs, &n, &err), 0,
-		     "%s", err.msg);
+	cr_assert_eq(store_migrations_plan(tstore_migrations_prefix(), embedded_files,
+					   embedded_count, migs, &n, &err),
+		     0, "%s", err.msg);
 	int proof = 0;
 	for (int v = 1; v <= n; v++)
 		if (strstr(migs[v - 1]->name, "_proof.sql"))
 			proof = v;
 	cr_assert_gt(proof, 1);
-	sqlite3 *db = raw();
-	cr_assert_eq(sqlite3_exec(db,
-				  "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
-				  "name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-				  NULL, NULL, NULL),
-		     SQLITE_OK);
+	raw_exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+		 "name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
 	for (int v = 1; v < proof; v++) {
-		cr_assert_eq(sqlite3_exec(db, (const char *)migs[v - 1]->data, NULL, NULL, NULL),
-			     SQLITE_OK, "%s: %s", migs[v - 1]->name, sqlite3_errmsg(db));
+		raw_exec((const char *)migs[v - 1]->data);
 		char sql[200];
 		snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, '%s', 1)", v,
 			 strrchr(migs[v - 1]->name, '/') + 1);
-		cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		raw_exec(sql);
 	}
-	sqlite3_close(db);
 	return proof - 1;
 }
 
 Test(proof_store, the_proof_tables_arrive_on_a_database_one_version_older_and_its_data_stays)
 {
 	int before = build_database_before_proof();
-	cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name LIKE '%evidence%'"),
+	cr_assert_eq(raw_int(TSTORE_SQL("SELECT count(*) FROM sqlite_master "
+					"WHERE name LIKE '%evidence%'",
+					"SELECT count(*) FROM pg_class WHERE relname LIKE '%evidence%' "
+					"AND relnamespace = current_schema()::regnamespace")),
 		     0);
 
 	/* What a portal of that version had stored. */

@@ -1,7 +1,8 @@
-/* Proposals in the SQLite store: submission and idempotency, the state
+/* Proposals in the store under test (SQLite, or PostgreSQL when
+ * PORTAL_TEST_STORE names one): submission and idempotency, the state
  * machine's guard, the work queue's leases, the audit chain and the live
- * event every change writes with it. Each test runs in its own process, in
- * a temporary directory of its own. */
+ * event every change writes with it. Each test runs in its own process, on a
+ * database of its own. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <limits.h>
@@ -12,83 +13,36 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "core/audit.h"
 #include "core/event.h"
 #include "core/proposal.h"
 #include "store/store.h"
+#include "store_under_test.h"
 
-#define DB "./portal.db"
 #define T0 1700000000000LL
 
-static char dir[PATH_MAX];
-
-static void enter_tmpdir(void)
+static void enter(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/portal-pstore-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	cr_assert_eq(chdir(dir), 0);
+	tstore_setup("portal-pstore");
 }
 
-static void remove_tmpdir(void)
-{
-	if (chdir("/") != 0)
-		return;
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	char p[PATH_MAX + 300];
-	while ((e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-TestSuite(pstore, .init = enter_tmpdir, .fini = remove_tmpdir);
+TestSuite(pstore, .init = enter, .fini = tstore_teardown);
 
 static struct store *open_migrated(void)
 {
 	struct store *st = NULL;
 	struct perr err;
 	perr_clear(&err);
-	struct store_options opt = {5000};
-	cr_assert_eq(store_open(DB, &opt, &st, &err), 0, "%s", err.msg);
+	struct store_options opt = {.busy_timeout_ms = 5000};
+	cr_assert_eq(store_open(tstore_url(), &opt, &st, &err), 0, "%s", err.msg);
 	cr_assert_eq(store_migrate(st, NULL, NULL, &err), 0, "%s", err.msg);
 	return st;
 }
 
-static sqlite3 *raw(void)
-{
-	sqlite3 *db = NULL;
-	cr_assert_eq(sqlite3_open_v2(DB, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	return db;
-}
-
 static long long raw_int(const char *sql)
 {
-	sqlite3 *db = raw();
-	sqlite3_stmt *s = NULL;
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
-	cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
-	long long v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
-}
-
-static int raw_exec(const char *sql)
-{
-	sqlite3 *db = raw();
-	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return rc;
+	return tstore_int(sql);
 }
 
 /* Submits a "restart" proposal and copies its id into id. */
@@ -461,8 +415,8 @@ static void *race(void *arg)
 	struct racer *r = arg;
 	struct store *st = NULL;
 	struct perr err;
-	struct store_options opt = {10000};
-	if (store_open(DB, &opt, &st, &err) < 0) {
+	struct store_options opt = {.busy_timeout_ms = 10000};
+	if (store_open(tstore_url(), &opt, &st, &err) < 0) {
 		r->failed = 1;
 		return NULL;
 	}
@@ -839,9 +793,14 @@ Test(pstore, when_the_live_event_cannot_be_written_the_change_and_its_audit_row_
 	struct store *st = open_migrated();
 	char id[STORE_PROPOSAL_ID_MAX];
 	submit(st, "atlas", "alice", NULL, T0, id);
-	cr_assert_eq(raw_exec("CREATE TRIGGER no_events BEFORE INSERT ON portal_live_events "
-			      "BEGIN SELECT RAISE(ABORT, 'log full'); END"),
-		     SQLITE_OK);
+	cr_assert_eq(tstore_exec(TSTORE_SQL(
+			     "CREATE TRIGGER no_events BEFORE INSERT ON portal_live_events "
+			     "BEGIN SELECT RAISE(ABORT, 'log full'); END",
+			     "CREATE FUNCTION no_events() RETURNS trigger LANGUAGE plpgsql AS "
+			     "$$ BEGIN RAISE EXCEPTION 'log full'; END $$; "
+			     "CREATE TRIGGER no_events BEFORE INSERT ON portal_live_events "
+			     "FOR EACH ROW EXECUTE FUNCTION no_events()")),
+		     0, "%s", tstore_error());
 	struct perr err;
 	cr_assert_eq(store_proposal_transition(st, id, PROPOSAL_SUBMITTED, PROPOSAL_APPROVED, "bob",
 					       "", T0 + 1, &err),
@@ -929,9 +888,10 @@ Test(pstore, an_empty_log_verifies_with_no_rows)
 Test(pstore, the_log_refuses_updates_and_deletes)
 {
 	struct store *st = chain();
-	cr_assert_neq(raw_exec("UPDATE portal_audit SET actor = 'mallory' WHERE seq = 2"),
-		      SQLITE_OK);
-	cr_assert_neq(raw_exec("DELETE FROM portal_audit WHERE seq = 2"), SQLITE_OK);
+	cr_assert_neq(tstore_exec("UPDATE portal_audit SET actor = 'mallory' WHERE seq = 2"), 0);
+	cr_assert(strstr(tstore_error(), "append-only"), "%s", tstore_error());
+	cr_assert_neq(tstore_exec("DELETE FROM portal_audit WHERE seq = 2"), 0);
+	cr_assert(strstr(tstore_error(), "append-only"), "%s", tstore_error());
 	cr_assert_eq(verify(st).bad_seq, 0);
 	store_close(st);
 }
@@ -939,18 +899,19 @@ Test(pstore, the_log_refuses_updates_and_deletes)
 /* Drops the append-only triggers, as someone set on editing the log would. */
 static void unguard(void)
 {
-	cr_assert_eq(raw_exec("DROP TRIGGER portal_audit_no_update; "
-			      "DROP TRIGGER portal_audit_no_delete"),
-		     SQLITE_OK);
+	cr_assert_eq(tstore_exec(TSTORE_SQL("DROP TRIGGER portal_audit_no_update; "
+					    "DROP TRIGGER portal_audit_no_delete",
+					    "DROP TRIGGER portal_audit_no_update ON portal_audit; "
+					    "DROP TRIGGER portal_audit_no_delete ON portal_audit")),
+		     0, "%s", tstore_error());
 }
 
 Test(pstore, a_changed_row_is_named_as_the_first_broken_one)
 {
 	struct store *st = chain();
 	unguard();
-	cr_assert_eq(raw_exec("UPDATE portal_audit SET actor = 'mallory' WHERE seq = 5"), SQLITE_OK);
-	cr_assert_eq(raw_exec("UPDATE portal_audit SET reason = 'later edit' WHERE seq = 7"),
-		     SQLITE_OK);
+	cr_assert_eq(tstore_exec("UPDATE portal_audit SET actor = 'mallory' WHERE seq = 5"), 0);
+	cr_assert_eq(tstore_exec("UPDATE portal_audit SET reason = 'later edit' WHERE seq = 7"), 0);
 	struct store_audit_check c = verify(st);
 	cr_assert_eq(c.bad_seq, 5);
 	cr_assert(strstr(c.what, "hash does not match"), "%s", c.what);
@@ -975,17 +936,10 @@ Test(pstore, a_changed_row_with_a_recomputed_hash_breaks_the_next_rows_link)
 	memcpy(row.prev, r.a[3].prev, 32);
 	unsigned char h[32];
 	audit_hash(&row, h);
-	sqlite3 *db = raw();
-	sqlite3_stmt *s = NULL;
-	cr_assert_eq(sqlite3_prepare_v2(db,
-					"UPDATE portal_audit SET actor = 'mallory', hash = ?1 "
-					"WHERE seq = 4",
-					-1, &s, NULL),
-		     SQLITE_OK);
-	sqlite3_bind_blob(s, 1, h, 32, SQLITE_STATIC);
-	cr_assert_eq(sqlite3_step(s), SQLITE_DONE);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	cr_assert_eq(tstore_exec_blob("UPDATE portal_audit SET actor = 'mallory', hash = $1 "
+				      "WHERE seq = 4",
+				      h),
+		     0, "%s", tstore_error());
 	struct store_audit_check c = verify(st);
 	cr_assert_eq(c.bad_seq, 5);
 	cr_assert(strstr(c.what, "prev"), "%s", c.what);
@@ -996,7 +950,7 @@ Test(pstore, a_removed_row_breaks_the_link_of_the_row_after_it)
 {
 	struct store *st = chain();
 	unguard();
-	cr_assert_eq(raw_exec("DELETE FROM portal_audit WHERE seq = 3"), SQLITE_OK);
+	cr_assert_eq(tstore_exec("DELETE FROM portal_audit WHERE seq = 3"), 0);
 	struct store_audit_check c = verify(st);
 	cr_assert_eq(c.bad_seq, 4);
 	cr_assert(strstr(c.what, "row 2"), "%s", c.what);
@@ -1007,7 +961,7 @@ Test(pstore, a_removed_first_row_is_caught_too)
 {
 	struct store *st = chain();
 	unguard();
-	cr_assert_eq(raw_exec("DELETE FROM portal_audit WHERE seq = 1"), SQLITE_OK);
+	cr_assert_eq(tstore_exec("DELETE FROM portal_audit WHERE seq = 1"), 0);
 	struct store_audit_check c = verify(st);
 	cr_assert_eq(c.bad_seq, 2);
 	cr_assert(strstr(c.what, "first row"), "%s", c.what);
@@ -1018,7 +972,7 @@ Test(pstore, rows_written_after_a_removed_last_row_do_not_reuse_its_seq)
 {
 	struct store *st = chain();
 	unguard();
-	cr_assert_eq(raw_exec("DELETE FROM portal_audit WHERE seq = 9"), SQLITE_OK);
+	cr_assert_eq(tstore_exec("DELETE FROM portal_audit WHERE seq = 9"), 0);
 	char id[STORE_PROPOSAL_ID_MAX];
 	submit(st, "atlas", "alice", NULL, T0 + 100, id);
 	cr_assert_eq(raw_int("SELECT max(seq) FROM portal_audit"), 10);

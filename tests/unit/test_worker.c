@@ -96,7 +96,7 @@ static void enter_tmpdir(void)
 	cr_assert_geq(fd, 0);
 	log_set_fd(fd);
 	struct perr err = {0};
-	struct store_options opt = {5000};
+	struct store_options opt = {.busy_timeout_ms = 5000};
 	cr_assert_eq(store_open(DB, &opt, &st, &err), 0, "%s", err.msg);
 	cr_assert_eq(store_migrate(st, NULL, NULL, &err), 0, "%s", err.msg);
 }

@@ -25,6 +25,7 @@ struct writer {
 	pthread_cond_t cv;
 	struct write_job *head, **tail;
 	int stopping, stopped;
+	int nudged; /* the store says others may have appended */
 };
 
 struct write_job *write_job_new(size_t n)
@@ -156,7 +157,7 @@ static void *writer_main(void *arg)
 	struct writer *w = arg;
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (!w->head && !w->stopping) {
+		while (!w->head && !w->stopping && !w->nudged) {
 			struct timespec until;
 			clock_gettime(CLOCK_MONOTONIC, &until);
 			until.tv_nsec += (long)(w->poll_ms % 1000) * 1000000L;
@@ -169,6 +170,7 @@ static void *writer_main(void *arg)
 		w->head = NULL;
 		w->tail = &w->head;
 		int stop = w->stopping;
+		w->nudged = 0;
 		pthread_mutex_unlock(&w->mu);
 		if (list) {
 			commit(w, list);
@@ -185,6 +187,16 @@ static void *writer_main(void *arg)
 	w->stopped = 1;
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
+}
+
+/* From the store's listener thread: someone else may have appended. */
+static void writer_nudge(void *arg)
+{
+	struct writer *w = arg;
+	pthread_mutex_lock(&w->mu);
+	w->nudged = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 }
 
 int writer_start(struct writer **out, struct store *st, struct hub *hub, int poll_ms,
@@ -212,6 +224,12 @@ int writer_start(struct writer **out, struct store *st, struct hub *hub, int pol
 		perr_set(err, PERR_INTERNAL, NULL, "cannot start the writer thread");
 		goto fail;
 	}
+	/* Where the store can say when others append (PostgreSQL's LISTEN),
+	 * events from other replicas arrive at once; the poll stays as a net. */
+	struct perr lerr = {0};
+	if (store_events_listen(st, writer_nudge, w, &lerr) < 0)
+		log_emit(LOG_WARN, "cannot listen for other replicas' events; polling only",
+			 json_pack("{s:s}", "reason", lerr.msg));
 	*out = w;
 	return 0;
 fail:
@@ -242,6 +260,7 @@ void writer_stop(struct writer *w)
 {
 	if (!w)
 		return;
+	store_events_listen(w->st, NULL, NULL, NULL); /* no wake after this */
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
 	pthread_cond_signal(&w->cv);

@@ -51,6 +51,7 @@ struct pg_store {
 	struct pg_conn *conns;
 	int nconns;
 	int *idle, nidle;             /* indexes into conns, a stack */
+	struct pg_listener *listener; /* pg_listen.c: LISTEN for other replicas; or NULL */
 };
 
 /* Opens one connection with the store's URL and password (session settings
@@ -123,6 +124,11 @@ const char *pg_str(const PGresult *r, int row, int col);
 long long pg_ll(const PGresult *r, int row, int col);
 char *pg_dup(const PGresult *r, int row, int col);
 int pg_hash(const PGresult *r, int row, int col, unsigned char out[32]);
+
+/* pg_listen.c: starts (wake set) or stops (wake NULL) the listener thread;
+ * pg_listen_close stops it before the store goes. */
+int pg_events_listen(void *impl, void (*wake)(void *arg), void *arg, struct perr *err);
+void pg_listen_close(struct pg_store *s);
 
 /* The op tables' parts, by file. */
 int pg_append(void *impl, struct store_batch *const *batches, size_t n, struct perr *err);

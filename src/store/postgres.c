@@ -112,6 +112,7 @@ int pg_store_open(const char *url, const struct store_options *opt, void **impl,
 
 static void pg_close(void *impl)
 {
+	pg_listen_close(impl);
 	store_free(impl);
 }
 
@@ -308,6 +309,7 @@ static int pg_check(void *impl, struct store_status *st, struct perr *err)
 const struct store_ops pg_store_ops = {
 	.name = "postgres",
 	.close = pg_close,
+	.events_listen = pg_events_listen,
 	.migrate = pg_migrate,
 	.check = pg_check,
 	.append = pg_append,

@@ -147,6 +147,10 @@ struct store_ops {
 	 * = no limit). Returns how many were delivered, or <0. */
 	long long (*scan)(void *impl, long long after, long long limit, store_event_fn fn,
 			  void *arg, struct perr *err);
+	/* Calls wake(arg), from a thread of the store's, whenever another
+	 * process or replica may have appended events (and once at the start);
+	 * wake NULL stops that. NULL op: the backend cannot tell, readers poll. */
+	int (*events_listen)(void *impl, void (*wake)(void *arg), void *arg, struct perr *err);
 	/* Events per UTC day and type, newest day first: over the whole log, or
 	 * the last `days` days of it when days > 0; fn gets (day "YYYY-MM-DD",
 	 * type, count) and may stop the walk by returning <0. */
@@ -318,6 +322,17 @@ static inline long long store_scan(struct store *st, long long after, long long 
 				   store_event_fn fn, void *arg, struct perr *err)
 {
 	return st->ops->scan(st->impl, after, limit, fn, arg, err);
+}
+
+/* Returns 1 when the backend will wake the reader (PostgreSQL's LISTEN), 0
+ * when it cannot (SQLite: poll), or <0. wake NULL stops it. */
+static inline int store_events_listen(struct store *st, void (*wake)(void *arg), void *arg,
+				      struct perr *err)
+{
+	if (!st->ops->events_listen)
+		return 0;
+	int rc = st->ops->events_listen(st->impl, wake, arg, err);
+	return rc < 0 ? rc : 1;
 }
 
 static inline int store_history(struct store *st, int days,

@@ -3,6 +3,7 @@
 // hash), and the live stream (snapshot, deltas, Last-Event-ID resumption).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readEvents } from '../lib/sse.mjs';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import { startPortal, request, sanitizerReport, binPath, tempDir } from '../lib/portal.mjs';
@@ -161,40 +162,6 @@ test('portal replay prints the sha256 of the exact bytes the server serves', asy
   const hash = crypto.createHash('sha256').update(bytes).digest('hex');
   assert.match(out, new RegExp(`^version=${version} sha256=${hash} `));
 });
-
-// Reads server-sent events from a fetch body until `until(messages)` holds.
-async function readEvents(res, until, ms = 10000) {
-  const reader = res.body.getReader();
-  const dec = new TextDecoder();
-  const messages = [];
-  let buf = '';
-  const deadline = Date.now() + ms;
-  let pending = reader.read();
-  while (!until(messages)) {
-    if (Date.now() > deadline) throw new Error(`stream: timed out with ${JSON.stringify(messages.map((m) => [m.event, m.id]))}`);
-    const tick = new Promise((r) => setTimeout(() => r(null), 200));
-    const got = await Promise.race([pending, tick]);
-    if (!got) continue;
-    pending = reader.read();
-    if (got.done) break;
-    buf += dec.decode(got.value, { stream: true });
-    let i;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      const m = {};
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) continue;
-        const c = line.indexOf(':');
-        const k = line.slice(0, c), v = line.slice(c + 1).replace(/^ /, '');
-        m[k] = k === 'data' ? (m.data ?? '') + v : v;
-      }
-      if (m.data) { m.json = JSON.parse(m.data); messages.push(m); }
-    }
-  }
-  reader.cancel().catch(() => {});
-  return messages;
-}
 
 test('the stream starts with the snapshot, carries deltas, and resumes from Last-Event-ID', async () => {
   const ac = new AbortController();

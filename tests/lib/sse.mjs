@@ -1,0 +1,34 @@
+// Reads server-sent events from a fetch Response until `until(messages)`
+// holds (or the stream ends); each message is {event, id, data, json}.
+export async function readEvents(res, until, ms = 10000) {
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  const messages = [];
+  let buf = '';
+  const deadline = Date.now() + ms;
+  let pending = reader.read();
+  while (!until(messages)) {
+    if (Date.now() > deadline) throw new Error(`stream: timed out with ${JSON.stringify(messages.map((m) => [m.event, m.id]))}`);
+    const tick = new Promise((r) => setTimeout(() => r(null), 200));
+    const got = await Promise.race([pending, tick]);
+    if (!got) continue;
+    pending = reader.read();
+    if (got.done) break;
+    buf += dec.decode(got.value, { stream: true });
+    let i;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const m = {};
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) continue;
+        const c = line.indexOf(':');
+        const k = line.slice(0, c), v = line.slice(c + 1).replace(/^ /, '');
+        m[k] = k === 'data' ? (m.data ?? '') + v : v;
+      }
+      if (m.data) { m.json = JSON.parse(m.data); messages.push(m); }
+    }
+  }
+  reader.cancel().catch(() => {});
+  return messages;
+}

@@ -450,3 +450,77 @@ Test(replicas, connections_the_server_cut_are_reported_unavailable_then_made_aga
 	cr_assert_eq(store_check(st, &status, &err), 0, "%s", err.msg);
 	store_close(st);
 }
+
+/* --- being told of other replicas' commits ----------------------------------- */
+
+struct woken {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int n;
+};
+
+static void wake_count(void *arg)
+{
+	struct woken *w = arg;
+	pthread_mutex_lock(&w->mu);
+	w->n++;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits up to ms for w->n to pass n; returns w->n. */
+static int woken_past(struct woken *w, int n, int ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (w->n <= n && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
+		;
+	int got = w->n;
+	pthread_mutex_unlock(&w->mu);
+	return got;
+}
+
+Test(replicas, a_replica_listening_is_woken_by_another_replicas_commit_and_not_after_it_stops)
+{
+	struct store *a = replica(), *b = replica();
+	struct woken w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+	struct perr err;
+	int rc = store_events_listen(b, wake_count, &w, &err);
+	if (!tstore_is_pg()) {
+		cr_assert_eq(rc, 0, "SQLite cannot tell: its readers poll");
+		store_close(a);
+		store_close(b);
+		return;
+	}
+	cr_assert_eq(rc, 1, "%s", err.msg);
+	int start = woken_past(&w, 0, 5000); /* once when listening begins */
+	cr_assert_geq(start, 1);
+
+	json_t *data = json_object();
+	struct event ev = {.id = "l-1", .type = "session.tool", .project = "atlas",
+			   .source = "test", .ts = T0, .data = data};
+	long long seq;
+	int fresh;
+	struct store_batch batch = {.evs = &ev, .n = 1, .seqs = &seq, .fresh = &fresh};
+	struct store_batch *one = &batch;
+	cr_assert_eq(store_append(a, &one, 1, &err), 0, "%s", err.msg);
+	cr_assert_gt(woken_past(&w, start, 5000), start, "B was told of A's commit");
+
+	cr_assert_eq(store_events_listen(b, NULL, NULL, &err), 1);
+	pthread_mutex_lock(&w.mu);
+	int stopped = w.n;
+	pthread_mutex_unlock(&w.mu);
+	ev.id = "l-2";
+	cr_assert_eq(store_append(a, &one, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(woken_past(&w, stopped, 500), stopped, "no wake once stopped");
+	json_decref(data);
+	store_close(a);
+	store_close(b);
+}

@@ -2,8 +2,10 @@
  * Opens N server-sent-event streams to a running portal, posts single events
  * at a fixed rate from a second thread, and records for every (event,
  * subscriber) the time from the POST's acknowledgement (and from its send) to
- * the moment the delta carrying it arrives. Prints p50/p99/max in ms.
- * Usage: sse_latency PORT TOKEN SUBSCRIBERS RATE SECONDS */
+ * the moment the delta carrying it arrives. Prints p50/p99/max in ms. With
+ * POST_PORT the events go to another server (a replica on the same
+ * database), so the figure is replica A's acknowledgement -> B's stream.
+ * Usage: sse_latency PORT TOKEN SUBSCRIBERS RATE SECONDS [POST_PORT] */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,7 +25,7 @@
 
 #define MAX_EVENTS 200000
 
-static int port, nsubs, rate, seconds;
+static int port, post_port, nsubs, rate, seconds;
 static const char *token;
 static double t_send[MAX_EVENTS], t_ack[MAX_EVENTS];
 static long long base_seq = -1;
@@ -82,10 +84,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		fprintf(stderr, "a subscriber lost its stream\n");
 }
 
-static int dial(void)
+static int dial_port(int to)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)to)};
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
 		perror("connect");
@@ -96,10 +98,15 @@ static int dial(void)
 	return fd;
 }
 
+static int dial(void)
+{
+	return dial_port(port);
+}
+
 /* Posts one event at a time on a keep-alive connection, at `rate` per second. */
 static void *poster(void *arg)
 {
-	int fd = dial();
+	int fd = dial_port(post_port);
 	char req[1024], resp[4096];
 	long long total = (long long)rate * seconds;
 	double start = now_ms(), gap = 1000.0 / rate;
@@ -170,8 +177,8 @@ static void stop_cb(evutil_socket_t fd, short w, void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 6) {
-		fprintf(stderr, "usage: %s PORT TOKEN SUBSCRIBERS RATE SECONDS (TOKEN: scopes events:write and read)\n", argv[0]);
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: %s PORT TOKEN SUBSCRIBERS RATE SECONDS [POST_PORT] (TOKEN: scopes events:write and read)\n", argv[0]);
 		return 2;
 	}
 	port = atoi(argv[1]);
@@ -179,6 +186,7 @@ int main(int argc, char **argv)
 	nsubs = atoi(argv[3]);
 	rate = atoi(argv[4]);
 	seconds = atoi(argv[5]);
+	post_port = argc == 7 ? atoi(argv[6]) : port;
 	evthread_use_pthreads();
 	struct event_base *base = event_base_new();
 	struct sub *subs = calloc((size_t)nsubs, sizeof *subs);

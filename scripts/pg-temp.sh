@@ -9,7 +9,8 @@
 #   scripts/pg-temp.sh stop DIR      stop it and remove DIR
 # As root it runs the server as the `postgres` user (initdb refuses root);
 # clients connect over TCP on 127.0.0.1 as the database user "postgres".
-# PG_BIN overrides where the server's programs are (Debian's 15 by default).
+# PG_BIN overrides where the server's programs are (Debian's 15 by default);
+# PG_DURABLE=1 keeps fsync and synchronous commit on (for benchmarks).
 set -euo pipefail
 
 bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -34,12 +35,13 @@ start)
 	mkdir -p "$dir/sock"
 	[[ $(id -u) -eq 0 ]] && chown postgres: "$dir/sock"
 	# A port can be taken between asking and binding: try a few.
+	fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	[[ ${PG_DURABLE:-} == 1 ]] && fast=""
 	for _ in 1 2 3 4 5; do
 		port=$(free_port)
 		if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start -o \
 			"-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir/sock \
-			 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-			 -c max_connections=300 -c shared_buffers=64MB" >/dev/null; then
+			 $fast -c max_connections=300 -c shared_buffers=64MB" >/dev/null; then
 			as_owner "$bin/createdb" -h "$dir/sock" -p "$port" -U postgres portal
 			echo "postgres://postgres@127.0.0.1:$port/portal"
 			echo "pg-temp: stop with: $0 stop $dir" >&2

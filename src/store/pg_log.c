@@ -15,6 +15,10 @@
 
 /* --- portal_live_events -------------------------------------------------- */
 
+/* One transaction; each batch one statement. Only when there are several
+ * does each get a savepoint, so that one failing leaves the others; a lone
+ * batch that fails takes the transaction with it, which stores the same
+ * nothing. */
 int pg_append(void *impl, struct store_batch *const *batches, size_t n, struct perr *err)
 {
 	struct pg_store *s = impl;
@@ -22,8 +26,10 @@ int pg_append(void *impl, struct store_batch *const *batches, size_t n, struct p
 	struct pg_conn *c = pg_acquire(s, err);
 	if (!c)
 		return PERR_UNAVAILABLE;
+	int savepoints = n > 1;
 	int rc = -1;
 	for (int attempt = 0; attempt < PG_RETRIES; attempt++) {
+		int lost = 0; /* the lone batch failed: nothing to commit */
 		rc = pg_begin(c);
 		/* The seq row before any savepoint: a lock taken inside one that
 		 * is rolled back would be let go with it. */
@@ -33,22 +39,27 @@ int pg_append(void *impl, struct store_batch *const *batches, size_t n, struct p
 			struct store_batch *bt = batches[b];
 			bt->rc = 0;
 			long long notify = c->notify_seq; /* a failed batch notifies nothing */
-			rc = pg_simple(c, "SAVEPOINT batch");
-			int brc = 0;
-			for (size_t i = 0; rc == 0 && brc == 0 && i < bt->n; i++)
-				brc = pg_append_one(c, &bt->evs[i], now, &bt->seqs[i],
-						    &bt->fresh[i]);
-			if (rc == 0 && brc < 0) {
+			if (savepoints)
+				rc = pg_simple(c, "SAVEPOINT batch");
+			if (rc == 0 &&
+			    pg_append_events(c, bt->evs, bt->n, now, bt->seqs, bt->fresh) < 0) {
 				if (pg_retryable(c)) {
 					rc = -1; /* the whole transaction runs again */
 					break;
 				}
 				bt->rc = pg_fail(s, c, &bt->err);
 				c->notify_seq = notify;
-				rc = pg_simple(c, "ROLLBACK TO SAVEPOINT batch");
+				if (savepoints)
+					rc = pg_simple(c, "ROLLBACK TO SAVEPOINT batch");
+				else
+					lost = 1;
 			}
-			if (rc == 0)
+			if (rc == 0 && savepoints)
 				rc = pg_simple(c, "RELEASE SAVEPOINT batch");
+		}
+		if (lost) {
+			pg_rollback(c);
+			break;
 		}
 		if (rc == 0)
 			rc = pg_commit(c);

@@ -1106,6 +1106,26 @@ Test(store, a_bad_batch_among_good_ones_stores_nothing_and_the_others_commit)
 	cr_assert_eq(rows("SELECT count(*) FROM portal_live_events"), 4);
 }
 
+Test(store, bad_batches_first_and_last_leave_the_good_one_between_them)
+{
+	struct store *st = open_migrated();
+	json_t *data = json_object();
+	struct event bad1[1] = {EV("bad1", NULL)};
+	struct event good[2] = {EV("g1", "atlas"), EV("g2", "atlas")};
+	struct event bad2[2] = {EV("bad2", "atlas"), EV("bad3", NULL)};
+	struct answer x, y, z;
+	struct store_batch *b[3] = {batch_of(&x, bad1, 1, data), batch_of(&y, good, 2, data),
+				    batch_of(&z, bad2, 2, data)};
+	append_ok(st, b, 3);
+	cr_assert_eq(x.batch.rc, PERR_STORE);
+	cr_assert_eq(y.batch.rc, 0, "%s", y.batch.err.msg);
+	cr_assert_eq(z.batch.rc, PERR_STORE);
+	seqs_are(&y, (long long[]){1, 2}, (int[]){1, 1});
+	json_decref(data);
+	store_close(st);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_live_events"), 2);
+}
+
 Test(store, a_lone_bad_batch_stores_nothing_and_the_call_itself_succeeds)
 {
 	struct store *st = open_migrated();

@@ -2,6 +2,7 @@
  * The handler only authenticates, parses and validates (on the loop thread,
  * no I/O); the writer thread makes the batch durable and the answer comes
  * back here afterwards, so a 2xx always means the events survive a crash. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,10 +142,13 @@ int api_events_post(struct http_ctx *c)
 
 	struct write_job *j = write_job_new(n);
 	j->doc = doc;
+	/* The events outlive this call (the writer stores them later), so
+	 * their default source must not borrow `who` from this stack. */
+	snprintf(j->source, sizeof j->source, "%s", who);
 	long long now = clock_wall_ms();
 	for (size_t i = 0; i < n; i++) {
 		json_t *obj = single ? doc : json_array_get(doc, i);
-		if (event_from_json(obj, now, who, &j->batch.evs[i], &err) < 0) {
+		if (event_from_json(obj, now, j->source, &j->batch.evs[i], &err) < 0) {
 			/* Nothing of the batch is kept. */
 			int status = err.code == PERR_TOO_LARGE ? 413 : 400;
 			char field[96];

@@ -22,6 +22,7 @@ struct writer;
 struct write_job {
 	struct store_batch batch;
 	json_t *doc;            /* owns the parsed request body */
+	char source[64];        /* what events without a source get; they borrow it */
 	struct event_base *base; /* the loop to answer on; NULL: done runs on the writer */
 	void (*done)(struct write_job *j); /* runs there; frees the job */
 	void *arg;

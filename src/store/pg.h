@@ -113,10 +113,13 @@ int pg_proof_fail(const struct pg_conn *c, struct perr *err, const char *what);
 
 /* Locks portal_live_seq's row for the rest of c's transaction, once. */
 int pg_lock_seq(struct pg_conn *c);
-/* Stores one event, or finds the seq of its id (inside a transaction that
- * has called pg_lock_seq). 0 or -1. */
-int pg_append_one(struct pg_conn *c, const struct event *ev, long long now, long long *seq,
-		  int *fresh);
+/* Stores n events in one statement, inside a transaction (locking the seq
+ * row first if it has not): each gets its seq in seqs and fresh[i] = 1, or,
+ * when its id is already logged (earlier, or earlier in evs), that id's seq
+ * and 0. On -1 (c->state set) the statement stored nothing, and the
+ * transaction is in error until rolled back (to a savepoint). */
+int pg_append_events(struct pg_conn *c, const struct event *evs, size_t n, long long now,
+		     long long *seqs, int *fresh);
 
 /* Column readers: "" / 0 for NULL. pg_dup: a heap copy, NULL for NULL.
  * pg_hash: decodes a 32-byte bytea into out; -1 (out zeroed) otherwise. */

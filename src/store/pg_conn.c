@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "util/buf.h"
+
 /* Drops the server's notices ("relation ... already exists, skipping"):
  * libpq would print them on stderr. */
 static void quiet(void *arg, const char *msg)
@@ -383,44 +385,112 @@ int pg_lock_seq(struct pg_conn *c)
 	return 0;
 }
 
-/* With the seq row locked since before this statement began, no other writer
- * can store the same id or take a seq in between: a known id reports its
- * seq; a new one takes the next seq and is stored under it. */
+/* Text arrays travel as array literals: every element quoted (a quote or a
+ * backslash inside escaped), NULL unquoted. */
+static void array_text(struct buf *b, const char *v)
+{
+	buf_putc(b, b->len ? ',' : '{');
+	if (!v) {
+		buf_puts(b, "NULL");
+		return;
+	}
+	buf_putc(b, '"');
+	for (const char *p = v, *run = v;; p++) {
+		if (*p == '"' || *p == '\\' || !*p) {
+			buf_append(b, run, (size_t)(p - run));
+			if (!*p)
+				break;
+			buf_putc(b, '\\');
+			run = p;
+		}
+	}
+	buf_putc(b, '"');
+}
+
+static void array_ll(struct buf *b, long long v)
+{
+	buf_printf(b, "%c%lld", b->len ? ',' : '{', v);
+}
+
+static const char *array_close(struct buf *b)
+{
+	buf_puts(b, b->len ? "}" : "{}");
+	return buf_cstr(b);
+}
+
+/* A batch in one statement. With the seq row locked since before it began,
+ * no other writer can store one of these ids or take a seq in between: a
+ * known id reports its seq (fresh 0); a new one is stored under the next seq,
+ * in the order of its first occurrence, and a later occurrence of it in the
+ * same batch reports that seq (fresh 0), as SQLite's ON CONFLICT DO NOTHING
+ * does. The seq row moves once, by the number of new ids, and only when
+ * there is one. Rows come back in event order. */
 static const struct pg_query Q_EV_APPEND = {
 	"ev_append",
-	"WITH old AS (SELECT seq FROM portal_live_events WHERE id = $1::text), "
-	"next AS (UPDATE portal_live_seq SET last = last + 1 "
-	"WHERE NOT EXISTS (SELECT 1 FROM old) RETURNING last), "
+	"WITH ev AS (SELECT e.*, "
+	"(SELECT l.seq FROM portal_live_events AS l WHERE l.id = e.id) AS known "
+	"FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], "
+	"$6::text[], $7::text[]) WITH ORDINALITY "
+	"AS e(id, ts, source, type, project, session, data, k)), "
+	"firsts AS (SELECT f.*, row_number() OVER (ORDER BY f.k) AS r FROM "
+	"(SELECT DISTINCT ON (id) * FROM ev WHERE known IS NULL ORDER BY id, k) AS f), "
+	"bump AS (UPDATE portal_live_seq SET last = last + (SELECT count(*) FROM firsts) "
+	"WHERE EXISTS (SELECT 1 FROM firsts) "
+	"RETURNING last - (SELECT count(*) FROM firsts) AS base), "
 	"ins AS (INSERT INTO portal_live_events "
 	"(seq, id, ts, source, type, project, session, data, received_at) "
-	"SELECT last, $1::text, $2::bigint, $3::text, $4::text, $5::text, $6::text, $7::text, "
-	"$8::bigint FROM next RETURNING seq) "
-	"SELECT seq, 0 FROM old UNION ALL SELECT seq, 1 FROM ins"};
+	"SELECT b.base + f.r, f.id, f.ts, f.source, f.type, f.project, f.session, f.data, "
+	"$8::bigint FROM firsts AS f, bump AS b ORDER BY f.r RETURNING seq, id) "
+	"SELECT coalesce(ev.known, ins.seq), CASE WHEN f.k IS NULL THEN 0 ELSE 1 END "
+	"FROM ev LEFT JOIN ins ON ev.known IS NULL AND ins.id = ev.id "
+	"LEFT JOIN firsts AS f ON f.k = ev.k ORDER BY ev.k"};
 
-int pg_append_one(struct pg_conn *c, const struct event *ev, long long now, long long *seq,
-		  int *fresh)
+int pg_append_events(struct pg_conn *c, const struct event *evs, size_t n, long long now,
+		     long long *seqs, int *fresh)
 {
+	if (n == 0)
+		return 0;
 	if (pg_lock_seq(c) < 0)
 		return -1;
-	char *data = json_dumps(ev->data, JSON_COMPACT);
-	if (!data)
-		abort();
-	PGresult *r = pg_exec(c, &Q_EV_APPEND, "tittttti", ev->id, ev->ts,
-			      ev->source ? ev->source : "unknown", ev->type, ev->project,
-			      ev->session, data, now);
-	free(data);
+	enum { ID, TS, SOURCE, TYPE, PROJECT, SESSION, DATA, COLUMNS };
+	struct buf col[COLUMNS];
+	for (int k = 0; k < COLUMNS; k++)
+		col[k] = (struct buf)BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		const struct event *ev = &evs[i];
+		char *data = json_dumps(ev->data, JSON_COMPACT);
+		if (!data)
+			abort();
+		array_text(&col[ID], ev->id);
+		array_ll(&col[TS], ev->ts);
+		array_text(&col[SOURCE], ev->source ? ev->source : "unknown");
+		array_text(&col[TYPE], ev->type);
+		array_text(&col[PROJECT], ev->project);
+		array_text(&col[SESSION], ev->session);
+		array_text(&col[DATA], data);
+		free(data);
+	}
+	const char *a[COLUMNS];
+	for (int k = 0; k < COLUMNS; k++)
+		a[k] = array_close(&col[k]);
+	PGresult *r = pg_exec(c, &Q_EV_APPEND, "ttttttti", a[ID], a[TS], a[SOURCE], a[TYPE],
+			      a[PROJECT], a[SESSION], a[DATA], now);
+	for (int k = 0; k < COLUMNS; k++)
+		buf_free(&col[k]);
 	if (!r)
 		return -1;
 	int rc = 0;
-	if (PQntuples(r) == 1) {
-		*seq = pg_ll(r, 0, 0);
-		*fresh = (int)pg_ll(r, 0, 1);
-		if (*fresh && *seq > c->notify_seq)
-			c->notify_seq = *seq;
+	if ((size_t)PQntuples(r) == n) {
+		for (size_t i = 0; i < n; i++) {
+			seqs[i] = pg_ll(r, (int)i, 0);
+			fresh[i] = (int)pg_ll(r, (int)i, 1);
+			if (fresh[i] && seqs[i] > c->notify_seq)
+				c->notify_seq = seqs[i];
+		}
 	} else {
 		snprintf(c->state, sizeof c->state, "XX000");
-		snprintf(c->msg, sizeof c->msg, "event '%s' was neither found nor stored",
-			 ev->id ? ev->id : "");
+		snprintf(c->msg, sizeof c->msg, "a batch of %zu events came back as %d rows", n,
+			 PQntuples(r));
 		rc = -1;
 	}
 	PQclear(r);

@@ -15,6 +15,10 @@
 
 /* --- portal_live_events -------------------------------------------------- */
 
+/* One transaction, one statement per batch, and no savepoints: they cost
+ * two round trips a batch, taken while holding the seq row. A batch whose
+ * statement fails on its own instead gets its rc, and the transaction runs
+ * again without it: the same outcome, paid only when a batch fails. */
 int pg_append(void *impl, struct store_batch *const *batches, size_t n, struct perr *err)
 {
 	struct pg_store *s = impl;
@@ -22,37 +26,36 @@ int pg_append(void *impl, struct store_batch *const *batches, size_t n, struct p
 	struct pg_conn *c = pg_acquire(s, err);
 	if (!c)
 		return PERR_UNAVAILABLE;
-	int rc = -1;
-	for (int attempt = 0; attempt < PG_RETRIES; attempt++) {
+	for (size_t b = 0; b < n; b++)
+		batches[b]->rc = 0;
+	int rc = 0;
+	for (int attempt = 0;;) {
+		size_t left = 0;
+		for (size_t b = 0; b < n; b++)
+			left += batches[b]->rc == 0;
+		if (left == 0) {
+			rc = 0; /* each batch failed on its own: the call did not */
+			break;
+		}
+		size_t failed = n; /* the batch that failed on its own, if one did */
 		rc = pg_begin(c);
-		/* The seq row before any savepoint: a lock taken inside one that
-		 * is rolled back would be let go with it. */
 		if (rc == 0)
 			rc = pg_lock_seq(c);
 		for (size_t b = 0; rc == 0 && b < n; b++) {
 			struct store_batch *bt = batches[b];
-			bt->rc = 0;
-			long long notify = c->notify_seq; /* a failed batch notifies nothing */
-			rc = pg_simple(c, "SAVEPOINT batch");
-			int brc = 0;
-			for (size_t i = 0; rc == 0 && brc == 0 && i < bt->n; i++)
-				brc = pg_append_one(c, &bt->evs[i], now, &bt->seqs[i],
-						    &bt->fresh[i]);
-			if (rc == 0 && brc < 0) {
-				if (pg_retryable(c)) {
-					rc = -1; /* the whole transaction runs again */
-					break;
-				}
-				bt->rc = pg_fail(s, c, &bt->err);
-				c->notify_seq = notify;
-				rc = pg_simple(c, "ROLLBACK TO SAVEPOINT batch");
-			}
-			if (rc == 0)
-				rc = pg_simple(c, "RELEASE SAVEPOINT batch");
+			if (bt->rc != 0)
+				continue;
+			rc = pg_append_events(c, bt->evs, bt->n, now, bt->seqs, bt->fresh);
+			if (rc < 0 && !pg_retryable(c) && PQstatus(c->conn) == CONNECTION_OK)
+				failed = b;
 		}
 		if (rc == 0)
 			rc = pg_commit(c);
-		if (rc == 0 || !pg_retryable(c))
+		if (rc == 0)
+			break;
+		if (failed < n)
+			batches[failed]->rc = pg_fail(s, c, &batches[failed]->err);
+		else if (!pg_retryable(c) || ++attempt == PG_RETRIES)
 			break;
 		pg_rollback(c);
 	}

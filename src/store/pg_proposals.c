@@ -129,7 +129,7 @@ static int record(struct pg_conn *conn, const struct change *c)
 	};
 	long long seq = 0;
 	int fresh = 0;
-	int rc = pg_append_one(conn, &ev, c->at, &seq, &fresh);
+	int rc = pg_append_events(conn, &ev, 1, c->at, &seq, &fresh);
 	json_decref(data);
 	return rc;
 }

@@ -137,10 +137,12 @@ struct store_ops {
 	 * keep looking healthy (SQLite: a fresh read-only connection). */
 	int (*check)(void *impl, struct store_status *st, struct perr *err);
 
-	/* portal_live_events. append: one transaction for all batches, each in
-	 * its own savepoint; a known id is not stored again and reports its
-	 * original seq. Returns <0 only when the transaction itself failed
-	 * (nothing stored); a batch's own failure is in its rc. */
+	/* portal_live_events. append: one transaction for all batches, each
+	 * all or nothing (a batch that fails stores nothing, the others still
+	 * commit); a known id, also one earlier in the same call, is not
+	 * stored again and reports its original seq. Returns <0 only when the
+	 * transaction itself failed (nothing stored); a batch's own failure is
+	 * in its rc. */
 	int (*append)(void *impl, struct store_batch *const *batches, size_t n,
 		      struct perr *err);
 	/* Calls fn for up to limit events with seq > after, in seq order (limit 0

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "core/role.h"
@@ -959,5 +960,236 @@ Test(store, the_logins_walk_stops_when_asked)
 	struct perr err;
 	cr_assert_eq(store_logins(st, 2000, stop_at_first, &calls, &err), 0, "%s", err.msg);
 	cr_assert_eq(calls, 1);
+	store_close(st);
+}
+
+/* --- the event log (portal_live_events) --- */
+
+#define EV(i, p) {.id = (i), .type = "session.tool", .project = (p), .source = "test", \
+		  .ts = 1700000000000LL, .data = NULL}
+
+/* Room for one batch's answers. */
+struct answer {
+	long long seqs[8];
+	int fresh[8];
+	struct store_batch batch;
+};
+
+static struct store_batch *batch_of(struct answer *a, struct event *evs, size_t n,
+				    json_t *data)
+{
+	cr_assert_leq(n, 8);
+	for (size_t i = 0; i < n; i++)
+		evs[i].data = data;
+	memset(a, 0, sizeof *a);
+	for (size_t i = 0; i < n; i++)
+		a->seqs[i] = a->fresh[i] = -1;
+	a->batch = (struct store_batch){.evs = evs, .n = n, .seqs = a->seqs, .fresh = a->fresh};
+	return &a->batch;
+}
+
+static void append_ok(struct store *st, struct store_batch **b, size_t n)
+{
+	struct perr err;
+	perr_clear(&err);
+	cr_assert_eq(store_append(st, b, n, &err), 0, "%s", err.msg);
+}
+
+/* Each event's seq and fresh flag. On PostgreSQL seqs are gap-free, so they
+ * must be exactly `seqs`; SQLite's only grow (a known id may use one up), so
+ * there they must merely order and repeat as `seqs` do. */
+static void seqs_are(const struct answer *a, const long long *seqs, const int *fresh)
+{
+	for (size_t i = 0; i < a->batch.n; i++) {
+		cr_assert_eq(a->fresh[i], fresh[i], "event %zu: fresh %d, not %d", i,
+			     a->fresh[i], fresh[i]);
+		if (tstore_is_pg())
+			cr_assert_eq(a->seqs[i], seqs[i], "event %zu: seq %lld, not %lld", i,
+				     a->seqs[i], seqs[i]);
+		cr_assert_gt(a->seqs[i], 0, "event %zu: no seq", i);
+		for (size_t j = 0; j < i; j++) {
+			cr_assert_eq(a->seqs[j] == a->seqs[i], seqs[j] == seqs[i],
+				     "events %zu and %zu: seqs %lld and %lld", j, i, a->seqs[j],
+				     a->seqs[i]);
+			cr_assert_eq(a->seqs[j] < a->seqs[i], seqs[j] < seqs[i],
+				     "events %zu and %zu: seqs %lld and %lld", j, i, a->seqs[j],
+				     a->seqs[i]);
+		}
+	}
+}
+
+Test(store, known_ids_report_their_original_seq_and_are_not_stored_again)
+{
+	struct store *st = open_migrated();
+	json_t *data = json_object();
+	struct event first[2] = {EV("a", "atlas"), EV("b", "atlas")};
+	struct event second[2] = {EV("c", "atlas"), EV("a", "other")};
+	struct answer x, y;
+	struct store_batch *b = batch_of(&x, first, 2, data);
+	append_ok(st, &b, 1);
+	seqs_are(&x, (long long[]){1, 2}, (int[]){1, 1});
+	b = batch_of(&y, second, 2, data);
+	append_ok(st, &b, 1);
+	seqs_are(&y, (long long[]){3, 1}, (int[]){1, 0});
+	cr_assert_eq(y.seqs[1], x.seqs[0]);
+	cr_assert_gt(y.seqs[0], x.seqs[1]);
+	json_decref(data);
+	store_close(st);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_live_events"), 3);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_live_events WHERE project = 'other'"), 0);
+}
+
+Test(store, an_id_repeated_within_one_batch_gets_the_first_ones_seq_and_is_not_fresh)
+{
+	struct store *st = open_migrated();
+	json_t *data = json_object();
+	struct event evs[5] = {EV("a", "atlas"), EV("b", "atlas"), EV("a", "other"),
+			       EV("c", "atlas"), EV("b", "other")};
+	struct answer x;
+	struct store_batch *b = batch_of(&x, evs, 5, data);
+	append_ok(st, &b, 1);
+	cr_assert_eq(x.batch.rc, 0, "%s", x.batch.err.msg);
+	seqs_are(&x, (long long[]){1, 2, 1, 3, 2}, (int[]){1, 1, 0, 1, 0});
+	json_decref(data);
+	store_close(st);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_live_events"), 3);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_live_events WHERE project = 'other'"), 0);
+}
+
+Test(store, an_id_in_two_batches_of_one_call_is_stored_by_the_first)
+{
+	struct store *st = open_migrated();
+	json_t *data = json_object();
+	struct event one[1] = {EV("a", "atlas")};
+	struct event two[2] = {EV("b", "atlas"), EV("a", "other")};
+	struct answer x, y;
+	struct store_batch *b[2] = {batch_of(&x, one, 1, data), batch_of(&y, two, 2, data)};
+	append_ok(st, b, 2);
+	seqs_are(&x, (long long[]){1}, (int[]){1});
+	seqs_are(&y, (long long[]){2, 1}, (int[]){1, 0});
+	cr_assert_eq(y.seqs[1], x.seqs[0]);
+	cr_assert_gt(y.seqs[0], x.seqs[0]);
+	json_decref(data);
+	store_close(st);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_live_events"), 2);
+}
+
+Test(store, a_bad_batch_among_good_ones_stores_nothing_and_the_others_commit)
+{
+	struct store *st = open_migrated();
+	json_t *data = json_object();
+	struct event good1[2] = {EV("g1", "atlas"), EV("g2", "atlas")};
+	struct event bad[2] = {EV("bad1", "atlas"), EV("bad2", NULL)}; /* project is required */
+	struct event good2[2] = {EV("g3", "atlas"), EV("g1", "atlas")};
+	struct answer x, y, z;
+	struct store_batch *b[3] = {batch_of(&x, good1, 2, data), batch_of(&y, bad, 2, data),
+				    batch_of(&z, good2, 2, data)};
+	append_ok(st, b, 3);
+	cr_assert_eq(x.batch.rc, 0, "%s", x.batch.err.msg);
+	cr_assert_eq(y.batch.rc, PERR_STORE);
+	cr_assert_str_eq(y.batch.err.field, "store.db");
+	cr_assert_eq(z.batch.rc, 0, "%s", z.batch.err.msg);
+	seqs_are(&x, (long long[]){1, 2}, (int[]){1, 1});
+	seqs_are(&z, (long long[]){3, 1}, (int[]){1, 0});
+	cr_assert_eq(z.seqs[1], x.seqs[0]);
+	cr_assert_gt(z.seqs[0], x.seqs[1]);
+
+	/* Nothing of it was kept: its first event is new the next time. */
+	struct event again[1] = {EV("bad1", "atlas")};
+	struct answer w;
+	struct store_batch *one = batch_of(&w, again, 1, data);
+	append_ok(st, &one, 1);
+	seqs_are(&w, (long long[]){4}, (int[]){1});
+	cr_assert_gt(w.seqs[0], z.seqs[0]);
+	json_decref(data);
+	store_close(st);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_live_events"), 4);
+}
+
+Test(store, bad_batches_first_and_last_leave_the_good_one_between_them)
+{
+	struct store *st = open_migrated();
+	json_t *data = json_object();
+	struct event bad1[1] = {EV("bad1", NULL)};
+	struct event good[2] = {EV("g1", "atlas"), EV("g2", "atlas")};
+	struct event bad2[2] = {EV("bad2", "atlas"), EV("bad3", NULL)};
+	struct answer x, y, z;
+	struct store_batch *b[3] = {batch_of(&x, bad1, 1, data), batch_of(&y, good, 2, data),
+				    batch_of(&z, bad2, 2, data)};
+	append_ok(st, b, 3);
+	cr_assert_eq(x.batch.rc, PERR_STORE);
+	cr_assert_eq(y.batch.rc, 0, "%s", y.batch.err.msg);
+	cr_assert_eq(z.batch.rc, PERR_STORE);
+	seqs_are(&y, (long long[]){1, 2}, (int[]){1, 1});
+	json_decref(data);
+	store_close(st);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_live_events"), 2);
+}
+
+Test(store, a_lone_bad_batch_stores_nothing_and_the_call_itself_succeeds)
+{
+	struct store *st = open_migrated();
+	json_t *data = json_object();
+	struct event bad[2] = {EV("bad1", "atlas"), EV("bad2", NULL)};
+	struct answer x;
+	struct store_batch *b = batch_of(&x, bad, 2, data);
+	append_ok(st, &b, 1);
+	cr_assert_eq(x.batch.rc, PERR_STORE);
+	cr_assert_str_eq(x.batch.err.field, "store.db");
+
+	struct event good[1] = {EV("g1", "atlas")};
+	b = batch_of(&x, good, 1, data);
+	append_ok(st, &b, 1);
+	seqs_are(&x, (long long[]){1}, (int[]){1});
+	json_decref(data);
+	store_close(st);
+	cr_assert_eq(rows("SELECT count(*) FROM portal_live_events"), 1);
+}
+
+struct scanned {
+	int n;
+	char id[64], project[64], session[64], data[256];
+	int session_null;
+};
+
+static int scan_one(void *arg, const struct event *ev)
+{
+	struct scanned *s = arg;
+	s->n++;
+	snprintf(s->id, sizeof s->id, "%s", ev->id);
+	snprintf(s->project, sizeof s->project, "%s", ev->project);
+	s->session_null = ev->session == NULL;
+	snprintf(s->session, sizeof s->session, "%s", ev->session ? ev->session : "");
+	char *d = json_dumps(ev->data, JSON_COMPACT);
+	snprintf(s->data, sizeof s->data, "%s", d);
+	free(d);
+	return 0;
+}
+
+Test(store, quotes_backslashes_braces_and_the_word_null_are_stored_as_given)
+{
+	struct store *st = open_migrated();
+	json_t *data = json_pack("{s:s,s:s}", "say", "\"hi\" \\ {a,b}", "z", "NULL");
+	const char *id = "id \"with\" \\quotes\\, {braces} and ,commas,";
+	struct event evs[2] = {EV(id, "NULL"), EV("plain", "{}")};
+	evs[0].session = "";
+	struct answer x;
+	struct store_batch *b = batch_of(&x, evs, 2, data);
+	append_ok(st, &b, 1);
+	seqs_are(&x, (long long[]){1, 2}, (int[]){1, 1});
+
+	struct scanned s = {0};
+	struct perr err;
+	cr_assert_eq(store_scan(st, 0, 1, scan_one, &s, &err), 1, "%s", err.msg);
+	cr_assert_str_eq(s.id, id);
+	cr_assert_str_eq(s.project, "NULL");
+	cr_assert_eq(s.session_null, 0);
+	cr_assert_str_eq(s.session, "");
+	cr_assert_str_eq(s.data, "{\"say\":\"\\\"hi\\\" \\\\ {a,b}\",\"z\":\"NULL\"}");
+	memset(&s, 0, sizeof s);
+	cr_assert_eq(store_scan(st, 1, 0, scan_one, &s, &err), 1, "%s", err.msg);
+	cr_assert_str_eq(s.project, "{}");
+	cr_assert_eq(s.session_null, 1);
+	json_decref(data);
 	store_close(st);
 }

@@ -95,10 +95,11 @@ test: deps-test
 	$(MAKE) -j$(shell nproc) build/portal build/unit-tests build-san/portal build-san/unit-tests
 	bash tests/run.sh
 
-# The store suites on PostgreSQL only, both builds, on a throwaway cluster.
+# The store and integration suites on PostgreSQL only, both builds, on a
+# throwaway cluster.
 test-pg: deps-test
-	$(MAKE) -j$(shell nproc) build/unit-tests build-san/unit-tests
-	bash tests/run.sh unit-pg unit-pg-san
+	$(MAKE) -j$(shell nproc) build/portal build/unit-tests build-san/portal build-san/unit-tests
+	bash tests/run.sh unit-pg unit-pg-san integration-pg integration-pg-san
 
 clean:
 	rm -rf build build-san

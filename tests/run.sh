@@ -8,7 +8,10 @@
 #   unit-pg       the store suites again, on PostgreSQL: a throwaway cluster
 #                 (scripts/pg-temp.sh), a fresh schema per test
 #   unit-pg-san   the same, sanitizer build
-# With suite names as arguments, runs only those (make test-pg: the two pg
+#   integration-pg      the integration tests on the same cluster
+#                       (PORTAL_TEST_PG: a fresh schema per database a test uses)
+#   integration-pg-san  the same, sanitizer build
+# With suite names as arguments, runs only those (make test-pg: the four pg
 # ones). Expects the builds to exist (make test builds them first).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -69,8 +72,14 @@ unit_pg() { # name binary
 	PORTAL_TEST_STORE=$pg_url unit "$1" "$2" --filter="$STORE_SUITES"
 }
 
+integration_pg() { # name binary files...
+	if ! pg_start; then count "$1" 0 1; return; fi
+	PORTAL_TEST_PG=$pg_url node_suite "$@"
+}
+
 wanted() { (($# == 0)) || [[ " $* " == *" $suite "* ]]; }
-for suite in unit unit-san integration integration-san browser unit-pg unit-pg-san; do
+for suite in unit unit-san integration integration-san browser unit-pg unit-pg-san \
+	integration-pg integration-pg-san; do
 	wanted "$@" || continue
 	case $suite in
 	unit) unit unit build/unit-tests ;;
@@ -80,6 +89,8 @@ for suite in unit unit-san integration integration-san browser unit-pg unit-pg-s
 	browser) node_suite browser build/portal tests/e2e/*.test.mjs ;;
 	unit-pg) unit_pg unit-pg build/unit-tests ;;
 	unit-pg-san) unit_pg unit-pg-san build-san/unit-tests ;;
+	integration-pg) integration_pg integration-pg build/portal tests/integration/*.test.mjs ;;
+	integration-pg-san) integration_pg integration-pg-san build-san/portal tests/integration/*.test.mjs ;;
 	esac
 done
 

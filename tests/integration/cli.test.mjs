@@ -1,12 +1,12 @@
 // The command line: help, version, check, migrate, and option precedence.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startPortal, request, binPath } from '../lib/portal.mjs';
+import { startPortal, request, binPath, freshDb, dbSql } from '../lib/portal.mjs';
 
 const bin = binPath();
 const run = (args, opts = {}) => spawnSync(bin, args, { encoding: 'utf8', ...opts });
@@ -142,7 +142,7 @@ test('with every secret present (env, file and a KV v2 vault) the example checks
 });
 
 test('migrate applies the schema once, then reports it current', () => {
-  const db = path.join(tmp(), 'p.db');
+  const db = freshDb(tmp());
   let r = run(['migrate', '--db', db]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /migrated from schema version 0 to \d+/);
@@ -152,9 +152,9 @@ test('migrate applies the schema once, then reports it current', () => {
 });
 
 test('a database newer than the binary is refused by migrate and by serve', async () => {
-  const db = path.join(tmp(), 'p.db');
+  const db = freshDb(tmp());
   assert.equal(run(['migrate', '--db', db]).status, 0);
-  execFileSync('sqlite3', [db, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (9999, '9999_future.sql', 0)"]);
+  dbSql(db, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (9999, '9999_future.sql', 0)");
   const r = run(['migrate', '--db', db]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /9999.*newer than this portal/);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import { startPortal, request, sanitizerReport } from '../lib/portal.mjs';
+import { startPortal, request, sanitizerReport, onPg, ruinDb, removeDb } from '../lib/portal.mjs';
 
 test('SIGTERM drains: in-flight requests complete, the store closes, exit 0', async () => {
   const portal = await startPortal({ args: ['--threads', '2'] });
@@ -46,7 +46,7 @@ test('SIGTERM drains: in-flight requests complete, the store closes, exit 0', as
   assert.ok(msgs.includes('drained'));
   assert.equal(portal.logs.at(-1).msg, 'stopped');
   // A cleanly closed SQLite database in WAL mode leaves no -wal file behind.
-  assert.equal(fs.existsSync(`${portal.db}-wal`), false);
+  if (!onPg) assert.equal(fs.existsSync(`${portal.db}-wal`), false);
   assert.equal(sanitizerReport(portal), '');
 });
 
@@ -88,12 +88,11 @@ test('a reload that changes a start-up setting keeps it and says a restart is ne
   assert.equal((await portal.stop()).code, 0);
 });
 
-test('readiness turns 503 with the reason when the database file is ruined, and back when restored', async () => {
+// On PostgreSQL the schema is renamed away: the portal then finds no schema.
+test('readiness turns 503 with the reason when the database is ruined, and back when restored', async () => {
   const portal = await startPortal({ args: ['--ready-interval-ms', '100'] });
   assert.equal((await request(`${portal.url}/readyz`)).status, 200);
-  const saved = `${portal.db}.saved`;
-  fs.renameSync(portal.db, saved);
-  fs.writeFileSync(portal.db, 'this is not a database, just bytes '.repeat(200));
+  const restore = ruinDb(portal.db);
   const deadline = Date.now() + 5000;
   let r;
   do {
@@ -105,13 +104,13 @@ test('readiness turns 503 with the reason when the database file is ruined, and 
   assert.equal(r.json.checks.store.status, 'not_ready');
   assert.equal(r.json.error.code, 'unavailable');
   assert.equal(r.json.error.field, 'store');
-  assert.match(r.json.error.message, /not a database|unreadable/);
+  assert.match(r.json.error.message, onPg ? /schema version 0, this portal needs \d+/ : /not a database|unreadable/);
   const metrics = await request(`${portal.url}/metrics`);
   assert.match(metrics.text, /^portal_store_ready 0$/m);
   // The liveness probe is not readiness: the process still answers.
   assert.equal((await request(`${portal.url}/healthz`)).status, 200);
 
-  fs.renameSync(saved, portal.db);
+  restore();
   const back = Date.now() + 5000;
   do {
     await new Promise((res) => setTimeout(res, 100));
@@ -121,9 +120,10 @@ test('readiness turns 503 with the reason when the database file is ruined, and 
   await portal.stop();
 });
 
-test('readiness is 503 when the database file disappears', async () => {
+// On PostgreSQL the schema is dropped.
+test('readiness is 503 when the database disappears', async () => {
   const portal = await startPortal({ args: ['--ready-interval-ms', '100'] });
-  fs.rmSync(portal.db);
+  removeDb(portal.db);
   const deadline = Date.now() + 5000;
   let r;
   do {
@@ -131,7 +131,7 @@ test('readiness is 503 when the database file disappears', async () => {
     r = await request(`${portal.url}/readyz`);
   } while (r.status === 200 && Date.now() < deadline);
   assert.equal(r.status, 503);
-  assert.match(r.json.error.message, /cannot be opened|unable to open/);
+  assert.match(r.json.error.message, onPg ? /schema version 0, this portal needs \d+/ : /cannot be opened|unable to open/);
   await portal.stop();
 });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { startPortal, request, sanitizerReport, binPath, tempDir } from '../lib/portal.mjs';
+import { startPortal, request, sanitizerReport, binPath, tempDir, freshDb } from '../lib/portal.mjs';
 
 const SECRET = 'daytona-key-4b9e21f0';
 const servers = [];
@@ -114,7 +114,7 @@ projects:
     components: [execution-runtime]
 `;
   const dir = tempDir();
-  const db = `${dir}/portal.db`;
+  const db = freshDb(dir);
   execFileSync(binPath(), ['demo', '--db', db], { env: { PATH: process.env.PATH } });
   portal = await startPortal({ dir, db, config, env: { DAYTONA_KEY: SECRET, TEMPORAL_TOKEN: `${SECRET}-t` } });
   // Wait until the prober has reported temporal down and daytona up.

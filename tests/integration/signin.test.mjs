@@ -3,10 +3,10 @@
 // recovery model's classes with their statuses and body shape.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import {
   startPortal, request, login, addUser, setCookies, binPath, sanitizerReport, TEST_ADMIN, TEST_PASSWORD,
+  onPg, dbSql, ruinDb,
 } from '../lib/portal.mjs';
 
 let portal;
@@ -255,8 +255,7 @@ test('contract 424 and dependency 503 downshift into recovery with their class',
     assert.match(launch.text, /public_url/);
 
     // The store goes bad: readiness says dependency, not failure.
-    fs.renameSync(p.db, `${p.db}.saved`);
-    fs.writeFileSync(p.db, 'this is not a database, just bytes '.repeat(200));
+    const restore = ruinDb(p.db);
     let r;
     const deadline = Date.now() + 5000;
     do {
@@ -264,7 +263,7 @@ test('contract 424 and dependency 503 downshift into recovery with their class',
       r = await request(`${p.url}/readyz`);
     } while (r.status === 200 && Date.now() < deadline);
     assertError(r, 503, 'dependency', 'unavailable');
-    fs.renameSync(`${p.db}.saved`, p.db);
+    restore();
   } finally {
     await p.stop();
     assert.equal(sanitizerReport(p), '');
@@ -273,9 +272,14 @@ test('contract 424 and dependency 503 downshift into recovery with their class',
 
 test('sign-in while the store is locked by someone else is a dependency, and keeps the way back', async () => {
   const p = await startPortal({ args: ['--busy-timeout-ms', '200'] });
-  // Another process holds the write lock (the sqlite3 shell in a transaction).
-  const holder = spawn('sqlite3', [p.db], { stdio: ['pipe', 'ignore', 'ignore'] });
-  holder.stdin.write('BEGIN EXCLUSIVE;\nINSERT INTO portal_instance VALUES (\'lock\', 0);\n');
+  // Another process holds the write lock (the sqlite3 shell, or psql, in a
+  // transaction: on PostgreSQL it locks the accounts and their logins).
+  const holder = onPg
+    ? spawn('psql', ['-X', '-q', '-d', p.db], { stdio: ['pipe', 'ignore', 'ignore'] })
+    : spawn('sqlite3', [p.db], { stdio: ['pipe', 'ignore', 'ignore'] });
+  holder.stdin.write(onPg
+    ? 'BEGIN;\nLOCK TABLE portal_users, portal_logins IN ACCESS EXCLUSIVE MODE;\n'
+    : 'BEGIN EXCLUSIVE;\nINSERT INTO portal_instance VALUES (\'lock\', 0);\n');
   await new Promise((res) => setTimeout(res, 300));
   try {
     const form = await fetch(`${p.url}/login`);
@@ -347,7 +351,7 @@ test('a trusted proxy may name the account and say https; anyone else may not', 
 test('a sign-in left idle expires: the next page keeps the way back, and the login is gone from the store', async () => {
   const p = await startPortal({ args: ['--session-idle-ms', '1000', '--ready-interval-ms', '100'] });
   try {
-    const count = () => execFileSync('sqlite3', [p.db, 'SELECT count(*) FROM portal_logins'], { encoding: 'utf8' }).trim();
+    const count = () => dbSql(p.db, 'SELECT count(*) FROM portal_logins');
     assert.equal(count(), '1');
     await new Promise((r) => setTimeout(r, 1300));
     const r = await request(`${p.url}/substrate?view=owned`, { headers: { Accept: 'text/html' } });

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { startPortal, request, sanitizerReport, binPath, tempDir } from '../lib/portal.mjs';
+import { startPortal, request, sanitizerReport, binPath, tempDir, freshDb } from '../lib/portal.mjs';
 
 const servers = [];
 let portal, closedPort;
@@ -86,7 +86,7 @@ secrets:
   api_token: env:API_TOKEN
 `;
   const dir = tempDir();
-  const db = `${dir}/portal.db`;
+  const db = freshDb(dir);
   execFileSync(binPath(), ['demo', '--db', db], { env: { PATH: process.env.PATH } });
   portal = await startPortal({ dir, db, config, env: { API_TOKEN: SECRET } });
 });

@@ -4,10 +4,10 @@
 // sign-in sessions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { binPath, tempDir } from '../lib/portal.mjs';
+import { spawnSync } from 'node:child_process';
+import {
+  binPath, freshDb, dbSql as sql, dbDump as dump, dbTouched, onPg,
+} from '../lib/portal.mjs';
 
 const bin = binPath();
 const PASSWORD = 'correct horse battery staple';
@@ -22,15 +22,13 @@ function user(db, args, { input, env = {} } = {}) {
   });
 }
 
-const freshDb = () => path.join(tempDir(), 'portal.db');
-const sql = (db, q) => execFileSync('sqlite3', [db, q], { encoding: 'utf8' }).trim();
-const dump = (db) => sql(db, '.dump');
 
 // Signs the account in `n` times behind the CLI's back, as the server would.
 function addLogins(db, name, n) {
   for (let i = 0; i < n; i++) {
     sql(db, `INSERT INTO portal_logins (hash, user_id, created_at, last_seen_at, expires_at)
-             SELECT randomblob(32), id, 1, 1, 9000000000000000 FROM portal_users WHERE name = '${name}'`);
+             SELECT ${onPg ? "decode(md5(random()::text) || md5(random()::text), 'hex')" : 'randomblob(32)'}, id, 1, 1, 9000000000000000
+             FROM portal_users WHERE name = '${name}'`);
   }
 }
 const logins = (db, name) =>
@@ -101,7 +99,7 @@ test('a bad role or name is refused naming the option, and nothing is stored', (
   assert.equal(r.status, 1);
   assert.match(r.stderr, /--name: /);
   assert.equal(r.stdout, '');
-  assert.ok(!fs.existsSync(db), 'arguments are checked before the database is touched');
+  assert.ok(!dbTouched(db), 'arguments are checked before the database is touched');
 });
 
 test('a missing --name or --role, or an option a sub-command lacks, is a usage error (2)', () => {

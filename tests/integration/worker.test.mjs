@@ -1,19 +1,18 @@
 // `portal worker`: the real binary against a temporary database and a
 // configuration with exec and http kinds. Proposals are put in the queue
-// with the sqlite3 shell (no API submits them yet); everything after that is
+// with the sqlite3 shell or psql (no API submits them yet); everything after that is
 // the worker's: the lease, the executor, the outcome, the drain on SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { binPath, tempDir } from '../lib/portal.mjs';
+import { binPath, tempDir, freshDb, dbSql as sql, onPg } from '../lib/portal.mjs';
 
 const bin = binPath();
 const TOKEN = 'integration-runner-t0ken';
-const sql = (db, text) => execFileSync('sqlite3', [db, text], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function config(executorUrl) {
@@ -69,7 +68,7 @@ secrets:
 
 function setup(executorUrl = 'http://127.0.0.1:9/run') {
   const dir = tempDir();
-  const db = path.join(dir, 'portal.db');
+  const db = freshDb(dir);
   const cfg = path.join(dir, 'portal.yaml');
   fs.writeFileSync(cfg, config(executorUrl));
   const r = spawnSync(bin, ['migrate', '--db', db], { encoding: 'utf8' });
@@ -88,7 +87,7 @@ function enqueue(db, kind, input) {
 }
 
 function row(db, id) {
-  const out = sql(db, `SELECT json_object('state', state, 'attempts', attempts, 'last_error', last_error,
+  const out = sql(db, `SELECT ${onPg ? 'json_build_object' : 'json_object'}('state', state, 'attempts', attempts, 'last_error', last_error,
                         'evidence', evidence, 'lease_owner', lease_owner) FROM portal_proposals WHERE id = '${id}'`);
   return JSON.parse(out);
 }
@@ -155,7 +154,9 @@ test('an exec proposal is executed once with the digest of its output as evidenc
   assert.equal(ev.output, 'restarted api $(id)');
   assert.equal(ev.exit_status, 0);
   assert.equal(ev.digest, 'sha256:' + crypto.createHash('sha256').update('restarted api $(id)').digest('hex'));
-  const actors = sql(s.db, `SELECT group_concat(actor || ':' || from_state || '>' || to_state, ' ') FROM portal_audit WHERE proposal = '${id}'`);
+  const actors = sql(s.db, onPg
+    ? `SELECT string_agg(actor || ':' || from_state || '>' || to_state, ' ' ORDER BY seq) FROM portal_audit WHERE proposal = '${id}'`
+    : `SELECT group_concat(actor || ':' || from_state || '>' || to_state, ' ') FROM portal_audit WHERE proposal = '${id}'`);
   assert.equal(actors, 'worker:it-worker:queued>running worker:it-worker:running>executed');
   const { code } = await w.stop();
   assert.equal(code, 0);
@@ -252,7 +253,7 @@ test('SIGHUP re-reads the secrets and the worker keeps running', async () => {
 
 test('a configuration without proposal kinds is refused with what to do', () => {
   const dir = tempDir();
-  const r = spawnSync(bin, ['worker', '--db', path.join(dir, 'portal.db')], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const r = spawnSync(bin, ['worker', '--db', freshDb(dir)], { encoding: 'utf8', env: { PATH: process.env.PATH } });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /declares no proposal kinds/);
 });

@@ -1,7 +1,12 @@
 // The test harness: starts the real `portal` binary on a free loopback port
 // with a temporary database, reads its JSON log lines, and stops it with a
 // signal. PORTAL_BIN selects the build (build/portal or build-san/portal).
-import { spawn, spawnSync } from 'node:child_process';
+// PORTAL_TEST_PG (a postgres:// URL of a throwaway cluster, as
+// scripts/pg-temp.sh prints) selects the store: each database a test asks
+// for is then a fresh schema there, named in the URL (search_path), instead
+// of a temporary SQLite file; the schemas go when the test file's process
+// ends. Either way the value is what `--db` gets (portal.db).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -31,10 +36,95 @@ export function tempDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'portal-test-'));
 }
 
+const PG = process.env.PORTAL_TEST_PG ?? '';
+/** True when the tests run against PostgreSQL (PORTAL_TEST_PG is set). */
+export const onPg = PG !== '';
+
+// Runs SQL with psql on url; stdout as `sqlite3` prints it (unaligned, `|`
+// between columns, no header), and a failure throws with psql's message.
+function psql(url, text) {
+  return execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', text],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PGCONNECT_TIMEOUT: '10' } });
+}
+
+const schemas = [];
+let schemaCount = 0;
+function schemaOf(db) {
+  return /[?&]options=-csearch_path%3D(\w+)/.exec(db)?.[1];
+}
+
+/** A postgres:// URL of the test cluster's database `name` (which may not exist). */
+export function pgDatabaseUrl(name) {
+  const u = new URL(PG);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/**
+ * A database no one has used: on SQLite a path (not yet a file) in dir, on
+ * PostgreSQL a URL whose search_path is a new, empty schema.
+ */
+export function freshDb(dir) {
+  if (!onPg) return path.join(dir ?? tempDir(), 'portal.db');
+  const schema = `it_${process.pid}_${Date.now().toString(36)}_${schemaCount++}`;
+  psql(PG, `CREATE SCHEMA ${schema}`);
+  schemas.push(schema);
+  return `${PG}${PG.includes('?') ? '&' : '?'}options=-csearch_path%3D${schema}`;
+}
+
+/** Runs SQL on db behind portal's back (sqlite3 or psql); its output, trimmed. */
+export function dbSql(db, text) {
+  if (onPg) return psql(db, text).trim();
+  return execFileSync('sqlite3', [db, text], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+/** Everything db holds, as text (sqlite3's .dump, pg_dump of the schema). */
+export function dbDump(db) {
+  if (!onPg) return dbSql(db, '.dump');
+  return execFileSync('pg_dump', ['-d', db, '-n', schemaOf(db)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Whether anything was ever written to db: the file exists / the schema has a table. */
+export function dbTouched(db) {
+  if (!onPg) return fs.existsSync(db);
+  return dbSql(db, 'SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()') !== '0';
+}
+
+/**
+ * Ruins db under a running portal: the SQLite file is swapped for bytes that
+ * are no database, the PostgreSQL schema is renamed away. Returns restore().
+ */
+export function ruinDb(db) {
+  if (onPg) {
+    const schema = schemaOf(db);
+    psql(PG, `ALTER SCHEMA ${schema} RENAME TO ${schema}_saved`);
+    return () => psql(PG, `ALTER SCHEMA ${schema}_saved RENAME TO ${schema}`);
+  }
+  fs.renameSync(db, `${db}.saved`);
+  fs.writeFileSync(db, 'this is not a database, just bytes '.repeat(200));
+  return () => fs.renameSync(`${db}.saved`, db);
+}
+
+/** Takes db away under a running portal: the file is removed, the schema dropped. */
+export function removeDb(db) {
+  if (onPg) psql(PG, `DROP SCHEMA ${schemaOf(db)} CASCADE`);
+  else fs.rmSync(db);
+}
+
+// Drops this process's schemas; a schema still locked by a portal that is
+// going down is left to the throwaway cluster.
+function dropSchemas() {
+  if (!onPg || schemas.length === 0) return;
+  const list = schemas.splice(0).map((s) => `${s}, ${s}_saved`).join(', ');
+  try {
+    psql(PG, `SET client_min_messages = warning; SET lock_timeout = '2s'; DROP SCHEMA IF EXISTS ${list} CASCADE`);
+  } catch { /* left behind */ }
+}
+
 /**
  * Starts `portal serve`. Options: args (extra flags), env (extra variables),
  * config (YAML text written to portal.yaml and passed with --config), db (a
- * path; default a fresh file in the temporary directory), dir, timeoutMs,
+ * --db value; default freshDb(dir)), dir, timeoutMs,
  * signIn (default true: an admin account "test-admin" is created before the
  * server starts and signed in once it listens; request() then carries that
  * sign-in to this server unless called with { auth: false }).
@@ -43,7 +133,7 @@ export function tempDir() {
  */
 export async function startPortal(opts = {}) {
   const dir = opts.dir ?? tempDir();
-  const db = opts.db ?? path.join(dir, 'portal.db');
+  const db = opts.db ?? freshDb(dir);
   const configPath = path.join(dir, 'portal.yaml');
   const args = ['serve', '--listen', '127.0.0.1:0', '--db', db];
   const signIn = opts.signIn ?? true;
@@ -267,4 +357,7 @@ export function sanitizerReport(portal) {
     .join('\n');
 }
 
-process.on('exit', () => { for (const c of running) c.kill('SIGKILL'); });
+process.on('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+  dropSchemas();
+});

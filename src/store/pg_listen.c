@@ -83,10 +83,10 @@ static void *listener_main(void *arg)
 			PQfinish(conn);
 			if (!stop)
 				log_emit(LOG_WARN, "lost the event notifications; connecting again",
-					 json_pack("{s:s}", "database", l->s->label));
+					 NULL);
 		} else {
 			log_emit(LOG_WARN, "cannot listen for events from other replicas",
-				 json_pack("{s:s,s:s}", "database", l->s->label, "reason", why));
+				 json_pack("{s:s}", "reason", why));
 		}
 		if (stop || stopping(l, pause_ms))
 			break;

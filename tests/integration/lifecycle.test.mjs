@@ -91,48 +91,57 @@ test('a reload that changes a start-up setting keeps it and says a restart is ne
 // On PostgreSQL the schema is renamed away: the portal then finds no schema.
 test('readiness turns 503 with the reason when the database is ruined, and back when restored', async () => {
   const portal = await startPortal({ args: ['--ready-interval-ms', '100'] });
-  assert.equal((await request(`${portal.url}/readyz`)).status, 200);
-  const restore = ruinDb(portal.db);
-  const deadline = Date.now() + 5000;
-  let r;
-  do {
-    await new Promise((res) => setTimeout(res, 100));
-    r = await request(`${portal.url}/readyz`);
-  } while (r.status === 200 && Date.now() < deadline);
-  assert.equal(r.status, 503);
-  assert.equal(r.json.status, 'not_ready');
-  assert.equal(r.json.checks.store.status, 'not_ready');
-  assert.equal(r.json.error.code, 'unavailable');
-  assert.equal(r.json.error.field, 'store');
-  assert.match(r.json.error.message, onPg ? /schema version 0, this portal needs \d+/ : /not a database|unreadable/);
-  const metrics = await request(`${portal.url}/metrics`);
-  assert.match(metrics.text, /^portal_store_ready 0$/m);
-  // The liveness probe is not readiness: the process still answers.
-  assert.equal((await request(`${portal.url}/healthz`)).status, 200);
+  try {
+    assert.equal((await request(`${portal.url}/readyz`)).status, 200);
+    const restore = ruinDb(portal.db);
+    const deadline = Date.now() + 5000;
+    let r;
+    do {
+      await new Promise((res) => setTimeout(res, 100));
+      r = await request(`${portal.url}/readyz`);
+    } while (r.status === 200 && Date.now() < deadline);
+    assert.equal(r.status, 503);
+    assert.equal(r.json.status, 'not_ready');
+    assert.equal(r.json.checks.store.status, 'not_ready');
+    assert.equal(r.json.error.code, 'unavailable');
+    assert.equal(r.json.error.field, 'store');
+    assert.match(r.json.error.message, onPg ? /schema version 0, this portal needs \d+/ : /not a database|unreadable/);
+    const where = onPg ? new URL(portal.db).host : portal.db;
+    assert.ok(!r.text.includes(where), `the public probe names no database location: ${r.text}`);
+    const metrics = await request(`${portal.url}/metrics`);
+    assert.match(metrics.text, /^portal_store_ready 0$/m);
+    // The liveness probe is not readiness: the process still answers.
+    assert.equal((await request(`${portal.url}/healthz`)).status, 200);
 
-  restore();
-  const back = Date.now() + 5000;
-  do {
-    await new Promise((res) => setTimeout(res, 100));
-    r = await request(`${portal.url}/readyz`);
-  } while (r.status !== 200 && Date.now() < back);
-  assert.equal(r.status, 200);
-  await portal.stop();
+    restore();
+    const back = Date.now() + 5000;
+    do {
+      await new Promise((res) => setTimeout(res, 100));
+      r = await request(`${portal.url}/readyz`);
+    } while (r.status !== 200 && Date.now() < back);
+    assert.equal(r.status, 200);
+  } finally {
+    await portal.stop();
+  }
 });
 
 // On PostgreSQL the schema is dropped.
 test('readiness is 503 when the database disappears', async () => {
   const portal = await startPortal({ args: ['--ready-interval-ms', '100'] });
-  removeDb(portal.db);
-  const deadline = Date.now() + 5000;
-  let r;
-  do {
-    await new Promise((res) => setTimeout(res, 100));
-    r = await request(`${portal.url}/readyz`);
-  } while (r.status === 200 && Date.now() < deadline);
-  assert.equal(r.status, 503);
-  assert.match(r.json.error.message, onPg ? /schema version 0, this portal needs \d+/ : /cannot be opened|unable to open/);
-  await portal.stop();
+  try {
+    removeDb(portal.db);
+    const deadline = Date.now() + 5000;
+    let r;
+    do {
+      await new Promise((res) => setTimeout(res, 100));
+      r = await request(`${portal.url}/readyz`);
+    } while (r.status === 200 && Date.now() < deadline);
+    assert.equal(r.status, 503);
+    assert.match(r.json.error.message, onPg ? /schema version 0, this portal needs \d+/ : /cannot be opened|unable to open/);
+    assert.ok(!r.text.includes(onPg ? new URL(portal.db).host : portal.db), r.text);
+  } finally {
+    await portal.stop();
+  }
 });
 
 test('a port that is already taken is refused with a clear message', async () => {

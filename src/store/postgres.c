@@ -232,6 +232,13 @@ out:
 /* Reads version and instance id over a connection of its own, made now: a
  * pooled one could look healthy while new ones fail. Fills st->reason and
  * returns -1 on failure. */
+/* Whether r failed because its table or schema is not there (any more). */
+static int gone(const PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	return state && (!strcmp(state, "42P01") || !strcmp(state, "3F000"));
+}
+
 static int look(const struct pg_store *s, struct store_status *st)
 {
 	char why[224];
@@ -250,11 +257,13 @@ static int look(const struct pg_store *s, struct store_status *st)
 		PQclear(r);
 		r = NULL;
 		rc = 0;
+		/* A table dropped between that look and the read below reads as
+		 * it would have a moment later: not there. */
 		if (has_versions) {
 			r = PQexec(conn, VERSION_SQL);
 			if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 				st->schema_version = (int)pg_ll(r, 0, 0);
-			else
+			else if (!gone(r))
 				rc = -1;
 		}
 		if (rc == 0 && has_instance) {
@@ -264,7 +273,7 @@ static int look(const struct pg_store *s, struct store_status *st)
 				if (PQntuples(r) == 1)
 					snprintf(st->instance_id, sizeof st->instance_id, "%s",
 						 pg_str(r, 0, 0));
-			} else {
+			} else if (!gone(r)) {
 				rc = -1;
 			}
 		}

@@ -126,14 +126,6 @@ static const char MIGRATE_LOCK_SQL[] =
 	"hashtext(coalesce(current_schema(), '')))";
 static const char VERSION_SQL[] = "SELECT coalesce(max(version), 0) FROM schema_migrations";
 
-static void newer_msg(char *out, size_t cap, const char *label, int version, int latest)
-{
-	snprintf(out, cap,
-		 "database %s is at schema version %d, newer than this portal (knows up to %d); "
-		 "use a newer portal binary",
-		 label, version, latest);
-}
-
 static int query_int(struct pg_conn *c, const char *sql, int *out)
 {
 	PGresult *r = PQexec(c->conn, sql);
@@ -211,7 +203,7 @@ static int pg_migrate(void *impl, int *from, int *to, struct perr *err)
 		*from = current;
 	if (current > s->nmigs) {
 		char msg[256];
-		newer_msg(msg, sizeof msg, s->label, current, s->nmigs);
+		store_newer_msg(msg, sizeof msg, s->label, current, s->nmigs);
 		rc = perr_set(err, PERR_SCHEMA, PG_FIELD, "%s", msg);
 		goto out;
 	}
@@ -293,23 +285,8 @@ static int pg_check(void *impl, struct store_status *st, struct perr *err)
 	const struct pg_store *s = impl;
 	memset(st, 0, sizeof *st);
 	st->schema_latest = s->nmigs;
-	if (look(s, st) == 0) {
-		if (st->schema_version > s->nmigs)
-			newer_msg(st->reason, sizeof st->reason, s->label, st->schema_version,
-				  s->nmigs);
-		else if (st->schema_version < s->nmigs)
-			snprintf(st->reason, sizeof st->reason,
-				 "database %s is at schema version %d, this portal needs %d: "
-				 "run `portal migrate`",
-				 s->label, st->schema_version, s->nmigs);
-		else if (s->nmigs > 0 && !st->instance_id[0])
-			snprintf(st->reason, sizeof st->reason,
-				 "database %s has no instance id: portal_instance was emptied "
-				 "by hand",
-				 s->label);
-		else
-			st->ready = 1;
-	}
+	if (look(s, st) == 0)
+		store_readiness_verdict(st, s->label, s->nmigs);
 	if (st->ready)
 		return 0;
 	return perr_set(err, PERR_UNAVAILABLE, PG_FIELD, "%s", st->reason);

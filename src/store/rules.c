@@ -198,3 +198,28 @@ int store_evidence_ok(const struct proof_evidence *e, struct perr *err)
 		rc = perr_set(err, PERR_INVALID, "size", "size is %lld bytes, below zero", e->size);
 	return rc;
 }
+
+void store_newer_msg(char *out, size_t cap, const char *label, int version, int latest)
+{
+	snprintf(out, cap,
+		 "database %s is at schema version %d, newer than this portal (knows up to %d); "
+		 "use a newer portal binary",
+		 label, version, latest);
+}
+
+void store_readiness_verdict(struct store_status *st, const char *label, int latest)
+{
+	if (st->schema_version > latest)
+		store_newer_msg(st->reason, sizeof st->reason, label, st->schema_version, latest);
+	else if (st->schema_version < latest)
+		snprintf(st->reason, sizeof st->reason,
+			 "database %s is at schema version %d, this portal needs %d: "
+			 "run `portal migrate`",
+			 label, st->schema_version, latest);
+	else if (latest > 0 && !st->instance_id[0])
+		snprintf(st->reason, sizeof st->reason,
+			 "database %s has no instance id: portal_instance was emptied by hand",
+			 label);
+	else
+		st->ready = 1;
+}

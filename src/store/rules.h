@@ -27,6 +27,15 @@
 int store_migrations_plan(const char *prefix, const struct embedded_file *files, size_t n,
 			  const struct embedded_file **out, int *count, struct perr *err);
 
+/* "database <label> is at schema version V, newer than this portal …": the
+ * words every backend uses for a database a newer binary migrated. */
+void store_newer_msg(char *out, size_t cap, const char *label, int version, int latest);
+
+/* The readiness verdict once a backend has read st->schema_version and
+ * st->instance_id: ready, or st->reason says why not (newer, older, or an
+ * emptied instance table). */
+void store_readiness_verdict(struct store_status *st, const char *label, int latest);
+
 /* user_add and user_update: name [a-z0-9._-]{1,63}, a known role, a
  * password hash that fits. PERR_INVALID naming the field. */
 int store_user_fields_ok(const struct store_user *u, struct perr *err);

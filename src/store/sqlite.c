@@ -131,14 +131,6 @@ static int table_exists(sqlite3 *db, const char *name, int *exists)
 
 static const char VERSION_SQL[] = "SELECT coalesce(max(version), 0) FROM schema_migrations";
 
-static void newer_msg(char *out, size_t cap, const char *path, int version, int latest)
-{
-	snprintf(out, cap,
-		 "database %s is at schema version %d, newer than this portal (knows up to %d); "
-		 "use a newer portal binary",
-		 path, version, latest);
-}
-
 /* --- open / close ------------------------------------------------------ */
 
 int sqlite_store_open(const char *path, const struct store_options *opt, void **impl,
@@ -307,7 +299,7 @@ static int sqlite_migrate(void *impl, int *from, int *to, struct perr *err)
 		*from = current;
 	if (current > s->nmigs) {
 		char msg[256];
-		newer_msg(msg, sizeof msg, s->label, current, s->nmigs);
+		store_newer_msg(msg, sizeof msg, s->label, current, s->nmigs);
 		rc = perr_set(err, PERR_SCHEMA, FIELD, "%s", msg);
 		goto out;
 	}
@@ -396,23 +388,8 @@ static int sqlite_check(void *impl, struct store_status *st, struct perr *err)
 	const struct sqlite_store *s = impl;
 	memset(st, 0, sizeof *st);
 	st->schema_latest = s->nmigs;
-	if (look(s, st) == SQLITE_OK) {
-		if (st->schema_version > s->nmigs)
-			newer_msg(st->reason, sizeof st->reason, s->label, st->schema_version,
-				  s->nmigs);
-		else if (st->schema_version < s->nmigs)
-			snprintf(st->reason, sizeof st->reason,
-				 "database %s is at schema version %d, this portal needs %d: "
-				 "run `portal migrate`",
-				 s->label, st->schema_version, s->nmigs);
-		else if (s->nmigs > 0 && !st->instance_id[0])
-			snprintf(st->reason, sizeof st->reason,
-				 "database %s has no instance id: portal_instance was emptied "
-				 "by hand",
-				 s->label);
-		else
-			st->ready = 1;
-	}
+	if (look(s, st) == SQLITE_OK)
+		store_readiness_verdict(st, s->label, s->nmigs);
 	if (st->ready)
 		return 0;
 	return perr_set(err, PERR_UNAVAILABLE, FIELD, "%s", st->reason);

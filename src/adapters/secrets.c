@@ -647,3 +647,32 @@ int secrets_resolve(const struct catalogue *cat, char **envp, struct secret_valu
 	*n = ns;
 	return 0;
 }
+
+int secrets_resolve_one(const struct catalogue *cat, char **envp, const char *name,
+			struct secret_values **values, struct secret_status *status,
+			struct perr *err)
+{
+	*values = NULL;
+	memset(status, 0, sizeof *status);
+	snprintf(status->name, sizeof status->name, "%s", name);
+	struct secret_contract picked[2];
+	struct catalogue sub = *cat;
+	sub.nsecrets = 0;
+	for (size_t i = 0; i < cat->nsecrets && sub.nsecrets < 2; i++)
+		if (strcmp(cat->secrets[i].name, name) == 0 ||
+		    strcmp(cat->secrets[i].name, cat->vault.token_secret) == 0)
+			picked[sub.nsecrets++] = cat->secrets[i];
+	sub.secrets = picked;
+	struct secret_status *sts = NULL;
+	size_t n = 0;
+	int rc = secrets_resolve(&sub, envp, values, &sts, &n, err);
+	if (rc < 0)
+		return rc;
+	status->state = SECRET_MISSING;
+	snprintf(status->detail, sizeof status->detail, "not declared under secrets");
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(sts[i].name, name) == 0)
+			*status = sts[i];
+	free(sts);
+	return 0;
+}

@@ -62,6 +62,15 @@ struct secret_values;
 int secrets_resolve(const struct catalogue *cat, char **envp, struct secret_values **values,
 		    struct secret_status **statuses, size_t *n, struct perr *err);
 
+/* Resolves the one secret `name` (and the vault token, when `name` comes
+ * from the vault), for a command or request that needs only it: no other
+ * source is read. On 0, *values holds it when present and *status says how
+ * it stands; a name no contract declares is SECRET_MISSING with detail "not
+ * declared under secrets". Errors as secrets_resolve. */
+int secrets_resolve_one(const struct catalogue *cat, char **envp, const char *name,
+			struct secret_values **values, struct secret_status *status,
+			struct perr *err);
+
 /* The value of the present secret `name`, or NULL. Borrowed from v: valid
  * until secret_values_free(v); do not copy it into unlocked memory longer
  * than a request needs. v may be NULL. */

@@ -87,12 +87,11 @@ static void work(void *arg)
 	}
 	struct secret_values *sv = NULL;
 	if (f->cfg->datahub_secret[0]) {
-		struct secret_status *sts = NULL;
-		size_t n = 0;
+		struct secret_status st;
 		struct perr e = {0};
-		if (secrets_resolve(&f->cfg->catalogue, environ, &sv, &sts, &n, &e) < 0)
+		if (secrets_resolve_one(&f->cfg->catalogue, environ, f->cfg->datahub_secret, &sv,
+					&st, &e) < 0)
 			sv = NULL;
-		free(sts);
 		if (!sv || !secret_value(sv, f->cfg->datahub_secret)) {
 			secret_values_free(sv);
 			f->panel = unavailable("the DataHub token (secret contract) has no value");

@@ -163,32 +163,17 @@ int cmd_store_options(const struct config *cfg, struct store_options *opt,
 	const char *name = cfg->db_password_secret;
 	if (!name[0])
 		return 0;
-	/* Only the one secret (and the vault token, should it come from the
-	 * vault): a command that opens the store need not reach every source. */
-	const struct catalogue *cat = &cfg->catalogue;
-	struct secret_contract picked[2];
-	struct catalogue sub = *cat;
-	sub.nsecrets = 0;
-	for (size_t i = 0; i < cat->nsecrets && sub.nsecrets < 2; i++)
-		if (strcmp(cat->secrets[i].name, name) == 0 ||
-		    strcmp(cat->secrets[i].name, cat->vault.token_secret) == 0)
-			picked[sub.nsecrets++] = cat->secrets[i];
-	sub.secrets = picked;
-	struct secret_status *sts = NULL;
-	size_t n = 0;
-	int rc = secrets_resolve(&sub, environ, held, &sts, &n, err);
+	/* Only the one secret: a command that opens the store need not reach
+	 * every source. */
+	struct secret_status st;
+	int rc = secrets_resolve_one(&cfg->catalogue, environ, name, held, &st, err);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(sts[i].name, name) == 0 && sts[i].state != SECRET_PRESENT)
-			rc = perr_set(err, PERR_UNAVAILABLE, "store.password_secret",
-				      "secret %s is %s (%s): the database password cannot be read",
-				      name, secret_state_name(sts[i].state), sts[i].detail);
-	free(sts);
-	opt->password = rc == 0 ? secret_value(*held, name) : NULL;
-	if (rc == 0 && !opt->password)
+	opt->password = secret_value(*held, name);
+	if (!opt->password)
 		rc = perr_set(err, PERR_UNAVAILABLE, "store.password_secret",
-			      "secret %s is not declared under secrets", name);
+			      "secret %s is %s (%s): the database password cannot be read", name,
+			      secret_state_name(st.state), st.detail);
 	if (rc < 0) {
 		secret_values_free(*held);
 		*held = NULL;

@@ -555,3 +555,38 @@ Test(secrets_needs, state_names_are_stable)
 	secret_values_free(NULL);
 	cr_expect_null(secret_value(NULL, "x"));
 }
+
+/* ---- one secret ------------------------------------------------------------ */
+
+TestSuite(secrets_one, .init = setup, .fini = cleanup);
+
+Test(secrets_one, only_the_named_secret_is_read)
+{
+	add_secret("db_password", SECRET_ENV, "DB_PASSWORD");
+	add_secret("other", SECRET_ENV, "OTHER");
+	char *env[] = {"DB_PASSWORD=pw-1", "OTHER=o-1", NULL};
+	struct secret_status st;
+	struct perr err;
+	cr_assert_eq(secrets_resolve_one(&cat, env, "db_password", &values, &st, &err), 0);
+	cr_expect_eq(st.state, SECRET_PRESENT);
+	cr_expect_str_eq(secret_value(values, "db_password"), "pw-1");
+	cr_expect_null(secret_value(values, "other"), "another secret is not read");
+}
+
+Test(secrets_one, a_missing_or_undeclared_secret_says_so)
+{
+	add_secret("db_password", SECRET_ENV, "DB_PASSWORD");
+	char *env[] = {NULL};
+	struct secret_status st;
+	struct perr err;
+	cr_assert_eq(secrets_resolve_one(&cat, env, "db_password", &values, &st, &err), 0);
+	cr_expect_eq(st.state, SECRET_MISSING);
+	cr_expect_str_eq(st.detail, "env DB_PASSWORD is not set");
+	cr_expect_null(secret_value(values, "db_password"));
+	secret_values_free(values);
+	values = NULL;
+	cr_assert_eq(secrets_resolve_one(&cat, env, "nope", &values, &st, &err), 0);
+	cr_expect_eq(st.state, SECRET_MISSING);
+	cr_expect_str_eq(st.detail, "not declared under secrets");
+	cr_expect_str_eq(st.name, "nope");
+}

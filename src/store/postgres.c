@@ -221,9 +221,6 @@ out:
 
 /* --- check ------------------------------------------------------------- */
 
-/* Reads version and instance id over a connection of its own, made now: a
- * pooled one could look healthy while new ones fail. Fills st->reason and
- * returns -1 on failure. */
 /* Whether r failed because its table or schema is not there (any more). */
 static int gone(const PGresult *r)
 {
@@ -231,6 +228,44 @@ static int gone(const PGresult *r)
 	return state && (!strcmp(state, "42P01") || !strcmp(state, "3F000"));
 }
 
+/* One look at both tables. Returns 1 when a table was there at the first
+ * look and gone at the read (the schema is being dropped): the caller looks
+ * again, so the verdict comes from one state, not half of each. */
+static int look_once(PGconn *conn, struct store_status *st, PGresult **out)
+{
+	PGresult *r = PQexec(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL, "
+				   "to_regclass('portal_instance') IS NOT NULL");
+	*out = r;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		return -1;
+	int has_versions = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	int has_instance = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+	PQclear(r);
+	*out = NULL;
+	st->schema_version = 0;
+	st->instance_id[0] = '\0';
+	if (has_versions) {
+		r = *out = PQexec(conn, VERSION_SQL);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+			st->schema_version = (int)pg_ll(r, 0, 0);
+		else
+			return gone(r) ? 1 : -1;
+		PQclear(r);
+		*out = NULL;
+	}
+	if (has_instance) {
+		r = *out = PQexec(conn, "SELECT id FROM portal_instance LIMIT 1");
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			return gone(r) ? 1 : -1;
+		if (PQntuples(r) == 1)
+			snprintf(st->instance_id, sizeof st->instance_id, "%s", pg_str(r, 0, 0));
+	}
+	return 0;
+}
+
+/* Reads version and instance id over a connection of its own, made now: a
+ * pooled one could look healthy while new ones fail. Fills st->reason and
+ * returns -1 on failure. */
 static int look(const struct pg_store *s, struct store_status *st)
 {
 	char why[224];
@@ -240,40 +275,17 @@ static int look(const struct pg_store *s, struct store_status *st)
 			 s->label, why);
 		return -1;
 	}
-	int rc = -1;
-	PGresult *r = PQexec(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL, "
-				   "to_regclass('portal_instance') IS NOT NULL");
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-		int has_versions = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-		int has_instance = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+	PGresult *r = NULL;
+	int rc = 1;
+	for (int tries = 0; rc == 1 && tries < 3; tries++) {
 		PQclear(r);
-		r = NULL;
-		rc = 0;
-		/* A table dropped between that look and the read below reads as
-		 * it would have a moment later: not there. */
-		if (has_versions) {
-			r = PQexec(conn, VERSION_SQL);
-			if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-				st->schema_version = (int)pg_ll(r, 0, 0);
-			else if (!gone(r))
-				rc = -1;
-		}
-		if (rc == 0 && has_instance) {
-			PQclear(r);
-			r = PQexec(conn, "SELECT id FROM portal_instance LIMIT 1");
-			if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-				if (PQntuples(r) == 1)
-					snprintf(st->instance_id, sizeof st->instance_id, "%s",
-						 pg_str(r, 0, 0));
-			} else if (!gone(r)) {
-				rc = -1;
-			}
-		}
+		rc = look_once(conn, st, &r);
 	}
-	if (rc < 0) {
+	if (rc != 0) {
 		const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 		snprintf(st->reason, sizeof st->reason, "database %s failed: %s", s->label,
 			 msg ? msg : "the schema could not be read");
+		rc = -1;
 	}
 	PQclear(r);
 	PQfinish(conn);

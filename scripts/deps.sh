@@ -13,7 +13,8 @@ case $mode in build|test) ;; *) echo "usage: $0 build|test" >&2; exit 2 ;; esac
 
 build_pkgs=(gcc make pkg-config git libevent-dev libsqlite3-dev libcurl4-openssl-dev
 	libjansson-dev libyaml-dev libsodium-dev libpq-dev)
-test_pkgs=(libcriterion-dev chromium sqlite3 curl clickhouse-server postgresql)
+test_pkgs=(libcriterion-dev chromium sqlite3 curl clickhouse-server postgresql
+	clang libclang-rt-14-dev valgrind)
 
 want=("${build_pkgs[@]}")
 [[ $mode == test ]] && want+=("${test_pkgs[@]}")

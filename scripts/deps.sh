@@ -2,7 +2,8 @@
 # Installs what Portal needs on Debian 12, and only what is missing.
 #   scripts/deps.sh build   libraries and tools to build and run Portal
 #   scripts/deps.sh test    the above, plus the test tools (Criterion, Chromium,
-#                           clickhouse-server for the warehouse tests,
+#                           clickhouse-server for the warehouse tests, clang
+#                           and its libFuzzer runtime, valgrind,
 #                           Node's packages from package-lock.json)
 # Runs apt-get through sudo when not root. Safe to run again: when nothing is
 # missing it does nothing and says so in one line.

@@ -29,7 +29,7 @@ EMBED := $(sort $(wildcard src/web/assets/*) $(wildcard src/store/migrations/*/*
 	$(wildcard src/adapters/datahub/*.graphql)) docs/openapi.json
 EMBED_ARGS = $(foreach f,$(EMBED),$(patsubst src/%,%,$(f))=$(f))
 
-.PHONY: all run test test-pg deps deps-test unit unit-san integration browser clean
+.PHONY: all run test test-pg memcheck deps deps-test unit unit-san integration browser clean
 
 all: build/portal
 
@@ -100,6 +100,12 @@ test: deps-test
 test-pg: deps-test
 	$(MAKE) -j$(shell nproc) build/portal build/unit-tests build-san/portal build-san/unit-tests
 	bash tests/run.sh unit-pg unit-pg-san integration-pg integration-pg-san
+
+# The integration tests with every portal process under valgrind memcheck
+# (make test runs this suite too).
+memcheck: deps-test
+	$(MAKE) build/portal
+	bash tests/run.sh memcheck
 
 clean:
 	rm -rf build build-san

@@ -11,6 +11,9 @@
 #   integration-pg      the integration tests on the same cluster
 #                       (PORTAL_TEST_PG: a fresh schema per database a test uses)
 #   integration-pg-san  the same, sanitizer build
+#   memcheck      the integration tests with every portal process under
+#                 valgrind memcheck (release build): any invalid access or
+#                 leak a process reports fails the suite
 # With suite names as arguments, runs only those (make test-pg: the four pg
 # ones). Expects the builds to exist (make test builds them first).
 set -uo pipefail
@@ -45,7 +48,7 @@ unit() { # name binary [criterion flags...]
 node_suite() { # name bin files...
 	local name=$1 bin=$2; shift 2
 	local out="$log_dir/$name.log" rc
-	PORTAL_BIN=$bin node --test --test-reporter=tap --test-concurrency=1 "$@" >"$out" 2>&1; rc=$?
+	PORTAL_BIN=$bin node --test --test-reporter=tap --test-concurrency="${concurrency:-1}" "$@" >"$out" 2>&1; rc=$?
 	local p f
 	p=$(grep -aE '^# pass [0-9]+' "$out" | tail -1 | awk '{print $3}')
 	f=$(grep -aE '^# fail [0-9]+' "$out" | tail -1 | awk '{print $3}')
@@ -77,9 +80,40 @@ integration_pg() { # name binary files...
 	PORTAL_TEST_PG=$pg_url node_suite "$@"
 }
 
+# Every portal process the integration tests start runs under valgrind, one
+# log per process, ending "ERROR SUMMARY: N errors" (leaks count as errors).
+# A process killed with SIGKILL leaves no summary: nothing of it to check.
+memcheck() { # name binary files...
+	local name=$1 bin=$2; shift 2
+	local dir="$log_dir/memcheck" wrapper
+	mkdir -p "$dir/logs"
+	wrapper="$dir/portal"
+	# The tests may start portal with a bare environment: paths are baked in.
+	cat >"$wrapper" <<-EOF
+		#!/bin/sh
+		exec valgrind --tool=memcheck --leak-check=full \\
+			--show-leak-kinds=definite,indirect,possible \\
+			--errors-for-leak-kinds=definite,indirect,possible \\
+			--log-file="$dir/logs/%p.log" "$PWD/$bin" "\$@"
+	EOF
+	chmod +x "$wrapper"
+	# valgrind runs one thread at a time: two test files at once use both cores.
+	concurrency=2 PORTAL_TEST_SLOW=4 node_suite "$name" "$wrapper" "$@"
+	local bad=() f
+	for f in "$dir"/logs/*.log; do
+		grep -qE '^==[0-9]+== ERROR SUMMARY: [1-9]' "$f" && bad+=("$f")
+	done
+	echo "memcheck: $(grep -l 'ERROR SUMMARY' "$dir"/logs/*.log | wc -l) processes checked," \
+		"${#bad[@]} with findings"
+	if ((${#bad[@]})); then
+		for f in "${bad[@]}"; do echo "== $f"; head -80 "$f"; done
+		count "$name-findings" 0 "${#bad[@]}"
+	fi
+}
+
 wanted() { (($# == 0)) || [[ " $* " == *" $suite "* ]]; }
 for suite in unit unit-san integration integration-san browser unit-pg unit-pg-san \
-	integration-pg integration-pg-san; do
+	integration-pg integration-pg-san memcheck; do
 	wanted "$@" || continue
 	case $suite in
 	unit) unit unit build/unit-tests ;;
@@ -91,6 +125,7 @@ for suite in unit unit-san integration integration-san browser unit-pg unit-pg-s
 	unit-pg-san) unit_pg unit-pg-san build-san/unit-tests ;;
 	integration-pg) integration_pg integration-pg build/portal tests/integration/*.test.mjs ;;
 	integration-pg-san) integration_pg integration-pg-san build-san/portal tests/integration/*.test.mjs ;;
+	memcheck) memcheck memcheck build/portal tests/integration/*.test.mjs ;;
 	esac
 done
 

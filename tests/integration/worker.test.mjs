@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { binPath, tempDir, freshDb, dbSql as sql, onPg } from '../lib/portal.mjs';
+import { binPath, tempDir, freshDb, dbSql as sql, onPg, slow } from '../lib/portal.mjs';
 
 const bin = binPath();
 const TOKEN = 'integration-runner-t0ken';
@@ -96,7 +96,7 @@ function row(db, id) {
 // take an executed proposal on to proving and proven between two looks.
 const AFTER = { executed: ['executed', 'proving', 'proven'] };
 
-async function waitState(db, id, state, ms = 5000) {
+async function waitState(db, id, state, ms = 5000 * slow) {
   const deadline = Date.now() + ms;
   const ok = AFTER[state] ?? [state];
   let r;
@@ -138,7 +138,7 @@ async function startWorker({ db, cfg }, args = [], env = {}) {
   child.stdout.resume();
   started.add(child);
   w.exited = new Promise((resolve) => child.on('exit', (code, signal) => { started.delete(child); resolve({ code, signal }); }));
-  w.waitLog = (pred, ms = 5000) => {
+  w.waitLog = (pred, ms = 5000 * slow) => {
     const hit = w.logs.find(pred);
     if (hit) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {

@@ -20,6 +20,13 @@ const running = new Set();
 // cookie to a server that has one unless told { auth: false }.
 const signins = new Map();
 
+/**
+ * How much slower than usual the binary runs: PORTAL_TEST_SLOW (default 1),
+ * set by the memcheck suite, where every process runs under valgrind. Waits
+ * for a process to start or to log something are multiplied by it.
+ */
+export const slow = Math.max(1, Number(process.env.PORTAL_TEST_SLOW ?? 1) || 1);
+
 export function binPath() {
   return path.resolve(root, process.env.PORTAL_BIN ?? 'build/portal');
 }
@@ -171,7 +178,7 @@ export async function startPortal(opts = {}) {
     resolve({ code, signal });
   }));
 
-  function waitForLog(pred, ms = 10000) {
+  function waitForLog(pred, ms = 10000 * slow) {
     const found = logs.find(pred);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
@@ -187,7 +194,7 @@ export async function startPortal(opts = {}) {
   }
 
   const listening = await Promise.race([
-    waitForLog((l) => l.msg === 'listening', opts.timeoutMs ?? 15000),
+    waitForLog((l) => l.msg === 'listening', (opts.timeoutMs ?? 15000) * slow),
     exited.then(({ code, signal }) => {
       throw new Error(`portal exited (${code ?? signal}) before listening:\n${stderr}`);
     }),
@@ -239,7 +246,7 @@ export async function startWorker(portal, args = []) {
   });
   child.stdout.resume();
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => { running.delete(child); resolve({ code, signal }); }));
-  const deadline = Date.now() + 15000;
+  const deadline = Date.now() + 15000 * slow;
   while (!/worker started/.test(stderr)) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`portal worker did not start:\n${stderr}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -162,20 +162,19 @@ static void list(struct proposing_job *j, struct store *st)
 	j->status = 200;
 }
 
-/* One step of the machine as actor; 0, or fills the error. */
-static int step(struct proposing_job *j, struct store *st, int from, int to, const char *actor,
-		const char *reason)
+/* Steps of the machine, all in one transaction; 0, or fills the error. */
+static int walk(struct proposing_job *j, struct store *st, const struct store_step *steps,
+		size_t n)
 {
 	struct perr err = {0};
-	int rc = store_proposal_transition(st, j->id, from, to, actor, reason, clock_wall_ms(),
-					   &err);
+	int rc = store_proposal_path(st, j->id, steps, n, clock_wall_ms(), &err);
 	if (rc == PERR_CONFLICT || rc == PERR_INVALID) {
 		j->status = 409;
 		j->code = "illegal_transition";
 		snprintf(j->field, sizeof j->field, "state");
 		snprintf(j->message, sizeof j->message, "a %s proposal cannot become %s",
-			 proposal_state_name((enum proposal_state)from),
-			 proposal_state_name((enum proposal_state)to));
+			 proposal_state_name((enum proposal_state)steps[0].from),
+			 proposal_state_name((enum proposal_state)steps[0].to));
 		return -1;
 	}
 	if (rc < 0) {
@@ -183,6 +182,14 @@ static int step(struct proposing_job *j, struct store *st, int from, int to, con
 		return -1;
 	}
 	return 0;
+}
+
+/* One step of the machine as actor; 0, or fills the error. */
+static int step(struct proposing_job *j, struct store *st, int from, int to, const char *actor,
+		const char *reason)
+{
+	struct store_step one = {from, to, actor, reason};
+	return walk(j, st, &one, 1);
 }
 
 static void act(struct proposing_job *j, struct store *st, const struct config *cfg)
@@ -204,10 +211,14 @@ static void act(struct proposing_job *j, struct store *st, const struct config *
 			fail(j, 403, "separation_of_duties", NULL,
 			     "%s proposed this; someone else must approve it", p.proposer);
 		} else if (approve) {
-			rc = step(j, st, PROPOSAL_SUBMITTED, PROPOSAL_APPROVED, j->actor, j->reason);
-			if (rc == 0)
-				rc = step(j, st, PROPOSAL_APPROVED, PROPOSAL_QUEUED, "portal",
-					  "approved: queued for execution");
+			/* One transaction: a crash between the two would leave it
+			 * approved, and nothing queues an approved proposal. */
+			struct store_step path[] = {
+				{PROPOSAL_SUBMITTED, PROPOSAL_APPROVED, j->actor, j->reason},
+				{PROPOSAL_APPROVED, PROPOSAL_QUEUED, "portal",
+				 "approved: queued for execution"},
+			};
+			rc = walk(j, st, path, 2);
 		} else {
 			rc = step(j, st, PROPOSAL_SUBMITTED, PROPOSAL_REJECTED, j->actor, j->reason);
 		}

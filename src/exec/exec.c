@@ -3,7 +3,8 @@
  * argument is one argument whatever it contains — in a clean environment
  * (PATH, LANG and PORTAL_PROPOSAL_ID only), stdin on /dev/null, stdout and
  * stderr captured together (EXEC_OUTPUT_MAX kept), in its own process group
- * so a timeout stops everything it started. It does not retry. */
+ * so a timeout stops everything it started, and dying with the worker. It
+ * does not retry. */
 #include "exec/executor.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,11 +31,15 @@
 #define EXEC_TICK_MS 50
 
 /* The child, between fork and execve: only async-signal-safe calls. Reports
- * an execve failure as its errno on status_fd. */
+ * an execve failure as its errno on status_fd. It dies with the worker
+ * (parent): a worker killed with -9 cannot stop it at its timeout any more,
+ * and the attempt that takes over the lease would otherwise run beside it. */
 static void child(char *const argv[], char *const envp[], int devnull, int out_fd,
-		  int status_fd)
+		  int status_fd, pid_t parent)
 {
 	setpgid(0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(127); /* the worker is already gone */
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
@@ -105,9 +111,10 @@ int exec_argv(char *const argv[], const char *proposal_id, int timeout_ms, int k
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0)
-		child(argv, envp, devnull, pout[1], pstatus[1]);
+		child(argv, envp, devnull, pout[1], pstatus[1], parent);
 	int fork_errno = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(devnull);

@@ -160,8 +160,8 @@ int pg_proposal_submit(void *impl, struct store_proposal *p, long long at, int *
 int pg_proposal_get(void *impl, const char *id, struct store_proposal *out, struct perr *err);
 int pg_proposals(void *impl, const struct store_proposal_filter *f, store_proposal_fn fn,
 		 void *arg, struct perr *err);
-int pg_proposal_transition(void *impl, const char *id, int from, int to, const char *actor,
-			   const char *reason, long long at, struct perr *err);
+int pg_proposal_path(void *impl, const char *id, const struct store_step *steps, size_t n,
+		     long long at, struct perr *err);
 int pg_proposal_lease(void *impl, const char *worker, long long now, long long visibility_ms,
 		      struct store_proposal *out, struct perr *err);
 int pg_proposal_heartbeat(void *impl, const char *id, const char *worker, long long now,

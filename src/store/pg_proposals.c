@@ -357,23 +357,11 @@ static const struct pg_query Q_MOVE = {
 			 "next_attempt_at = CASE WHEN $2::text = 'queued' THEN $3::bigint END "
 			 "WHERE id = $1::text"};
 
-int pg_proposal_transition(void *impl, const char *id, int from, int to, const char *actor,
-			   const char *reason, long long at, struct perr *err)
+int pg_proposal_path(void *impl, const char *id, const struct store_step *steps, size_t n,
+		     long long at, struct perr *err)
 {
 	struct pg_store *s = impl;
-	if (!proposal_transition_ok(from, to))
-		return perr_set(err, PERR_INVALID, "to", "a proposal cannot go from %s to %s",
-				proposal_state_name(from) ? proposal_state_name(from) : "?",
-				proposal_state_name(to) ? proposal_state_name(to) : "?");
-	if (from == PROPOSAL_RUNNING || to == PROPOSAL_RUNNING)
-		return perr_set(err, PERR_INVALID, "to",
-				"only the queue moves a proposal into or out of running "
-				"(lease, release, finish)");
-	if (!actor || !*actor)
-		return perr_set(err, PERR_INVALID, "actor", "a change of state needs its actor");
-	int out = store_text_fits(actor, STORE_AUDIT_ACTOR_MAX, "actor", err);
-	if (out == 0)
-		out = store_text_fits(reason, STORE_AUDIT_REASON_MAX, "reason", err);
+	int out = store_path_ok(steps, n, err);
 	if (out < 0)
 		return out;
 	struct pg_conn *c = pg_acquire(s, err);
@@ -388,17 +376,20 @@ int pg_proposal_transition(void *impl, const char *id, int from, int to, const c
 			rc = load_head(c, id, &h);
 		if (rc == 0 && !h.found)
 			out = not_found(err, id);
-		else if (rc == 0 && h.state != from)
+		else if (rc == 0 && h.state != steps[0].from)
 			out = perr_set(err, PERR_CONFLICT, "state", "proposal %s is %s now, not %s",
 				       id,
 				       proposal_state_name(h.state) ? proposal_state_name(h.state)
 								    : "?",
-				       proposal_state_name(from));
-		if (rc == 0 && out == 0)
-			rc = pg_run(c, NULL, &Q_MOVE, "tti", id, proposal_state_name(to), at);
-		if (rc == 0 && out == 0) {
-			struct change ch = {id, h.kind, h.project, from, to, actor, reason, at};
-			rc = record(c, &ch);
+				       proposal_state_name(steps[0].from));
+		for (size_t i = 0; i < n && rc == 0 && out == 0; i++) {
+			const struct store_step *st = &steps[i];
+			rc = pg_run(c, NULL, &Q_MOVE, "tti", id, proposal_state_name(st->to), at);
+			if (rc == 0) {
+				struct change ch = {id, h.kind, h.project, st->from, st->to,
+						    st->actor, st->reason, at};
+				rc = record(c, &ch);
+			}
 		}
 		if (!attempt_end(c, &rc, out, attempt, 0))
 			break;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/proposal.h"
 #include "core/role.h"
 
 /* "0001_init.sql" -> 1; 0 when the name is not NNNN_name.sql or the number is
@@ -97,6 +98,36 @@ int store_text_fits(const char *v, size_t cap, const char *field, struct perr *e
 	if (v && strlen(v) >= cap)
 		return perr_set(err, PERR_TOO_LARGE, field, "%s is longer than %zu bytes", field,
 				cap - 1);
+	return 0;
+}
+
+int store_path_ok(const struct store_step *steps, size_t n, struct perr *err)
+{
+	if (n < 1 || n > STORE_PATH_MAX || !steps)
+		return perr_set(err, PERR_INVALID, "steps", "a path has 1 to %d steps", STORE_PATH_MAX);
+	for (size_t i = 0; i < n; i++) {
+		const struct store_step *st = &steps[i];
+		if (i > 0 && st->from != steps[i - 1].to)
+			return perr_set(err, PERR_INVALID, "steps",
+					"step %zu starts at %s, not where step %zu ended (%s)", i + 1,
+					proposal_state_name(st->from) ? proposal_state_name(st->from) : "?", i,
+					proposal_state_name(steps[i - 1].to) ? proposal_state_name(steps[i - 1].to) : "?");
+		if (!proposal_transition_ok(st->from, st->to))
+			return perr_set(err, PERR_INVALID, "to", "a proposal cannot go from %s to %s",
+					proposal_state_name(st->from) ? proposal_state_name(st->from) : "?",
+					proposal_state_name(st->to) ? proposal_state_name(st->to) : "?");
+		if (st->from == PROPOSAL_RUNNING || st->to == PROPOSAL_RUNNING)
+			return perr_set(err, PERR_INVALID, "to",
+					"only the queue moves a proposal into or out of running "
+					"(lease, release, finish)");
+		if (!st->actor || !*st->actor)
+			return perr_set(err, PERR_INVALID, "actor", "a change of state needs its actor");
+		int rc = store_text_fits(st->actor, STORE_AUDIT_ACTOR_MAX, "actor", err);
+		if (rc == 0)
+			rc = store_text_fits(st->reason, STORE_AUDIT_REASON_MAX, "reason", err);
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
 }
 

@@ -43,6 +43,13 @@ int store_user_fields_ok(const struct store_user *u, struct perr *err);
 /* v (NULL is fine) is shorter than cap bytes, else PERR_TOO_LARGE naming field. */
 int store_text_fits(const char *v, size_t cap, const char *field, struct perr *err);
 
+/* The steps of a proposal_path, before anything is read: 1 to
+ * STORE_PATH_MAX of them, each allowed by core's state machine and not into
+ * or out of running (the queue's), each from where the one before went,
+ * each with an actor, actor and reason fitting an audit row. PERR_INVALID
+ * naming "to", "actor" or "steps", or PERR_TOO_LARGE naming the text. */
+int store_path_ok(const struct store_step *steps, size_t n, struct perr *err);
+
 /* Writes "worker:<worker>" into actor; PERR_INVALID when worker is empty or
  * does not fit a lease_owner. */
 int store_worker_actor(const char *worker, char actor[STORE_AUDIT_ACTOR_MAX], struct perr *err);

@@ -1384,24 +1384,11 @@ static int sqlite_proposals(void *impl, const struct store_proposal_filter *f,
 	return out;
 }
 
-static int sqlite_proposal_transition(void *impl, const char *id, int from, int to,
-				      const char *actor, const char *reason, long long at,
-				      struct perr *err)
+static int sqlite_proposal_path(void *impl, const char *id, const struct store_step *steps,
+				size_t n, long long at, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	if (!proposal_transition_ok(from, to))
-		return perr_set(err, PERR_INVALID, "to", "a proposal cannot go from %s to %s",
-				proposal_state_name(from) ? proposal_state_name(from) : "?",
-				proposal_state_name(to) ? proposal_state_name(to) : "?");
-	if (from == PROPOSAL_RUNNING || to == PROPOSAL_RUNNING)
-		return perr_set(err, PERR_INVALID, "to",
-				"only the queue moves a proposal into or out of running "
-				"(lease, release, finish)");
-	if (!actor || !*actor)
-		return perr_set(err, PERR_INVALID, "actor", "a change of state needs its actor");
-	int out = store_text_fits(actor, AUDIT_ACTOR_MAX, "actor", err);
-	if (out == 0)
-		out = store_text_fits(reason, AUDIT_REASON_MAX, "reason", err);
+	int out = store_path_ok(steps, n, err);
 	if (out < 0)
 		return out;
 	struct head h;
@@ -1411,18 +1398,21 @@ static int sqlite_proposal_transition(void *impl, const char *id, int from, int 
 		rc = load_head(s, id, &h);
 	if (rc == SQLITE_OK && !h.found)
 		out = not_found(err, id);
-	else if (rc == SQLITE_OK && h.state != from)
+	else if (rc == SQLITE_OK && h.state != steps[0].from)
 		out = perr_set(err, PERR_CONFLICT, "state", "proposal %s is %s now, not %s", id,
 			       proposal_state_name(h.state) ? proposal_state_name(h.state) : "?",
-			       proposal_state_name(from));
-	if (rc == SQLITE_OK && out == 0)
+			       proposal_state_name(steps[0].from));
+	for (size_t i = 0; i < n && rc == SQLITE_OK && out == 0; i++) {
+		const struct store_step *st = &steps[i];
 		rc = run(s,
 			 "UPDATE portal_proposals SET state = ?2, updated_at = ?3, "
 			 "next_attempt_at = CASE WHEN ?2 = 'queued' THEN ?3 END WHERE id = ?1",
-			 "tti", id, proposal_state_name(to), at);
-	if (rc == SQLITE_OK && out == 0) {
-		struct change c = {id, h.kind, h.project, from, to, actor, reason, at};
-		rc = record(s, &c);
+			 "tti", id, proposal_state_name(st->to), at);
+		if (rc == SQLITE_OK) {
+			struct change c = {id, h.kind, h.project, st->from, st->to, st->actor,
+					   st->reason, at};
+			rc = record(s, &c);
+		}
 	}
 	return end(s, rc, out, err);
 }
@@ -2005,7 +1995,7 @@ const struct store_ops sqlite_store_ops = {
 	.proposal_submit = sqlite_proposal_submit,
 	.proposal_get = sqlite_proposal_get,
 	.proposals = sqlite_proposals,
-	.proposal_transition = sqlite_proposal_transition,
+	.proposal_path = sqlite_proposal_path,
 	.proposal_lease = sqlite_proposal_lease,
 	.proposal_heartbeat = sqlite_proposal_heartbeat,
 	.proposal_release = sqlite_proposal_release,

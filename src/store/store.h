@@ -116,6 +116,16 @@ struct store_audit {
 	unsigned char prev[32], hash[32];
 };
 
+/* The most steps one store_proposal_path takes. */
+#define STORE_PATH_MAX 4
+
+/* One change of a proposal's state in store_proposal_path: who moves it
+ * from where to where, and why (reason may be NULL). */
+struct store_step {
+	int from, to; /* enum proposal_state */
+	const char *actor, *reason;
+};
+
 /* Called per event by store_scan; ev->data is valid only during the call.
  * A negative return stops the scan. */
 typedef int (*store_event_fn)(void *arg, const struct event *ev);
@@ -199,9 +209,14 @@ struct store_ops {
 	 * and that proposer already submitted with it, nothing is stored: p is
 	 * filled from the existing proposal and *existed set to 1.
 	 * proposal_get: PERR_NOT_FOUND when absent. proposals: by filter.
-	 * proposal_transition: from → to (core's proposal_transition_ok must
-	 * allow it, else PERR_INVALID); PERR_CONFLICT when the proposal is not
-	 * in `from` any more (someone else moved it); approved → queued sets
+	 * proposal_path: steps[0..n) (1 <= n <= STORE_PATH_MAX) in one
+	 * transaction, all or none, each step starting where the one before
+	 * ended, so a crash never leaves a proposal half-way along a path
+	 * (approval is submitted → approved → queued: nothing would ever queue
+	 * a proposal left approved). Each from → to: core's
+	 * proposal_transition_ok must allow it, else PERR_INVALID (a gap
+	 * between steps too); PERR_CONFLICT when the proposal is not in the
+	 * first from any more (someone else moved it); approved → queued sets
 	 * next_attempt_at = at. Steps into or out of running belong to the
 	 * queue ops below and are PERR_INVALID here. Text that the audit row
 	 * keeps is bounded: actor under STORE_NAME_MAX + 8 bytes, reason under
@@ -217,8 +232,8 @@ struct store_ops {
 			    struct perr *err);
 	int (*proposals)(void *impl, const struct store_proposal_filter *f, store_proposal_fn fn,
 			 void *arg, struct perr *err);
-	int (*proposal_transition)(void *impl, const char *id, int from, int to, const char *actor,
-				   const char *reason, long long at, struct perr *err);
+	int (*proposal_path)(void *impl, const char *id, const struct store_step *steps, size_t n,
+			     long long at, struct perr *err);
 	/* The queue. lease: takes the oldest queued proposal due at now, or a
 	 * running one whose lease ran out (its worker died), makes it running
 	 * under `worker` until now + visibility_ms, counts an attempt, audits
@@ -441,11 +456,20 @@ static inline int store_proposals(struct store *st, const struct store_proposal_
 	return st->ops->proposals(st->impl, f, fn, arg, err);
 }
 
+static inline int store_proposal_path(struct store *st, const char *id,
+				      const struct store_step *steps, size_t n, long long at,
+				      struct perr *err)
+{
+	return st->ops->proposal_path(st->impl, id, steps, n, at, err);
+}
+
+/* A path of one step. */
 static inline int store_proposal_transition(struct store *st, const char *id, int from, int to,
 					    const char *actor, const char *reason, long long at,
 					    struct perr *err)
 {
-	return st->ops->proposal_transition(st->impl, id, from, to, actor, reason, at, err);
+	struct store_step step = {from, to, actor, reason};
+	return st->ops->proposal_path(st->impl, id, &step, 1, at, err);
 }
 
 static inline int store_proposal_lease(struct store *st, const char *worker, long long now,

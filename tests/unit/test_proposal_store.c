@@ -813,6 +813,89 @@ Test(pstore, when_the_live_event_cannot_be_written_the_change_and_its_audit_row_
 	store_close(st);
 }
 
+/* Approval is submitted → approved → queued. Were the two steps two
+ * transactions, a crash between them would leave an approved proposal that
+ * nothing ever queues. */
+static const struct store_step approve_path[] = {
+	{PROPOSAL_SUBMITTED, PROPOSAL_APPROVED, "bob", "looks right"},
+	{PROPOSAL_APPROVED, PROPOSAL_QUEUED, "portal", "approved: queued for execution"},
+};
+
+Test(pstore, a_path_of_steps_moves_the_proposal_through_each_with_its_own_audit_row)
+{
+	struct store *st = open_migrated();
+	char id[STORE_PROPOSAL_ID_MAX];
+	submit(st, "atlas", "alice", NULL, T0, id);
+	struct perr err;
+	cr_assert_eq(store_proposal_path(st, id, approve_path, 2, T0 + 5, &err), 0, "%s", err.msg);
+	struct store_proposal p = get(st, id);
+	cr_assert_eq(p.state, PROPOSAL_QUEUED);
+	cr_assert_eq(p.next_attempt_at, T0 + 5);
+	store_proposal_clear(&p);
+	struct rows r = audit_of(st, id);
+	cr_assert_eq(r.n, 3);
+	cr_assert_str_eq(r.a[1].to, "approved");
+	cr_assert_str_eq(r.a[1].actor, "bob");
+	cr_assert_str_eq(r.a[1].reason, "looks right");
+	cr_assert_str_eq(r.a[2].from, "approved");
+	cr_assert_str_eq(r.a[2].to, "queued");
+	cr_assert_str_eq(r.a[2].actor, "portal");
+	cr_assert_eq(memcmp(r.a[2].prev, r.a[1].hash, sizeof r.a[1].hash), 0);
+	cr_assert_eq(raw_int("SELECT count(*) FROM portal_live_events "
+			     "WHERE type = 'proposal.transitioned'"),
+		     3);
+	struct store_audit_check c;
+	cr_assert_eq(store_audit_verify(st, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.bad_seq, 0, "%s", c.what);
+	store_close(st);
+}
+
+Test(pstore, when_a_later_step_of_a_path_fails_the_earlier_ones_are_not_kept_either)
+{
+	struct store *st = open_migrated();
+	char id[STORE_PROPOSAL_ID_MAX];
+	submit(st, "atlas", "alice", NULL, T0, id);
+	cr_assert_eq(tstore_exec(TSTORE_SQL(
+			     "CREATE TRIGGER no_queue BEFORE INSERT ON portal_audit "
+			     "WHEN NEW.to_state = 'queued' BEGIN SELECT RAISE(ABORT, 'queue shut'); END",
+			     "CREATE FUNCTION no_queue() RETURNS trigger LANGUAGE plpgsql AS "
+			     "$$ BEGIN RAISE EXCEPTION 'queue shut'; END $$; "
+			     "CREATE TRIGGER no_queue BEFORE INSERT ON portal_audit FOR EACH ROW "
+			     "WHEN (NEW.to_state = 'queued') EXECUTE FUNCTION no_queue()")),
+		     0, "%s", tstore_error());
+	struct perr err;
+	cr_assert_eq(store_proposal_path(st, id, approve_path, 2, T0 + 5, &err), PERR_STORE);
+	cr_assert(strstr(err.msg, "queue shut"), "%s", err.msg);
+	struct store_proposal p = get(st, id);
+	cr_assert_eq(p.state, PROPOSAL_SUBMITTED, "left %s", proposal_state_name(p.state));
+	store_proposal_clear(&p);
+	cr_assert_eq(count("portal_audit"), 1);
+	cr_assert_eq(raw_int("SELECT count(*) FROM portal_live_events "
+			     "WHERE type = 'proposal.transitioned'"),
+		     1);
+	store_close(st);
+}
+
+Test(pstore, a_path_with_a_gap_between_its_steps_is_refused_before_anything_is_read)
+{
+	struct store *st = open_migrated();
+	char id[STORE_PROPOSAL_ID_MAX];
+	submit(st, "atlas", "alice", NULL, T0, id);
+	const struct store_step gap[] = {
+		{PROPOSAL_SUBMITTED, PROPOSAL_APPROVED, "bob", ""},
+		{PROPOSAL_QUEUED, PROPOSAL_CANCELLED, "bob", ""},
+	};
+	struct perr err;
+	cr_assert_eq(store_proposal_path(st, id, gap, 2, T0 + 1, &err), PERR_INVALID);
+	cr_assert_str_eq(err.field, "steps");
+	cr_assert_eq(store_proposal_path(st, id, gap, 0, T0 + 1, &err), PERR_INVALID);
+	struct store_proposal p = get(st, id);
+	cr_assert_eq(p.state, PROPOSAL_SUBMITTED);
+	store_proposal_clear(&p);
+	cr_assert_eq(count("portal_audit"), 1);
+	store_close(st);
+}
+
 Test(pstore, each_audit_row_chains_to_the_one_before_across_proposals)
 {
 	struct store *st = open_migrated();

@@ -98,6 +98,12 @@ int http_stream_open(struct http_ctx *c);
  * valid until http_stream_end). */
 void http_stream_on_close(struct http_ctx *c, void (*cb)(struct http_ctx *c, void *arg),
 			  void *arg);
+/* Runs cb(conn, arg) once when the connection of c closes (NULL: no longer).
+ * The server keeps the connection's own close hook; this is the way to add
+ * one, never evhttp_connection_set_closecb. */
+struct evhttp_connection;
+void http_conn_on_close(struct http_ctx *c, void (*cb)(struct evhttp_connection *, void *),
+			void *arg);
 /* Ends the stream, completes the request and frees c. */
 void http_stream_end(struct http_ctx *c);
 

@@ -356,7 +356,9 @@ static void on_request(struct evhttp_request *req, void *arg)
 	c.query = uri ? evhttp_uri_get_query(uri) : NULL;
 
 	router_match(s->routes, s->nroutes, c.method, c.path, &c.match);
-	if (c.match.status == 200) {
+	if (http_input_check(&c))
+		; /* answered: the request is not text */
+	else if (c.match.status == 200) {
 		if (!http_guard(&c))
 			c.match.route->handler(&c);
 	}

@@ -12,7 +12,7 @@
 #include "store/store.h"
 
 static const char *const check_flags[] = {
-	"listen", "db", "db-password-secret", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes",
+	"listen", "db", "db-password-secret", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes", "read-timeout-ms",
 	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "log-level",
 	"session-idle-ms", "session-max-ms", "preview", "trusted-proxies", "identity-header", NULL,
 };

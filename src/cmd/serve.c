@@ -28,7 +28,7 @@
 #include "web/web.h"
 
 static const char *const serve_flags[] = {
-	"listen", "db", "db-password-secret", "threads", "environment", "max-body-bytes", "max-header-bytes",
+	"listen", "db", "db-password-secret", "threads", "environment", "max-body-bytes", "max-header-bytes", "read-timeout-ms",
 	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "mode", "log-level",
 	"session-idle-ms", "session-max-ms", "preview", "trusted-proxies", "identity-header",
 	"datahub-component", "datahub-secret", NULL,
@@ -58,6 +58,7 @@ static void keep_restart_only(const struct config *old, struct config *fresh)
 	KEEP(threads, "server.threads")
 	KEEP(max_body_bytes, "server.max_body_bytes")
 	KEEP(max_header_bytes, "server.max_header_bytes")
+	KEEP(read_timeout_ms, "server.read_timeout_ms")
 	KEEP(db, "store.db")
 	KEEP(busy_timeout_ms, "store.busy_timeout_ms")
 	KEEP(idle_after_ms, "live.idle_after_ms")

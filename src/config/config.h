@@ -26,6 +26,7 @@ struct config {
 	char environment[64];    /* label shown in every page header */
 	long max_body_bytes;     /* request body limit */
 	long max_header_bytes;   /* request header block limit */
+	int read_timeout_ms;     /* time to send a whole request; idle connections close after it */
 	int drain_timeout_ms;    /* how long SIGTERM waits for in-flight requests */
 	/* store: */
 	char db[1024];           /* SQLite file path, or a postgres:// URL */

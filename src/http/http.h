@@ -98,6 +98,12 @@ int http_stream_open(struct http_ctx *c);
  * valid until http_stream_end). */
 void http_stream_on_close(struct http_ctx *c, void (*cb)(struct http_ctx *c, void *arg),
 			  void *arg);
+/* Runs cb(conn, arg) once when the connection of c closes (NULL: no longer).
+ * The server keeps the connection's own close hook; this is the way to add
+ * one, never evhttp_connection_set_closecb. */
+struct evhttp_connection;
+void http_conn_on_close(struct http_ctx *c, void (*cb)(struct evhttp_connection *, void *),
+			void *arg);
 /* Ends the stream, completes the request and frees c. */
 void http_stream_end(struct http_ctx *c);
 
@@ -117,6 +123,14 @@ int http_form(struct http_ctx *c, struct evkeyvalq *q);
 /* The percent-encoded "/login?next=<path and query of this request>"
  * (plus "&expired=1" when asked) into out. */
 void http_login_href(struct http_ctx *c, int expired, struct buf *out);
+
+/* Refuses, with 400 naming the field, a request whose path, query parameters
+ * or form fields do not decode to UTF-8 text without a NUL. Returns 1 when it
+ * answered, 0 to go on. */
+int http_input_check(struct http_ctx *c);
+/* The length of the longest prefix of s[0..n) that is valid UTF-8 (no
+ * overlong forms, surrogates or code points past U+10FFFF). */
+size_t http_utf8_valid_len(const char *s, size_t n);
 
 /* Whether s is an acceptable incoming X-Request-Id: 1..64 characters of
  * [A-Za-z0-9._-]. Anything else is replaced, never echoed. */

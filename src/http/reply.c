@@ -170,7 +170,7 @@ void http_stream_on_close(struct http_ctx *c, void (*cb)(struct http_ctx *c, voi
 	h->cb = cb;
 	h->arg = arg;
 	c->close_hook = h;
-	evhttp_connection_set_closecb(conn, on_conn_close, h);
+	http_conn_on_close(c, on_conn_close, h);
 }
 
 int http_stream_open(struct http_ctx *c)
@@ -181,9 +181,7 @@ int http_stream_open(struct http_ctx *c)
 void http_stream_end(struct http_ctx *c)
 {
 	if (c->close_hook) {
-		struct evhttp_connection *conn = evhttp_request_get_connection(c->req);
-		if (conn)
-			evhttp_connection_set_closecb(conn, NULL, NULL);
+		http_conn_on_close(c, NULL, NULL);
 		free(c->close_hook);
 		c->close_hook = NULL;
 	}

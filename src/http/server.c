@@ -16,9 +16,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h> /* the state of a request libevent refuses */
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <sodium.h>
@@ -29,6 +31,8 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "web/web.h"
+
+struct conn;
 
 struct loop {
 	struct server *srv;
@@ -43,6 +47,23 @@ struct loop {
 	int draining;
 	long long drain_deadline_us;
 	struct event *drain_tick;
+	struct conn *conns;        /* open connections, watched for slow senders */
+	struct event *sweep;
+	long long read_timeout_us;
+};
+
+/* An open connection, watched against slow senders. libevent's own timeout
+ * restarts at every byte, so a client sending one byte a second would hold
+ * a connection (and its buffers) for hours; here a request must arrive
+ * whole within read_timeout_us of its first byte, or the socket is shut. */
+struct conn {
+	struct loop *loop;
+	struct bufferevent *bev;
+	struct evhttp_connection *evcon;
+	long long since_us; /* first byte of the request being read; 0: none */
+	void (*on_close)(struct evhttp_connection *, void *); /* a stream's hook */
+	void *on_close_arg;
+	struct conn *prev, *next;
 };
 
 struct server {
@@ -54,6 +75,9 @@ struct server {
 	char address[300];
 	int drain_timeout_ms;
 };
+
+/* The limits refusals name: restart-only settings, the same on every loop. */
+static long limit_body_bytes, limit_header_bytes;
 
 int server_thread_count(int threads)
 {
@@ -93,6 +117,158 @@ static void request_id_make(char out[65])
 		sodium_bin2hex(prefix, sizeof prefix, raw, sizeof raw);
 	}
 	snprintf(out, 65, "%s%016llx", prefix, ++counter);
+}
+
+/* libevent refuses a request it cannot parse, or one over a limit, by itself
+ * before any handler runs, through evhttp_send_error: an HTML page without
+ * the security headers, 400 for a head over the limit, 413 for a malformed
+ * chunked body, and nothing that names the limit. This definition takes the
+ * place of libevent's (libevent calls it through its PLT, so the program's
+ * own definition wins) and answers in the one error shape instead, with the
+ * right status, and closes the connection. */
+void evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
+{
+	struct http_ctx c;
+	memset(&c, 0, sizeof c);
+	c.req = req;
+	c.path = "";
+	c.closing = 1;
+	request_id_make(c.request_id);
+	if (!req->major || !req->minor) { /* the request line never parsed */
+		req->major = 1;
+		req->minor = 1;
+	}
+	evhttp_clear_headers(evhttp_request_get_output_headers(req));
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	size_t unread = bev ? evbuffer_get_length(bufferevent_get_input(bev)) : 0;
+	if (error == HTTP_ENTITYTOOLARGE && req->chunked) {
+		error = 400;
+		http_reply_error(&c, 400, "invalid_body", "body",
+				 "the chunked body is malformed, or larger than the limit of %ld bytes",
+				 limit_body_bytes);
+	} else if (error == HTTP_ENTITYTOOLARGE) {
+		http_reply_error(&c, 413, "too_large", "body",
+				 "the body is larger than the limit of %ld bytes", limit_body_bytes);
+	} else if (error == HTTP_BADREQUEST &&
+		   req->headers_size + unread > (size_t)limit_header_bytes) {
+		error = 431;
+		http_reply_error(&c, 431, "too_large", "headers",
+				 "the request line and headers are larger than the limit of %ld bytes",
+				 limit_header_bytes);
+	} else if (error == HTTP_BADREQUEST) {
+		http_reply_error(&c, 400, "invalid_request", NULL,
+				 "the request line or a header is malformed, or the request line is "
+				 "longer than the limit of %ld bytes",
+				 limit_header_bytes);
+	} else {
+		http_reply_error(&c, error, "invalid_request", NULL, "%s",
+				 reason ? reason : "the request cannot be served");
+	}
+	log_emit(LOG_INFO, "request refused",
+		 json_pack("{s:s,s:i}", "request_id", c.request_id, "status", error));
+}
+
+static void finish(struct http_ctx *c);
+
+/* The slow-sender watch: a request starts with its first byte and is whole
+ * once its answer starts (or libevent stops reading to hand it over). */
+static void conn_input(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *k = arg;
+	if (info->n_added && !k->since_us)
+		k->since_us = clock_mono_us();
+}
+
+static void conn_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *k = arg;
+	if (info->n_added)
+		k->since_us = 0;
+}
+
+static void conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *k = arg;
+	if (k->on_close)
+		k->on_close(evcon, k->on_close_arg);
+	evbuffer_remove_cb(bufferevent_get_input(k->bev), conn_input, k);
+	evbuffer_remove_cb(bufferevent_get_output(k->bev), conn_output, k);
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		k->loop->conns = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	free(k);
+}
+
+/* Runs right after the accept, once libevent has made the connection. */
+static void conn_attach(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *k = arg;
+	void *evcon = NULL;
+	bufferevent_getcb(k->bev, NULL, NULL, NULL, &evcon);
+	k->evcon = evcon;
+	evhttp_connection_set_closecb(k->evcon, conn_closed, k);
+}
+
+/* evhttp's bufferevent factory: the same socket bufferevent it would make
+ * itself, with the watch attached. */
+static struct bufferevent *conn_new(struct event_base *base, void *arg)
+{
+	struct loop *l = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+	struct conn *k = calloc(1, sizeof *k);
+	if (!bev || !k)
+		abort();
+	k->loop = l;
+	k->bev = bev;
+	k->next = l->conns;
+	if (l->conns)
+		l->conns->prev = k;
+	l->conns = k;
+	evbuffer_add_cb(bufferevent_get_input(bev), conn_input, k);
+	evbuffer_add_cb(bufferevent_get_output(bev), conn_output, k);
+	/* Activated at once: runs before this loop reads from the socket. */
+	event_base_once(base, -1, EV_TIMEOUT, conn_attach, k, NULL);
+	return bev;
+}
+
+/* Shuts the socket of every request that has been arriving for too long;
+ * libevent then sees the end of the stream and frees the connection. */
+static void conn_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg;
+	long long now = clock_mono_us();
+	for (struct conn *k = l->conns; k; k = k->next) {
+		if (!k->since_us || now - k->since_us < l->read_timeout_us ||
+		    !(bufferevent_get_enabled(k->bev) & EV_READ))
+			continue;
+		evutil_socket_t s = bufferevent_getfd(k->bev);
+		if (s >= 0)
+			shutdown(s, SHUT_RDWR);
+		k->since_us = 0;
+		log_emit(LOG_INFO, "slow client cut off",
+			 json_pack("{s:i}", "read_timeout_ms", (int)(l->read_timeout_us / 1000)));
+	}
+}
+
+void http_conn_on_close(struct http_ctx *c, void (*cb)(struct evhttp_connection *, void *),
+			void *arg)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(c->req);
+	if (!evcon)
+		return;
+	struct loop *l = c->finish == finish ? c->finish_arg : NULL;
+	for (struct conn *k = l ? l->conns : NULL; k; k = k->next) {
+		if (k->evcon == evcon) {
+			k->on_close = cb;
+			k->on_close_arg = arg;
+			return;
+		}
+	}
+	evhttp_connection_set_closecb(evcon, cb, arg); /* not one of ours */
 }
 
 static void on_complete(struct evhttp_request *req, void *arg)
@@ -180,7 +356,9 @@ static void on_request(struct evhttp_request *req, void *arg)
 	c.query = uri ? evhttp_uri_get_query(uri) : NULL;
 
 	router_match(s->routes, s->nroutes, c.method, c.path, &c.match);
-	if (c.match.status == 200) {
+	if (http_input_check(&c))
+		; /* answered: the request is not text */
+	else if (c.match.status == 200) {
 		if (!http_guard(&c))
 			c.match.route->handler(&c);
 	}
@@ -279,7 +457,15 @@ static int loop_setup(struct loop *l, const struct config *cfg, struct sockaddr_
 	evhttp_set_gencb(l->http, on_request, l);
 	evhttp_set_max_body_size(l->http, cfg->max_body_bytes);
 	evhttp_set_max_headers_size(l->http, cfg->max_header_bytes);
-	evhttp_set_timeout(l->http, 30);
+	struct timeval rt = {cfg->read_timeout_ms / 1000, (cfg->read_timeout_ms % 1000) * 1000};
+	evhttp_set_timeout_tv(l->http, &rt);
+	evhttp_set_bevcb(l->http, conn_new, l);
+	l->read_timeout_us = (long long)cfg->read_timeout_ms * 1000;
+	int every_ms = cfg->read_timeout_ms / 4 > 1000 ? 1000 : cfg->read_timeout_ms / 4;
+	struct timeval st = {every_ms / 1000, (every_ms % 1000) * 1000};
+	l->sweep = event_new(l->base, -1, EV_PERSIST, conn_sweep, l);
+	if (!l->sweep || event_add(l->sweep, &st) < 0)
+		return perr_set(err, PERR_INTERNAL, NULL, "cannot start the slow-sender watch");
 	/* Every method reaches the router, which answers 405 with Allow. */
 	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
@@ -331,6 +517,8 @@ int server_start(struct server **out, struct app *app, const struct config *cfg,
 	s->routes = routes;
 	s->nroutes = nroutes;
 	s->nloops = server_thread_count(cfg->threads);
+	limit_body_bytes = cfg->max_body_bytes;
+	limit_header_bytes = cfg->max_header_bytes;
 	s->loops = calloc((size_t)s->nloops, sizeof *s->loops);
 	if (!s->loops)
 		abort();
@@ -402,7 +590,9 @@ void server_free(struct server *s)
 		if (l->drain_tick)
 			event_free(l->drain_tick);
 		if (l->http)
-			evhttp_free(l->http);
+			evhttp_free(l->http); /* closes the connections, freeing their watch */
+		if (l->sweep)
+			event_free(l->sweep);
 		if (l->base)
 			event_base_free(l->base);
 	}

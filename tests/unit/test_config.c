@@ -84,6 +84,7 @@ Test(config, defaults_are_the_documented_values)
 	cr_expect_eq(cfg.max_body_bytes, 1048576);
 	cr_expect_eq(cfg.max_header_bytes, 16384);
 	cr_expect_eq(cfg.drain_timeout_ms, 10000);
+	cr_expect_eq(cfg.read_timeout_ms, 30000);
 	cr_expect_str_eq(cfg.db, "./portal.db");
 	cr_expect_eq(cfg.busy_timeout_ms, 5000);
 	cr_expect_eq(cfg.ready_interval_ms, 1000);
@@ -97,9 +98,9 @@ Test(config, defaults_are_the_documented_values)
 	cr_expect_str_eq(cfg.path, "");
 }
 
-Test(config, the_table_declares_thirty_one_settings)
+Test(config, the_table_declares_thirty_two_settings)
 {
-	cr_expect_eq(config_setting_count(), 31);
+	cr_expect_eq(config_setting_count(), 32);
 }
 
 Test(config, building_from_nothing_gives_the_defaults_and_no_path)
@@ -574,7 +575,7 @@ Test(config, flag_help_names_the_variable_and_the_default)
 Test(config, every_flag_is_documented_in_the_reference_and_the_example)
 {
 	static const char *const all[] = {
-		"listen", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes",
+		"listen", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes", "read-timeout-ms",
 		"drain-timeout-ms", "db", "db-password-secret", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms",
 		"log-level", "session-idle-ms", "session-max-ms", "preview", "trusted-proxies",
 		"identity-header", "proof-graph", "proof-graph-component", "proof-graph-secret",

@@ -12,6 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -364,6 +365,9 @@ export function sanitizerReport(portal) {
     .join('\n');
 }
 
+// A test that failed before stopping what it started would otherwise keep its
+// file's process alive (and the suite waiting) for ever.
+after(() => { for (const c of running) c.kill('SIGKILL'); });
 process.on('exit', () => {
   for (const c of running) c.kill('SIGKILL');
   dropSchemas();

@@ -223,6 +223,17 @@ static void run_one(struct slot *s, const struct store_proposal *p)
 		record(w, p, p->kind, &r, 0, 1);
 		return;
 	}
+	/* Leased once more than the kind allows: the last attempt's worker died
+	 * (its lease ran out), so that attempt was the last one. A proposal whose
+	 * run kills its worker each time ends in the dead letter, not in a loop. */
+	if (p->attempts > (k->max_attempts > 0 ? k->max_attempts : 1)) {
+		struct exec_result r = {0};
+		exec_fail(&r, 0, "attempt %d of %d ended with its worker gone (the lease ran out); "
+			  "no more attempts", p->attempts - 1, k->max_attempts);
+		record(w, p, k->name, &r, 0, k->max_attempts);
+		exec_result_clear(&r);
+		return;
+	}
 	long long vis = (long long)(k->timeout_ms > 0 ? k->timeout_ms : 0) +
 			(w->opt.lease_slack_ms > 0 ? w->opt.lease_slack_ms : WORKER_LEASE_SLACK_MS);
 	pthread_mutex_lock(&w->mu);

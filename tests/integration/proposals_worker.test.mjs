@@ -152,3 +152,31 @@ proposals:
     server.close();
   }
 });
+
+test('a proposal whose worker dies on its last attempt is a dead letter, not run again', async () => {
+  const { portal, propose, until } = await setup(`
+proposals:
+  - name: fatal
+    propose: operator
+    execute: {executor: exec, argv: ["/bin/sleep", "30"], timeout_ms: 4000, max_attempts: 1}
+`);
+  let b;
+  try {
+    const a = await startWorker(portal, ['--id', 'worker-a', '--lease-slack-ms', '300']);
+    const p = await propose('fatal', {});
+    await until(p.id, 'running', 3000);
+    a.process.kill('SIGKILL');
+    await a.exited;
+    b = await startWorker(portal, ['--id', 'worker-b', '--lease-slack-ms', '300']);
+    const failed = await until(p.id, 'failed', 20000);
+    assert.match(failed.last_error, /attempt 1 of 1 ended with its worker gone/);
+    const audit = (await request(`${portal.url}/api/v1/proposals/${p.id}`)).json.proposal.audit;
+    assert.deepEqual(audit.map((x) => `${x.to}:${x.actor}`).slice(3),
+      ['running:worker:worker-a', 'queued:lease-expired', 'running:worker:worker-b', 'failed:worker:worker-b']);
+    assert.ok(!b.logs.some((l) => l.msg === 'attempt started'), 'worker-b did not run the command again');
+  } finally {
+    await b?.stop();
+    await portal.stop();
+    assert.equal(sanitizerReport(portal), '');
+  }
+});

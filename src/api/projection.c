@@ -134,10 +134,13 @@ int api_projection_sessions(struct http_ctx *c)
 		    (!project || (e->project && strcmp(e->project, project) == 0)))
 			break;
 	}
-	if (more < s->ix.nsessions)
+	if (more < s->ix.nsessions) {
+		/* The cursor pins this version, so newer ones do not expire it. */
+		hub_snapshot_pin(c->app->hub, s);
 		buf_printf(&b, "],\"next_cursor\":\"%lld.%zu\"}\n", s->version, more);
-	else
+	} else {
 		buf_puts(&b, "],\"next_cursor\":null}\n");
+	}
 	char etag[48];
 	snprintf(etag, sizeof etag, "%s", s->etag);
 	http_header(c, "ETag", etag);

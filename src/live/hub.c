@@ -1,7 +1,8 @@
 /* hub: see hub.h. One mutex guards the projection, the delta ring and the
- * kept snapshots; subscriber lists belong to their loop thread and are only
- * walked there. Bytes go to clients by reference (evbuffer_add_reference),
- * so a thousand subscribers share one copy of each message. */
+ * kept snapshots (the newest, and those paging cursors point at);
+ * subscriber lists belong to their loop thread and are only walked there.
+ * Bytes go to clients by reference (evbuffer_add_reference), so a thousand
+ * subscribers share one copy of each message. */
 #include "live/hub.h"
 
 #include <pthread.h>
@@ -47,8 +48,9 @@ struct hub {
 	long long published; /* version of the newest delta */
 	struct msg **ring;   /* oldest at ring_head, ring_n entries */
 	size_t ring_head, ring_n;
-	struct snap **snaps; /* newest last */
-	int nsnaps;
+	struct snap *cur;    /* the newest version built */
+	struct snap **pins;  /* versions a paging cursor points at, least recently used first */
+	int npins, maxpins;
 	struct hub_loop *loops[MAX_LOOPS];
 	int nloops;
 	atomic_int closing;
@@ -90,11 +92,13 @@ struct hub *hub_new(const struct hub_options *opt)
 	h->opt = *opt;
 	if (h->opt.ring < 16)
 		h->opt.ring = 16;
-	if (h->opt.snapshots_kept < 1)
-		h->opt.snapshots_kept = 1;
+	if (h->opt.snapshots_kept < 2)
+		h->opt.snapshots_kept = 2;
+	/* The newest snapshot is one of those kept; the rest are for cursors. */
+	h->maxpins = h->opt.snapshots_kept - 1;
 	h->ring = calloc(h->opt.ring, sizeof *h->ring);
-	h->snaps = calloc((size_t)h->opt.snapshots_kept, sizeof *h->snaps);
-	if (!h->ring || !h->snaps)
+	h->pins = calloc((size_t)h->maxpins, sizeof *h->pins);
+	if (!h->ring || !h->pins)
 		abort();
 	pthread_mutex_init(&h->mu, NULL);
 	struct projection_options po = {.idle_after_ms = opt->idle_after_ms};
@@ -118,10 +122,11 @@ void hub_free(struct hub *h)
 	}
 	for (size_t i = 0; i < h->ring_n; i++)
 		msg_release(h->ring[(h->ring_head + i) % h->opt.ring]);
-	for (int i = 0; i < h->nsnaps; i++)
-		snap_release(h->snaps[i]);
+	snap_release(h->cur);
+	for (int i = 0; i < h->npins; i++)
+		snap_release(h->pins[i]);
 	free(h->ring);
-	free(h->snaps);
+	free(h->pins);
 	projection_free(h->proj);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
@@ -194,10 +199,9 @@ long long hub_version(struct hub *h)
 static struct snap *snapshot_locked(struct hub *h)
 {
 	long long v = projection_version(h->proj);
-	if (h->nsnaps && h->snaps[h->nsnaps - 1]->version == v) {
-		struct snap *s = h->snaps[h->nsnaps - 1];
-		atomic_fetch_add(&s->refs, 1);
-		return s;
+	if (h->cur && h->cur->version == v) {
+		atomic_fetch_add(&h->cur->refs, 1);
+		return h->cur;
 	}
 	struct snap *s = calloc(1, sizeof *s);
 	if (!s)
@@ -209,12 +213,9 @@ static struct snap *snapshot_locked(struct hub *h)
 	s->version = v;
 	snprintf(s->etag, sizeof s->etag, "\"v%lld\"", v);
 	atomic_init(&s->refs, 2); /* the cache's and the caller's */
-	if (h->nsnaps == h->opt.snapshots_kept) {
-		snap_release(h->snaps[0]);
-		memmove(h->snaps, h->snaps + 1, (size_t)(h->nsnaps - 1) * sizeof *h->snaps);
-		h->nsnaps--;
-	}
-	h->snaps[h->nsnaps++] = s;
+	/* A superseded version stays only if a cursor points at it (pinned). */
+	snap_release(h->cur);
+	h->cur = s;
 	return s;
 }
 
@@ -226,15 +227,46 @@ struct snap *hub_snapshot(struct hub *h)
 	return s;
 }
 
+/* Makes pins[i] the most recently used pin. Hub locked. */
+static void pin_touch(struct hub *h, int i)
+{
+	struct snap *s = h->pins[i];
+	memmove(h->pins + i, h->pins + i + 1, (size_t)(h->npins - i - 1) * sizeof *h->pins);
+	h->pins[h->npins - 1] = s;
+}
+
+void hub_snapshot_pin(struct hub *h, struct snap *s)
+{
+	pthread_mutex_lock(&h->mu);
+	for (int i = 0; i < h->npins; i++)
+		if (h->pins[i] == s) {
+			pin_touch(h, i);
+			pthread_mutex_unlock(&h->mu);
+			return;
+		}
+	if (h->npins == h->maxpins) {
+		snap_release(h->pins[0]);
+		memmove(h->pins, h->pins + 1, (size_t)(h->npins - 1) * sizeof *h->pins);
+		h->npins--;
+	}
+	atomic_fetch_add(&s->refs, 1);
+	h->pins[h->npins++] = s;
+	pthread_mutex_unlock(&h->mu);
+}
+
 struct snap *hub_snapshot_at(struct hub *h, long long version)
 {
 	struct snap *found = NULL;
 	pthread_mutex_lock(&h->mu);
-	for (int i = 0; i < h->nsnaps; i++)
-		if (h->snaps[i]->version == version) {
-			found = h->snaps[i];
-			atomic_fetch_add(&found->refs, 1);
+	for (int i = 0; i < h->npins && !found; i++)
+		if (h->pins[i]->version == version) {
+			found = h->pins[i];
+			pin_touch(h, i);
 		}
+	if (!found && h->cur && h->cur->version == version)
+		found = h->cur;
+	if (found)
+		atomic_fetch_add(&found->refs, 1);
 	pthread_mutex_unlock(&h->mu);
 	return found;
 }

@@ -21,7 +21,7 @@ struct hub_options {
 	size_t max_pending_bytes; /* a subscriber above this is skipped … */
 	int slow_drop_ms;         /* … and dropped after this long */
 	int heartbeat_ms;         /* comment lines that keep proxies open */
-	int snapshots_kept;       /* past versions kept for paging cursors */
+	int snapshots_kept;       /* the newest snapshot plus versions kept for paging cursors */
 };
 
 /* An immutable serialised projection, shared by reference. */
@@ -54,7 +54,12 @@ long long hub_version(struct hub *h);
 /* The snapshot of the current version (built now if nobody asked for this
  * version yet). Release it with snap_release. */
 struct snap *hub_snapshot(struct hub *h);
-/* A recent snapshot of exactly `version`, or NULL when it is no longer kept. */
+/* Keeps s for paging cursors that point at its version: a version stays
+ * kept however many newer ones are read, until snapshots_kept - 1 other
+ * pinned versions were used more recently. */
+void hub_snapshot_pin(struct hub *h, struct snap *s);
+/* A snapshot of exactly `version` (pinned or the newest; using a pin keeps it
+ * longer), or NULL when it is no longer kept. */
 struct snap *hub_snapshot_at(struct hub *h, long long version);
 void snap_release(struct snap *s);
 

@@ -254,9 +254,12 @@ export async function startWorker(portal, args = []) {
   }
   return {
     process: child, logs, exited, stderr: () => stderr,
-    async stop(sig = 'SIGTERM') {
+    async stop(sig = 'SIGTERM', ms = 20000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(sig);
-      return exited;
+      const t = setTimeout(() => child.kill('SIGKILL'), ms);
+      const r = await exited;
+      clearTimeout(t);
+      return r;
     },
   };
 }
@@ -366,8 +369,17 @@ export function sanitizerReport(portal) {
 }
 
 // A test that failed before stopping what it started would otherwise keep its
-// file's process alive (and the suite waiting) for ever.
-after(() => { for (const c of running) c.kill('SIGKILL'); });
+// file's process alive (and the suite waiting) for ever. When the file's
+// tests are done, the children stop holding the process open: the file's own
+// after() hooks still stop theirs (stop() waits on a timer of its own), and
+// whatever is left when the process exits is killed below.
+after(() => {
+  for (const c of running) {
+    c.unref();
+    c.stdout?.unref?.();
+    c.stderr?.unref?.();
+  }
+});
 process.on('exit', () => {
   for (const c of running) c.kill('SIGKILL');
   dropSchemas();

@@ -24,8 +24,10 @@ log_dir=$(mktemp -d /tmp/portal-tests.XXXXXX)
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
+suite_start=$SECONDS
 count() { # suite-name passed failed
-	printf '%-16s %4d passed, %d failed\n' "$1" "$2" "$3"
+	printf '%-16s %4d passed, %d failed  (%ds)\n' "$1" "$2" "$3" $((SECONDS - suite_start))
+	suite_start=$SECONDS
 	passed=$((passed + $2)) failed=$((failed + $3))
 }
 

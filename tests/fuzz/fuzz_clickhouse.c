@@ -1,8 +1,9 @@
 /* fuzz_clickhouse: what ClickHouse answers, read by the project's client.
  * The input is a script of answers (support/fake_http.h) served on loopback
- * to the warehouse proof plane: the first answers its CREATE TABLE, the
- * second the facts query (JSONEachRow rows, each parsed into a fact, or an
- * exception text with an error status). The same bytes also go straight to
+ * to the warehouse proof plane: the first answers its EXISTS TABLE
+ * ({"result":1}; with 0 the next answers the CREATE TABLE), the next the
+ * facts query (JSONEachRow rows, each parsed into a fact, or an exception
+ * text with an error status). The same bytes also go straight to
  * clickhouse_exception (the error text a person may see) and through
  * clickhouse_quote, whose literal must never end early. */
 #include <stdint.h>

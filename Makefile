@@ -19,9 +19,16 @@ CFLAGS_REL := $(COMMON) -O2 -g
 CFLAGS_SAN := $(COMMON) -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS_SAN := -fsanitize=address,undefined
+# clang 14 and its libFuzzer runtime (scripts/deps.sh test)
+FUZZ_CC := clang
+CFLAGS_FUZZ := $(COMMON) -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+LDFLAGS_FUZZ := -fsanitize=fuzzer,address,undefined
 
 SRC := $(sort $(shell find src -name '*.c' ! -path src/main.c))
 UNIT := $(sort $(wildcard tests/unit/*.c))
+FUZZ_SUPPORT := $(sort $(wildcard tests/fuzz/support/*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 
 # Files compiled into the binary: static assets, migrations, the API document,
 # the GraphQL documents sent to DataHub.
@@ -29,34 +36,52 @@ EMBED := $(sort $(wildcard src/web/assets/*) $(wildcard src/store/migrations/*/*
 	$(wildcard src/adapters/datahub/*.graphql)) docs/openapi.json
 EMBED_ARGS = $(foreach f,$(EMBED),$(patsubst src/%,%,$(f))=$(f))
 
-.PHONY: all run test test-pg memcheck deps deps-test unit unit-san integration browser clean
+.PHONY: all run test test-pg memcheck deps deps-test unit unit-san integration browser clean fuzz fuzz-merge
 
 all: build/portal
 
-# --- one rule set per flavour: build/ (release) and build-san/ (sanitizers)
+# --- one rule set per flavour: build/ (release), build-san/ (sanitizers) and
+# build-fuzz/ (clang, libFuzzer); the fourth argument is the compiler
 define flavour
 $(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) $$(PKG_CFLAGS) -c $$< -o $$@
+	$(4) $(2) $$(PKG_CFLAGS) -c $$< -o $$@
 
 $(1)/obj/gen/embedded.o: build/gen/embedded.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -c $$< -o $$@
+	$(4) $(2) -c $$< -o $$@
 
 $(1)/libportal.a: $$(SRC:%.c=$(1)/obj/%.o) $(1)/obj/gen/embedded.o
 	rm -f $$@ && ar rcs $$@ $$^
 
 $(1)/portal: $(1)/obj/src/main.o $(1)/libportal.a
-	$$(CC) $(3) -o $$@ $$^ $$(PKG_LIBS)
+	$(4) $(3) -o $$@ $$^ $$(PKG_LIBS)
 
 $(1)/unit-tests: $$(UNIT:%.c=$(1)/obj/%.o) $(1)/libportal.a
-	$$(CC) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(TEST_LIBS)
+	$(4) $(3) -o $$@ $$^ $$(PKG_LIBS) $$(TEST_LIBS)
 
 -include $$(shell find $(1)/obj -name '*.d' 2>/dev/null)
 endef
 
-$(eval $(call flavour,build,$(CFLAGS_REL),))
-$(eval $(call flavour,build-san,$(CFLAGS_SAN),$(LDFLAGS_SAN)))
+$(eval $(call flavour,build,$(CFLAGS_REL),,$$(CC)))
+$(eval $(call flavour,build-san,$(CFLAGS_SAN),$(LDFLAGS_SAN),$$(CC)))
+$(eval $(call flavour,build-fuzz,$(CFLAGS_FUZZ),$(LDFLAGS_FUZZ),$$(FUZZ_CC)))
+
+# --- fuzz targets: one per parser of outside input (docs/fuzzing.md), each
+# linked with the shared helpers in tests/fuzz/support/
+build-fuzz/fuzz_%: build-fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_SUPPORT:%.c=build-fuzz/obj/%.o) \
+		build-fuzz/libportal.a
+	$(FUZZ_CC) $(LDFLAGS_FUZZ) -o $@ $^ $(PKG_LIBS)
+
+# Runs every target for FUZZ_SECONDS on a scratch copy of its corpus; fails
+# on a crash, a leak or a timeout and prints the reproducer's path.
+FUZZ_SECONDS ?= 60
+fuzz: $(FUZZ_BINS)
+	bash tests/fuzz/run.sh --seconds $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# The same, but new inputs that add coverage are merged into tests/fuzz/corpus.
+fuzz-merge: $(FUZZ_BINS)
+	bash tests/fuzz/run.sh --seconds $(FUZZ_SECONDS) --merge $(FUZZ_BINS)
 
 build/tools/embed: tools/embed.c
 	@mkdir -p $(dir $@)
@@ -92,7 +117,8 @@ run: deps
 	./build/portal serve --listen 127.0.0.1:8080 --db ./portal.db --config $$cfg
 
 test: deps-test
-	$(MAKE) -j$(shell nproc) build/portal build/unit-tests build-san/portal build-san/unit-tests
+	$(MAKE) -j$(shell nproc) build/portal build/unit-tests build-san/portal build-san/unit-tests \
+		$(FUZZ_BINS)
 	bash tests/run.sh
 
 # The store and integration suites on PostgreSQL only, both builds, on a
@@ -108,4 +134,4 @@ memcheck: deps-test
 	bash tests/run.sh memcheck
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz

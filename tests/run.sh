@@ -2,6 +2,9 @@
 # Runs every suite and ends with one summary line: "N passed, N failed".
 #   unit          Criterion, release build
 #   unit-san      Criterion, AddressSanitizer + UBSan build
+#   fuzz          each libFuzzer target (build-fuzz/fuzz_*) for FUZZ_SECONDS
+#                 (default 8) on its seed corpus, after replaying the inputs
+#                 kept in tests/fuzz/regressions/; one count per target
 #   integration   the real server (release build), node:test
 #   integration-san  the same tests against the sanitizer build
 #   browser       Chromium through playwright-core
@@ -60,6 +63,27 @@ node_suite() { # name bin files...
 	count "$name" "$p" "$f"
 }
 
+# One pass or one fail per target (tests/fuzz/run.sh says which failed and
+# where its reproducer is).
+fuzz_suite() {
+	local bins=(build-fuzz/fuzz_*) p=0 f=0
+	if [[ ! -x ${bins[0]} ]]; then
+		echo "fuzz: no target is built (make test builds them)"
+		count fuzz 0 1
+		return
+	fi
+	for bin in "${bins[@]}"; do
+		local out="$log_dir/$(basename "$bin").log"
+		if bash tests/fuzz/run.sh --seconds "${FUZZ_SECONDS:-8}" "$bin" >"$out" 2>&1; then
+			p=$((p + 1))
+		else
+			cat "$out"
+			f=$((f + 1))
+		fi
+	done
+	count fuzz "$p" "$f"
+}
+
 # The suites whose tests open "the store under test" (PORTAL_TEST_STORE).
 STORE_SUITES='@(store|pstore|proof_store|replicas)/*'
 pg_dir='' pg_url=''
@@ -114,12 +138,13 @@ memcheck() { # name binary files...
 }
 
 wanted() { (($# == 0)) || [[ " $* " == *" $suite "* ]]; }
-for suite in unit unit-san integration integration-san browser unit-pg unit-pg-san \
+for suite in unit unit-san fuzz integration integration-san browser unit-pg unit-pg-san \
 	integration-pg integration-pg-san memcheck; do
 	wanted "$@" || continue
 	case $suite in
 	unit) unit unit build/unit-tests ;;
 	unit-san) unit unit-san build-san/unit-tests ;;
+	fuzz) fuzz_suite ;;
 	integration) node_suite integration build/portal tests/integration/*.test.mjs ;;
 	integration-san) node_suite integration-san build-san/portal tests/integration/*.test.mjs ;;
 	browser) node_suite browser build/portal tests/e2e/*.test.mjs ;;

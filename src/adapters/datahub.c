@@ -174,9 +174,17 @@ static void copy_text(char *dst, size_t cap, const char *s, size_t len)
 	dst[len] = '\0';
 }
 
-/* The first GraphQL error as an error: its message (withheld when it quotes
- * the token or the host) and extensions.code with .type (or .classification,
- * which is all a validation error has). Code 401/403 is the token's fault. */
+/* Whether s, text from DataHub's answer, quotes the token or DataHub's address. */
+static int names_secret(const struct datahub *d, const char *s)
+{
+	const char *tok = d->auth ? d->auth + sizeof AUTH_PREFIX - 1 : NULL;
+	return s && ((tok && strstr(s, tok)) || strstr(s, d->host));
+}
+
+/* The first GraphQL error as an error: its message and extensions.code with
+ * .type (or .classification, which is all a validation error has), each
+ * withheld when it quotes the token or the host. Code 401/403 is the token's
+ * fault. */
 static int graphql_error(const struct datahub *d, json_t *first, struct perr *err)
 {
 	const char *msg = json_string_value(json_object_get(first, "message"));
@@ -185,20 +193,24 @@ static int graphql_error(const struct datahub *d, json_t *first, struct perr *er
 	const char *label = json_string_value(json_object_get(ext, "type"));
 	if (!label)
 		label = json_string_value(json_object_get(ext, "classification"));
+	if (names_secret(d, label))
+		label = "withheld";
 	char quote[QUOTE_MAX + 1] = "no message";
 	if (msg && *msg) {
-		const char *tok = d->auth ? d->auth + sizeof AUTH_PREFIX - 1 : NULL;
-		if ((tok && strstr(msg, tok)) || strstr(msg, d->host))
+		if (names_secret(d, msg))
 			snprintf(quote, sizeof quote, "a message withheld: it names DataHub's "
 						      "address or the token");
 		else
 			copy_text(quote, sizeof quote, msg, strlen(msg));
 	}
 	char num[24] = "";
+	const char *code_text = json_string_value(code);
 	if (json_is_integer(code))
 		snprintf(num, sizeof num, "%lld", json_integer_value(code));
-	else if (json_is_string(code))
-		copy_text(num, sizeof num, json_string_value(code), strlen(json_string_value(code)));
+	else if (names_secret(d, code_text))
+		snprintf(num, sizeof num, "withheld");
+	else if (code_text)
+		copy_text(num, sizeof num, code_text, strlen(code_text));
 	char codes[80] = "";
 	if (*num || label)
 		snprintf(codes, sizeof codes, " (%s%s%s%.32s)", *num ? "code " : "", num,

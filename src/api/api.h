@@ -17,6 +17,10 @@ int api_proposals_list(struct http_ctx *c);
 int api_proposal_get(struct http_ctx *c);
 int api_proposal_act(struct http_ctx *c);
 
+/* A non-negative decimal count from outside (a query's limit=, the
+ * Last-Event-ID header); -1 when empty or malformed. */
+long long api_count_parse(const char *v);
+
 /* Events per POST /api/v1/events. */
 #define API_EVENTS_BATCH_MAX 1000
 

@@ -43,36 +43,6 @@ static void events_done(struct write_job *j)
 	write_job_free(j);
 }
 
-/* Splits an NDJSON body into an array, naming the first bad line. */
-static json_t *parse_ndjson(const char *data, size_t len, struct perr *err)
-{
-	json_t *arr = json_array();
-	size_t line = 0;
-	for (size_t pos = 0; pos < len;) {
-		const char *nl = memchr(data + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - data) : len;
-		line++;
-		size_t a = pos, z = end;
-		while (a < z && (data[a] == ' ' || data[a] == '\t' || data[a] == '\r'))
-			a++;
-		while (z > a && (data[z - 1] == ' ' || data[z - 1] == '\t' || data[z - 1] == '\r'))
-			z--;
-		if (z > a) {
-			json_error_t je;
-			json_t *obj = json_loadb(data + a, z - a, JSON_REJECT_DUPLICATES, &je);
-			if (!obj) {
-				json_decref(arr);
-				perr_set(err, PERR_INVALID, "body", "line %zu, column %d: %s", line,
-					 je.column, je.text);
-				return NULL;
-			}
-			json_array_append_new(arr, obj);
-		}
-		pos = end + 1;
-	}
-	return arr;
-}
-
 static int media_is(const char *ctype, const char *want)
 {
 	size_t n = strlen(want);
@@ -111,7 +81,7 @@ int api_events_post(struct http_ctx *c)
 	struct perr err = {0};
 	json_t *doc;
 	if (ndjson) {
-		doc = parse_ndjson(data, len, &err);
+		doc = event_ndjson_load(data, len, &err);
 	} else {
 		json_error_t je;
 		doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);

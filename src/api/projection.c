@@ -58,8 +58,7 @@ int api_projection(struct http_ctx *c)
 	return http_reply_ref(c, 200, "application/json", s->data, s->len, snap_done, s);
 }
 
-/* Reads a non-negative integer query value; -1 when malformed. */
-static long long parse_count(const char *v)
+long long api_count_parse(const char *v)
 {
 	if (!v || !*v)
 		return -1;
@@ -84,7 +83,7 @@ int api_projection_sessions(struct http_ctx *c)
 	int want_status = -1;
 	struct snap *s = NULL;
 
-	if (limit_s && ((limit = parse_count(limit_s)) < 1 || limit > SESSIONS_LIMIT_MAX)) {
+	if (limit_s && ((limit = api_count_parse(limit_s)) < 1 || limit > SESSIONS_LIMIT_MAX)) {
 		rc = http_reply_error(c, 400, "invalid", "limit", "limit must be an integer from 1 to %d",
 				      SESSIONS_LIMIT_MAX);
 		goto out;
@@ -158,7 +157,7 @@ int api_stream(struct http_ctx *c)
 		return http_reply_error(c, 503, "unavailable", NULL,
 					"the server is shutting down; reconnect shortly");
 	const char *last = http_request_header(c, "Last-Event-ID");
-	long long id = last ? parse_count(last) : -1;
+	long long id = last ? api_count_parse(last) : -1;
 	hub_subscribe(c->app->hub, http_defer(c), id >= 0, id);
 	return 0;
 }

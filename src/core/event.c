@@ -263,3 +263,32 @@ void event_release(struct event *ev)
 	json_decref(ev->data);
 	ev->data = NULL;
 }
+
+json_t *event_ndjson_load(const char *data, size_t len, struct perr *err)
+{
+	json_t *arr = json_array();
+	size_t line = 0;
+	for (size_t pos = 0; pos < len;) {
+		const char *nl = memchr(data + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - data) : len;
+		line++;
+		size_t a = pos, z = end;
+		while (a < z && (data[a] == ' ' || data[a] == '\t' || data[a] == '\r'))
+			a++;
+		while (z > a && (data[z - 1] == ' ' || data[z - 1] == '\t' || data[z - 1] == '\r'))
+			z--;
+		if (z > a) {
+			json_error_t je;
+			json_t *obj = json_loadb(data + a, z - a, JSON_REJECT_DUPLICATES, &je);
+			if (!obj) {
+				json_decref(arr);
+				perr_set(err, PERR_INVALID, "body", "line %zu, column %d: %s", line,
+					 je.column, je.text);
+				return NULL;
+			}
+			json_array_append_new(arr, obj);
+		}
+		pos = end + 1;
+	}
+	return arr;
+}

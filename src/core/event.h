@@ -39,6 +39,12 @@ int event_from_json(json_t *obj, long long now_ms, const char *default_source,
 /* Drops the reference event_from_json took on ev->data. */
 void event_release(struct event *ev);
 
+/* Splits an NDJSON body (one JSON value per line; blank lines and spaces,
+ * tabs and CRs around a line are ignored) into a new array the caller
+ * releases. A line that is not JSON, or repeats a key, is PERR_INVALID with
+ * field "body" and a message naming its line and column; NULL then. */
+json_t *event_ndjson_load(const char *data, size_t len, struct perr *err);
+
 /* Whether the projection understands `type`. */
 int event_type_known(const char *type);
 

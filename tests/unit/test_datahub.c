@@ -592,6 +592,29 @@ Test(datahub, an_error_message_that_quotes_the_token_or_the_host_is_withheld)
 	datahub_close(d);
 }
 
+Test(datahub, an_error_code_or_type_that_quotes_the_token_or_the_host_is_withheld)
+{
+	/* Not only the message: the code and its label are quoted too. */
+	static const char *answers[] = {
+		"{\"errors\":[{\"message\":\"denied\",\"extensions\":{\"code\":\"" SECRET "\"}}]}",
+		"{\"errors\":[{\"message\":\"denied\",\"extensions\":{\"code\":500,"
+		"\"type\":\"at 127.0.0.1\"}}]}",
+		"{\"errors\":[{\"extensions\":{\"classification\":\"" SECRET "\"}}]}",
+	};
+	struct datahub *d = open_default(SECRET);
+	for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++) {
+		answer(200, answers[i]);
+		struct datahub_entity e;
+		struct perr err;
+		cr_assert_eq(datahub_entity(d, ORDERS, &e, &err), PERR_UNAVAILABLE);
+		cr_assert(strstr(err.msg, "withheld"), "%s", err.msg);
+		/* a cut token is still the token's first bytes */
+		cr_assert_null(strstr(err.msg, "dh-s3cret"), "%s", err.msg);
+		error_must_be_clean(&err);
+	}
+	datahub_close(d);
+}
+
 Test(datahub, http_401_and_403_say_datahub_refused_the_token)
 {
 	static const int codes[] = {401, 403};

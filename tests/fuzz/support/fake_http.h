@@ -1,0 +1,33 @@
+/* fake_http: a loopback HTTP/1.1 server on its own thread, for the fuzz
+ * targets of the clients that parse a remote service's answers (ClickHouse,
+ * Temporal, DataHub, the HTTP proof planes). The fuzz input is the script of
+ * answers; the client under test is the project's own, unchanged, so what is
+ * fuzzed is exactly what reads a hostile or broken server.
+ *
+ * Script format (also how the seed corpora are written): answers separated
+ * by a line "---"; each answer is "<status> <body>" when it starts with three
+ * digits and a space or newline, else status 200 and the whole part as body.
+ *   200 {"runId":"r1"}
+ *   ---
+ *   500 Code: 60. DB::Exception: Table x doesn't exist.
+ * Requests past the script get the fallback answer. It does not allocate per
+ * request, answers one connection at a time and closes each after answering. */
+#ifndef PORTAL_FUZZ_FAKE_HTTP_H
+#define PORTAL_FUZZ_FAKE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FAKE_HTTP_MAX_ANSWERS 8
+
+/* Starts the server the first time; returns its base URL, "http://127.0.0.1:PORT". */
+const char *fake_http_url(void);
+
+/* Replaces the script; requests beyond it get fallback_status and an empty
+ * body. Resets the request count. */
+void fake_http_script(const uint8_t *data, size_t size, int fallback_status);
+
+/* How many requests were answered since the script was set. */
+int fake_http_requests(void);
+
+#endif

@@ -76,11 +76,13 @@ build-fuzz/fuzz_%: build-fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_SUPPORT:%.c=build-f
 # Runs every target for FUZZ_SECONDS on a scratch copy of its corpus; fails
 # on a crash, a leak or a timeout and prints the reproducer's path.
 FUZZ_SECONDS ?= 60
-fuzz: $(FUZZ_BINS)
+fuzz: deps-test
+	$(MAKE) -j$(shell nproc) $(FUZZ_BINS)
 	bash tests/fuzz/run.sh --seconds $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 # The same, but new inputs that add coverage are merged into tests/fuzz/corpus.
-fuzz-merge: $(FUZZ_BINS)
+fuzz-merge: deps-test
+	$(MAKE) -j$(shell nproc) $(FUZZ_BINS)
 	bash tests/fuzz/run.sh --seconds $(FUZZ_SECONDS) --merge $(FUZZ_BINS)
 
 build/tools/embed: tools/embed.c

@@ -26,6 +26,7 @@ passed=0 failed=0
 log_dir=$(mktemp -d /tmp/portal-tests.XXXXXX)
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
 
 suite_start=$SECONDS
 count() { # suite-name passed failed

@@ -73,6 +73,10 @@ build-fuzz/fuzz_%: build-fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_SUPPORT:%.c=build-f
 		build-fuzz/libportal.a
 	$(FUZZ_CC) $(LDFLAGS_FUZZ) -o $@ $^ $(PKG_LIBS)
 
+# Their objects are kept, so a make with nothing changed relinks nothing.
+.SECONDARY: $(FUZZ_BINS:build-fuzz/%=build-fuzz/obj/tests/fuzz/%.o) \
+	$(FUZZ_SUPPORT:%.c=build-fuzz/obj/%.o)
+
 # Runs every target for FUZZ_SECONDS on a scratch copy of its corpus; fails
 # on a crash, a leak or a timeout and prints the reproducer's path.
 FUZZ_SECONDS ?= 60

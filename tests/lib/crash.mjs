@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import { binPath, dbSql, onPg } from './portal.mjs';
+import { takeMessages } from './sse.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -253,20 +254,10 @@ export function watchStream(portal, last) {
       let buf = '';
       for await (const chunk of res.body) {
         buf += dec.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const m = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) continue;
-            const c = line.indexOf(':');
-            const k = line.slice(0, c), v = line.slice(c + 1).replace(/^ /, '');
-            m[k] = k === 'data' ? (m.data ?? '') + v : v;
-          }
-          // Only whole messages count: one cut by the kill has no blank line yet.
-          if (m.data) w.messages.push({ event: m.event, id: Number(m.id), json: JSON.parse(m.data) });
-        }
+        // Only whole messages count: one cut by the kill has no blank line yet.
+        const got = [];
+        buf = takeMessages(buf, got);
+        for (const m of got) w.messages.push({ event: m.event, id: Number(m.id), json: m.json });
       }
     } catch (e) {
       if (e.name !== 'AbortError' && !/terminated|other side closed|ECONNRESET|fetch failed/i.test(`${e.message} ${e.cause?.message ?? ''}`)) w.error = e;

@@ -1,3 +1,26 @@
+/**
+ * Moves the whole messages at the front of buf (text of an event stream)
+ * into messages as {event, id, data, json}, skipping comments and messages
+ * without data; returns the rest of buf, a message not yet ended by its
+ * blank line.
+ */
+export function takeMessages(buf, messages) {
+  let i;
+  while ((i = buf.indexOf('\n\n')) >= 0) {
+    const block = buf.slice(0, i);
+    buf = buf.slice(i + 2);
+    const m = {};
+    for (const line of block.split('\n')) {
+      if (line.startsWith(':')) continue;
+      const c = line.indexOf(':');
+      const k = line.slice(0, c), v = line.slice(c + 1).replace(/^ /, '');
+      m[k] = k === 'data' ? (m.data ?? '') + v : v;
+    }
+    if (m.data) { m.json = JSON.parse(m.data); messages.push(m); }
+  }
+  return buf;
+}
+
 // Reads server-sent events from a fetch Response until `until(messages)`
 // holds (or the stream ends); each message is {event, id, data, json}.
 export async function readEvents(res, until, ms = 10000) {
@@ -15,19 +38,7 @@ export async function readEvents(res, until, ms = 10000) {
     pending = reader.read();
     if (got.done) break;
     buf += dec.decode(got.value, { stream: true });
-    let i;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      const m = {};
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) continue;
-        const c = line.indexOf(':');
-        const k = line.slice(0, c), v = line.slice(c + 1).replace(/^ /, '');
-        m[k] = k === 'data' ? (m.data ?? '') + v : v;
-      }
-      if (m.data) { m.json = JSON.parse(m.data); messages.push(m); }
-    }
+    buf = takeMessages(buf, messages);
   }
   reader.cancel().catch(() => {});
   return messages;

@@ -192,6 +192,22 @@ static int step(struct proposing_job *j, struct store *st, int from, int to, con
 	return walk(j, st, &one, 1);
 }
 
+/* Whether the loaded trail already holds actor's move to `to`: a decision
+ * sent again (its answer lost, say, in a crash of the server) is answered
+ * with the proposal as it stands, not as an illegal transition. */
+static int decided_by(const struct proposing_job *j, const char *to, const char *actor)
+{
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_object_get(j->proposal, "audit"), i, row) {
+		const char *t = json_string_value(json_object_get(row, "to"));
+		const char *a = json_string_value(json_object_get(row, "actor"));
+		if (t && a && !strcmp(t, to) && !strcmp(a, actor))
+			return 1;
+	}
+	return 0;
+}
+
 static void act(struct proposing_job *j, struct store *st, const struct config *cfg)
 {
 	struct store_proposal p = {0};
@@ -210,6 +226,8 @@ static void act(struct proposing_job *j, struct store *st, const struct config *
 		} else if (approve && !k->self_approval && !strcmp(p.proposer, j->actor)) {
 			fail(j, 403, "separation_of_duties", NULL,
 			     "%s proposed this; someone else must approve it", p.proposer);
+		} else if (decided_by(j, approve ? "approved" : "rejected", j->actor)) {
+			rc = 0;
 		} else if (approve) {
 			/* One transaction: a crash between the two would leave it
 			 * approved, and nothing queues an approved proposal. */
@@ -226,6 +244,8 @@ static void act(struct proposing_job *j, struct store *st, const struct config *
 		if (strcmp(p.proposer, j->actor) != 0 && !role_allows((enum role)j->role, ROLE_ADMIN))
 			fail(j, 403, "forbidden", NULL, "only %s (who proposed it) or an admin may cancel it",
 			     p.proposer);
+		else if (decided_by(j, "cancelled", j->actor))
+			rc = 0;
 		else
 			rc = step(j, st, p.state, PROPOSAL_CANCELLED, j->actor, j->reason);
 	}

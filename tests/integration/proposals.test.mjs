@@ -111,23 +111,43 @@ test('every illegal transition is refused with 409 and changes nothing', async (
   const p = (await submit(olga, good)).json.proposal;
   assert.equal((await decide(abe, p.id, 'reject')).status, 400, 'a rejection needs a reason');
   assert.equal((await decide(abe, p.id, 'reject', 'not now')).json.proposal.state, 'rejected');
-  for (const [who, action] of [[abe, 'approve'], [abe, 'reject'], [olga, 'cancel']]) {
+  for (const [who, action] of [[abe, 'approve'], [olga, 'cancel']]) {
     const r = await decide(who, p.id, action, 'again');
     assert.equal(r.status, 409, `${action} after rejected`);
     assert.equal(r.json.error.code, 'illegal_transition');
   }
   const q = (await submit(olga, good)).json.proposal;
   assert.equal((await decide(abe, q.id, 'approve')).json.proposal.state, 'queued');
-  assert.equal((await decide(abe, q.id, 'approve')).status, 409, 'approved twice');
   assert.equal((await decide(abe, q.id, 'reject', 'late')).status, 409, 'rejected after approval');
   assert.equal((await decide(vic, q.id, 'cancel')).status, 403, 'a viewer who did not propose it');
   const c = await decide(olga, q.id, 'cancel', 'no longer needed');
   assert.equal(c.json.proposal.state, 'cancelled');
-  assert.equal((await decide(olga, q.id, 'cancel')).status, 409);
+  const late = await decide(abe, q.id, 'approve');
+  assert.equal(late.status, 200, 'his approval stands in the trail');
+  assert.equal(late.json.proposal.state, 'cancelled', 'and the answer says the proposal is cancelled');
   const got = await request(`${portal.url}/api/v1/proposals/${q.id}`);
   assert.deepEqual(got.json.proposal.audit.map((a) => a.to), ['submitted', 'approved', 'queued', 'cancelled']);
   assert.equal((await decide(abe, 'p-0000000000000000', 'approve')).status, 404);
   assert.equal((await decide(abe, q.id, 'explode')).status, 404);
+});
+
+test('the same decision sent again by the same person is answered with the proposal as it stands, and records nothing', async () => {
+  const p = (await submit(olga, good)).json.proposal;
+  const first = await decide(abe, p.id, 'approve');
+  assert.equal(first.json.proposal.state, 'queued');
+  const again = await decide(abe, p.id, 'approve');
+  assert.equal(again.status, 200, 'an approval whose answer was lost can be sent again');
+  assert.deepEqual(again.json.proposal.audit, first.json.proposal.audit);
+  const r = (await submit(olga, good)).json.proposal;
+  assert.equal((await decide(abe, r.id, 'reject', 'not now')).json.proposal.state, 'rejected');
+  const rejectedAgain = await decide(abe, r.id, 'reject', 'still not');
+  assert.equal(rejectedAgain.status, 200);
+  assert.deepEqual(rejectedAgain.json.proposal.audit.map((a) => a.to), ['submitted', 'rejected']);
+  const c = (await submit(olga, good)).json.proposal;
+  assert.equal((await decide(olga, c.id, 'cancel', 'changed my mind')).json.proposal.state, 'cancelled');
+  assert.equal((await decide(olga, c.id, 'cancel', 'twice')).status, 200);
+  assert.deepEqual((await request(`${portal.url}/api/v1/proposals/${c.id}`)).json.proposal.audit.map((a) => a.to),
+    ['submitted', 'cancelled']);
 });
 
 test('the audit trail is a hash chain, and progress reaches the projection as live events', async () => {

@@ -13,7 +13,8 @@
 
 static const char *const check_flags[] = {
 	"listen", "db", "db-password-secret", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes", "read-timeout-ms",
-	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "log-level",
+	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms",
+	"stream-max-pending-bytes", "stream-slow-drop-ms", "log-level",
 	"session-idle-ms", "session-max-ms", "preview", "trusted-proxies", "identity-header", NULL,
 };
 

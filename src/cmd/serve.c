@@ -29,7 +29,8 @@
 
 static const char *const serve_flags[] = {
 	"listen", "db", "db-password-secret", "threads", "environment", "max-body-bytes", "max-header-bytes", "read-timeout-ms",
-	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms", "mode", "log-level",
+	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms",
+	"stream-max-pending-bytes", "stream-slow-drop-ms", "mode", "log-level",
 	"session-idle-ms", "session-max-ms", "preview", "trusted-proxies", "identity-header",
 	"datahub-component", "datahub-secret", NULL,
 };
@@ -62,6 +63,8 @@ static void keep_restart_only(const struct config *old, struct config *fresh)
 	KEEP(db, "store.db")
 	KEEP(busy_timeout_ms, "store.busy_timeout_ms")
 	KEEP(idle_after_ms, "live.idle_after_ms")
+	KEEP(stream_max_pending_bytes, "live.stream_max_pending_bytes")
+	KEEP(stream_slow_drop_ms, "live.stream_slow_drop_ms")
 #undef KEEP
 }
 
@@ -177,8 +180,8 @@ int cmd_serve(int argc, char **argv)
 	struct hub_options hopt = {
 		.idle_after_ms = cfg.idle_after_ms,
 		.ring = 4096,
-		.max_pending_bytes = 4u << 20,
-		.slow_drop_ms = 30000,
+		.max_pending_bytes = (size_t)cfg.stream_max_pending_bytes,
+		.slow_drop_ms = cfg.stream_slow_drop_ms,
 		.heartbeat_ms = 15000,
 		.snapshots_kept = 8,
 	};

@@ -35,6 +35,8 @@ struct config {
 	int ready_interval_ms;   /* how often readiness re-checks the store */
 	/* live: */
 	int idle_after_ms;       /* a running session with no event this long is idle */
+	long stream_max_pending_bytes; /* an event stream with more unsent is skipped … */
+	int stream_slow_drop_ms;       /* … and closed when still behind after this long */
 	/* log: */
 	enum log_level log_level;
 	/* auth: */

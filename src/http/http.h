@@ -106,6 +106,11 @@ void http_conn_on_close(struct http_ctx *c, void (*cb)(struct evhttp_connection 
 			void *arg);
 /* Ends the stream, completes the request and frees c. */
 void http_stream_end(struct http_ctx *c);
+/* Cuts a client off without sending what is still queued: the connection is
+ * reset and its queued bytes are released, however little the client reads.
+ * The close hook (http_stream_on_close) then runs as for a client that left;
+ * the stream is ended with http_stream_end as usual. */
+void http_stream_abort(struct http_ctx *c);
 
 /* Identifies who is asking (login cookie, trusted proxy header or bearer
  * token), then holds the route to its `need`: a person not signed in is

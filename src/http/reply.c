@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -176,6 +177,25 @@ void http_stream_on_close(struct http_ctx *c, void (*cb)(struct http_ctx *c, voi
 int http_stream_open(struct http_ctx *c)
 {
 	return !c->req_gone && evhttp_request_get_connection(c->req) != NULL;
+}
+
+void http_stream_abort(struct http_ctx *c)
+{
+	if (!http_stream_open(c))
+		return;
+	struct evhttp_connection *conn = evhttp_request_get_connection(c->req);
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	if (fd < 0)
+		return;
+	/* A graceful end would wait for the client to read everything queued,
+	 * which a stalled client never does. Linger 0 makes the close a reset
+	 * that drops the kernel's queue too; the shutdown makes the loop see
+	 * the connection fail now, while the reply is unfinished, so evhttp
+	 * detaches the request and runs the close hook. */
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	shutdown(fd, SHUT_RDWR);
 }
 
 void http_stream_end(struct http_ctx *c)

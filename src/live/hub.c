@@ -31,6 +31,8 @@ struct sub {
 	long long last; /* the version the client has */
 	long long slow_since_us;
 	int gone;
+	int cut; /* dropped for being slow: reset, waiting for its close */
+	long long cut_at_us;
 	struct sub *next;
 };
 
@@ -38,6 +40,7 @@ struct hub_loop {
 	struct hub *h;
 	struct event_base *base;
 	struct event *wake, *beat;
+	struct event *retry; /* re-delivers soon while a subscriber is skipped */
 	struct sub *subs; /* loop thread only */
 };
 
@@ -114,6 +117,7 @@ void hub_free(struct hub *h)
 		struct hub_loop *hl = h->loops[i];
 		event_free(hl->wake);
 		event_free(hl->beat);
+		event_free(hl->retry);
 		for (struct sub *s = hl->subs, *n; s; s = n) {
 			n = s->next;
 			free(s);
@@ -299,17 +303,17 @@ static int ring_covers(const struct hub *h, long long last)
 }
 
 /* Brings s up to date, or notes that it is too slow. Hub locked. Returns -1
- * when s must be dropped. */
+ * when s must be dropped, 1 when it was skipped for now. */
 static int deliver(struct hub *h, struct sub *s, long long now_us)
 {
-	if (s->last >= h->published && s->last <= projection_version(h->proj))
+	if (s->cut || (s->last >= h->published && s->last <= projection_version(h->proj)))
 		return 0;
 	if (http_stream_pending(s->c) > h->opt.max_pending_bytes) {
 		if (!s->slow_since_us)
 			s->slow_since_us = now_us;
 		else if (now_us - s->slow_since_us > (long long)h->opt.slow_drop_ms * 1000)
 			return -1;
-		return 0;
+		return 1;
 	}
 	s->slow_since_us = 0;
 	if (!ring_covers(h, s->last)) {
@@ -335,12 +339,22 @@ static void sweep(struct hub_loop *hl, int deliver_too)
 	struct sub *ended = NULL;
 	long long now = clock_mono_us();
 	int closing = atomic_load(&h->closing);
+	int skipped = 0;
 	pthread_mutex_lock(&h->mu);
 	for (struct sub **pp = &hl->subs; *pp;) {
 		struct sub *s = *pp;
 		int drop = closing || s->gone || !http_stream_open(s->c);
-		if (!drop && deliver_too && deliver(h, s, now) < 0) {
-			drop = 1;
+		if (!drop && s->cut && now - s->cut_at_us > 1000000)
+			drop = 1; /* the reset went unnoticed: end it the usual way */
+		int r = !drop && deliver_too ? deliver(h, s, now) : 0;
+		skipped |= r > 0;
+		if (r < 0) {
+			/* Cut off rather than ended: an end would wait for the
+			 * client to read what is queued. Its close hook then
+			 * takes it out like a client that left. */
+			s->cut = 1;
+			s->cut_at_us = now;
+			http_stream_abort(s->c);
 			atomic_fetch_add(&h->dropped, 1);
 		}
 		if (drop) {
@@ -352,6 +366,12 @@ static void sweep(struct hub_loop *hl, int deliver_too)
 		}
 	}
 	pthread_mutex_unlock(&h->mu);
+	/* A skipped subscriber gets what it missed once it has read enough,
+	 * or is dropped on time, without waiting for the next event. */
+	if (skipped && !closing && !event_pending(hl->retry, EV_TIMEOUT, NULL)) {
+		struct timeval tv = {0, 100000};
+		event_add(hl->retry, &tv);
+	}
 	for (struct sub *s = ended, *n; s; s = n) {
 		n = s->next;
 		http_stream_end(s->c);
@@ -396,6 +416,7 @@ static struct hub_loop *loop_for(struct hub *h, struct event_base *base)
 	hl->base = base;
 	hl->wake = event_new(base, -1, EV_READ, on_wake, hl);
 	hl->beat = event_new(base, -1, EV_PERSIST, on_beat, hl);
+	hl->retry = event_new(base, -1, 0, on_wake, hl);
 	struct timeval tv = {h->opt.heartbeat_ms / 1000, (h->opt.heartbeat_ms % 1000) * 1000};
 	event_add(hl->beat, &tv);
 	h->loops[h->nloops++] = hl;

@@ -100,7 +100,7 @@ Test(config, defaults_are_the_documented_values)
 
 Test(config, the_table_declares_thirty_two_settings)
 {
-	cr_expect_eq(config_setting_count(), 32);
+	cr_expect_eq(config_setting_count(), 34);
 }
 
 Test(config, building_from_nothing_gives_the_defaults_and_no_path)
@@ -577,6 +577,7 @@ Test(config, every_flag_is_documented_in_the_reference_and_the_example)
 	static const char *const all[] = {
 		"listen", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes", "read-timeout-ms",
 		"drain-timeout-ms", "db", "db-password-secret", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms",
+		"stream-max-pending-bytes", "stream-slow-drop-ms",
 		"log-level", "session-idle-ms", "session-max-ms", "preview", "trusted-proxies",
 		"identity-header", "proof-graph", "proof-graph-component", "proof-graph-secret",
 		"proof-warehouse", "proof-warehouse-component", "proof-warehouse-database",

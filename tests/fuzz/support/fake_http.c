@@ -13,7 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SCRIPT_MAX (1 << 20)
+/* Room for an answer a little over the http executor's 1 MiB output cap. */
+#define SCRIPT_MAX (2 << 20)
 #define REQUEST_MAX (256 * 1024)
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -179,4 +180,14 @@ int fake_http_requests(void)
 	int n = served;
 	pthread_mutex_unlock(&lock);
 	return n;
+}
+
+int fake_http_answer(int i, const char **body, size_t *len)
+{
+	pthread_mutex_lock(&lock);
+	int status = i < nanswers ? answers[i].status : fallback;
+	*body = i < nanswers ? script + answers[i].off : "";
+	*len = i < nanswers ? answers[i].len : 0;
+	pthread_mutex_unlock(&lock);
+	return status;
 }

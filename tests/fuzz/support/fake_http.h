@@ -30,4 +30,10 @@ void fake_http_script(const uint8_t *data, size_t size, int fallback_status);
 /* How many requests were answered since the script was set. */
 int fake_http_requests(void);
 
+/* The status and body the i-th request gets under the current script (the
+ * fallback past its end); body points into the script, valid until the next
+ * fake_http_script. Lets a target compare what the client kept with what
+ * was sent. */
+int fake_http_answer(int i, const char **body, size_t *len);
+
 #endif

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startPortal, request, sanitizerReport, binPath, tempDir, signedInPage, launchBrowser } from '../lib/portal.mjs';
+import { startPortal, request, sanitizerReport, binPath, tempDir, signedInPage, launchBrowser, createToken } from '../lib/portal.mjs';
 
 let portal, browser, token;
 
@@ -13,8 +13,7 @@ before(async () => {
   const db = `${dir}/portal.db`;
   const env = { PATH: process.env.PATH };
   execFileSync(binPath(), ['demo', '--db', db], { env });
-  token = execFileSync(binPath(), ['token', 'create', '--name', 'e2e', '--scope', 'events:write', '--db', db],
-    { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  token = createToken(db, 'e2e');
   portal = await startPortal({ dir, db });
   browser = await launchBrowser();
 });

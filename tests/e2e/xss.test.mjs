@@ -9,9 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  startPortal, startWorker, request, sanitizerReport, binPath, tempDir, freshDb, signedInPage, launchBrowser,
-} from '../lib/portal.mjs';
+import { startPortal, startWorker, request, sanitizerReport, binPath, tempDir, freshDb, signedInPage, launchBrowser, createToken } from '../lib/portal.mjs';
 
 const P = {
   script: '<script>window.__pwned=1</script>',
@@ -105,8 +103,7 @@ before(async () => {
   const dir = tempDir();
   const db = freshDb(dir);
   execFileSync(binPath(), ['migrate', '--db', db], { env: { PATH: process.env.PATH } });
-  token = execFileSync(binPath(), ['token', 'create', '--name', 'producer', '--scope', 'events:write', '--db', db],
-    { encoding: 'utf8', env: { PATH: process.env.PATH } }).trim();
+  token = createToken(db, 'producer');
   portal = await startPortal({ dir, db, config: CONFIG, args: ['--ready-interval-ms', '200'] });
   worker = await startWorker(portal);
   browser = await launchBrowser();

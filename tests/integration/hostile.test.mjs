@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { startPortal, request, sanitizerReport, binPath, tempDir, freshDb, dbSql } from '../lib/portal.mjs';
+import { startPortal, request, sanitizerReport, binPath, tempDir, freshDb, dbSql, createToken } from '../lib/portal.mjs';
 import { KINDS } from '../lib/kinds.mjs';
 
 const MAX_BODY = 4096;
@@ -21,8 +21,7 @@ before(async () => {
   const dir = tempDir();
   const db = freshDb(dir);
   execFileSync(binPath(), ['migrate', '--db', db], { env: { PATH: process.env.PATH } });
-  token = execFileSync(binPath(), ['token', 'create', '--name', 'producer', '--scope', 'events:write', '--db', db],
-    { encoding: 'utf8', env: { PATH: process.env.PATH } }).trim();
+  token = createToken(db, 'producer');
   portal = await startPortal({
     dir, db, config: KINDS,
     args: ['--max-body-bytes', String(MAX_BODY), '--max-header-bytes', String(MAX_HEAD),

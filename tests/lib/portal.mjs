@@ -267,6 +267,13 @@ export async function startWorker(portal, args = []) {
 export const TEST_ADMIN = 'test-admin';
 export const TEST_PASSWORD = 'test-password-1234';
 
+/** Creates a service token with `portal token create`; returns the token (printed once). */
+export function createToken(db, name, scope = 'events:write') {
+  const out = execFileSync(binPath(), ['token', 'create', '--name', name, '--scope', scope, '--db', db],
+    { encoding: 'utf8', env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  return out.trim().split('\n').pop();
+}
+
 /** Creates an account in db with `portal user add --password-stdin`. */
 export function addUser(db, name, role, password, { existing = false } = {}) {
   const r = spawnSync(binPath(), ['user', 'add', '--name', name, '--role', role, '--password-stdin', '--db', db],

@@ -3,6 +3,7 @@
  * output, its size, and its start as text). The backends are exec.c,
  * http.c and temporal_run.c (on temporal.c). */
 #include "exec/executor.h"
+#include "util/utf8.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -70,36 +71,6 @@ int executor_run(const struct exec_job *job, struct exec_result *out)
 	if (!ops)
 		return exec_fail(out, 0, "the requested executor is not available in this build");
 	return ops->run(job, out);
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when there is
- * none (a bad, overlong, surrogate or cut sequence). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-	unsigned min;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2, min = 0x80;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3, min = 0x800;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4, min = 0x10000;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	unsigned cp = c & (0x7F >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
 }
 
 /* data as a JSON string; bytes that are not UTF-8 become U+FFFD. */

@@ -133,9 +133,6 @@ void http_login_href(struct http_ctx *c, int expired, struct buf *out);
  * or form fields do not decode to UTF-8 text without a NUL. Returns 1 when it
  * answered, 0 to go on. */
 int http_input_check(struct http_ctx *c);
-/* The length of the longest prefix of s[0..n) that is valid UTF-8 (no
- * overlong forms, surrogates or code points past U+10FFFF). */
-size_t http_utf8_valid_len(const char *s, size_t n);
 
 /* Whether s is an acceptable incoming X-Request-Id: 1..64 characters of
  * [A-Za-z0-9._-]. Anything else is replaced, never echoed. */

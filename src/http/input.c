@@ -11,79 +11,14 @@
 #include <event2/keyvalq_struct.h>
 
 #include "http/http.h"
+#include "util/utf8.h"
 #include "web/web.h"
-
-size_t http_utf8_valid_len(const char *text, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)text;
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = s[i];
-		size_t len;
-		unsigned min, cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			len = 2, min = 0x80, cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3, min = 0x800, cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4, min = 0x10000, cp = c & 0x07;
-		} else {
-			return i;
-		}
-		if (n - i < len)
-			return i;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		/* overlong forms, UTF-16 surrogates, past U+10FFFF */
-		if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return i;
-		i += len;
-	}
-	return n;
-}
 
 /* Whether the NUL-terminated s is UTF-8. */
 static int is_text(const char *s)
 {
 	size_t n = strlen(s);
-	return http_utf8_valid_len(s, n) == n;
-}
-
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9') return ch - '0';
-	if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decodes s[0..n) into out (n + 1 bytes). -1 on a NUL, or on a "%"
- * without two hex digits. */
-static int decode(const char *s, size_t n, char *out)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		int ch = (unsigned char)s[i];
-		if (ch == '%') {
-			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-			int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
-			if (lo < 0)
-				return -1;
-			ch = hi * 16 + lo;
-			i += 2;
-		}
-		if (ch == 0)
-			return -1;
-		out[o++] = (char)ch;
-	}
-	out[o] = '\0';
-	return 0;
+	return utf8_valid_len(s, n) == n;
 }
 
 /* Answers 400 for the field: the recovery page for people, the error shape
@@ -132,7 +67,7 @@ int http_input_check(struct http_ctx *c)
 	char *path = malloc(n + 1);
 	if (!path)
 		abort();
-	int ok = decode(c->path, n, path) == 0 && is_text(path);
+	int ok = router_decode(c->path, n, path, n + 1) >= 0 && is_text(path);
 	free(path);
 	if (!ok)
 		return refuse(c, "path", "The path"), 1;

@@ -123,31 +123,34 @@ static int hexval(char c)
 	return -1;
 }
 
+int router_decode(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t k = 0; k < n; k++) {
+		int c = (unsigned char)s[k];
+		if (c == '%') {
+			if (k + 2 >= n)
+				return -1;
+			int hi = hexval(s[k + 1]), lo = hexval(s[k + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = hi * 16 + lo;
+			k += 2;
+		}
+		if (c == 0 || o + 1 >= cap)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
 int router_param(const struct route_match *m, const char *name, char *out, size_t cap)
 {
 	size_t nl = strlen(name);
 	for (int i = 0; i < m->npar; i++) {
-		if (m->params[i].name_len != nl || memcmp(m->params[i].name, name, nl) != 0)
-			continue;
-		const char *v = m->params[i].value;
-		size_t o = 0;
-		for (size_t k = 0; k < m->params[i].value_len; k++) {
-			int c = (unsigned char)v[k];
-			if (c == '%') {
-				if (k + 2 >= m->params[i].value_len)
-					return -1;
-				int hi = hexval(v[k + 1]), lo = hexval(v[k + 2]);
-				if (hi < 0 || lo < 0)
-					return -1;
-				c = hi * 16 + lo;
-				k += 2;
-			}
-			if (c == 0 || o + 1 >= cap)
-				return -1;
-			out[o++] = (char)c;
-		}
-		out[o] = '\0';
-		return (int)o;
+		if (m->params[i].name_len == nl && memcmp(m->params[i].name, name, nl) == 0)
+			return router_decode(m->params[i].value, m->params[i].value_len, out, cap);
 	}
 	return -1;
 }

@@ -64,6 +64,10 @@ const char *http_method_name(enum http_method m);
 void router_match(const struct route *routes, size_t n, enum http_method method,
 		  const char *path, struct route_match *m);
 
+/* Percent-decodes s[0..n) into out (NUL-ended). Returns the length, or -1
+ * on a bad %XX, a NUL byte, or a result longer than cap-1. */
+int router_decode(const char *s, size_t n, char *out, size_t cap);
+
 /* Copies the percent-decoded value of parameter `name` into out (NUL-ended).
  * Returns its length, or -1 when absent, malformed (bad %XX, NUL byte) or
  * longer than cap-1. */

@@ -2,9 +2,9 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "http/http.h"
+#include "util/utf8.h"
 
-static int valid(const char *s) { return http_utf8_valid_len(s, strlen(s)) == strlen(s); }
+static int valid(const char *s) { return utf8_valid_len(s, strlen(s)) == strlen(s); }
 
 Test(input, ascii_and_every_utf8_length_are_text)
 {
@@ -18,10 +18,10 @@ Test(input, ascii_and_every_utf8_length_are_text)
 
 Test(input, broken_sequences_are_not_text_and_the_prefix_before_them_is_measured)
 {
-	cr_expect_eq(http_utf8_valid_len("ab\xff", 3), 2);        /* never a UTF-8 byte */
-	cr_expect_eq(http_utf8_valid_len("a\xc3(", 3), 1);        /* bad continuation */
-	cr_expect_eq(http_utf8_valid_len("a\xe2\x82", 3), 1);     /* cut short */
-	cr_expect_eq(http_utf8_valid_len("\x80x", 2), 0);         /* lone continuation */
+	cr_expect_eq(utf8_valid_len("ab\xff", 3), 2);        /* never a UTF-8 byte */
+	cr_expect_eq(utf8_valid_len("a\xc3(", 3), 1);        /* bad continuation */
+	cr_expect_eq(utf8_valid_len("a\xe2\x82", 3), 1);     /* cut short */
+	cr_expect_eq(utf8_valid_len("\x80x", 2), 0);         /* lone continuation */
 }
 
 Test(input, overlong_forms_surrogates_and_code_points_past_the_last_are_not_text)

@@ -11,7 +11,7 @@
 
 #include "api/api.h"
 #include "app/app.h"
-#include "http/auth.h"
+#include "auth/token.h"
 #include "http/http.h"
 #include "live/writer.h"
 #include "util/buf.h"

@@ -2,8 +2,8 @@
 #include "app/app.h"
 
 #include "adapters/secrets.h"
-#include "http/auth.h"
-#include "http/login.h"
+#include "auth/token.h"
+#include "auth/login.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
 #include <sodium.h>
 
 #include "cmd/cmd.h"
-#include "http/auth.h"
+#include "auth/token.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"

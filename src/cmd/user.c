@@ -14,7 +14,7 @@
 
 #include "cmd/cmd.h"
 #include "core/role.h"
-#include "http/password.h"
+#include "auth/password.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"

@@ -12,9 +12,9 @@
 
 #include "app/app.h"
 #include "core/role.h"
-#include "http/auth.h"
+#include "auth/token.h"
 #include "http/http.h"
-#include "http/signin.h"
+#include "auth/signin.h"
 #include "util/cidr.h"
 #include "util/clock.h"
 #include "web/web.h"

@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "http/login.h"
+#include "auth/login.h"
 #include "http/router.h"
 #include "util/buf.h"
 #include "util/perr.h"

@@ -9,7 +9,7 @@
 #include "app/app.h"
 #include "core/role.h"
 #include "http/http.h"
-#include "http/signin.h"
+#include "auth/signin.h"
 #include "util/log.h"
 #include "web/html.h"
 #include "web/web.h"

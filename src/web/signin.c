@@ -1,7 +1,7 @@
 /* signin: the sign-in form, signing in and signing out. The way back (`next`)
  * survives every turn: a wrong password, a throttled attempt, a stale form
  * and an expired sign-in all render the form again with it. Passwords are
- * checked on the sign-in thread (http/signin.h), never on a loop. */
+ * checked on the sign-in thread (auth/signin.h), never on a loop. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +15,8 @@
 #include "core/nextpath.h"
 #include "core/role.h"
 #include "http/http.h"
-#include "http/signin.h"
-#include "http/throttle.h"
+#include "auth/signin.h"
+#include "auth/throttle.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "web/html.h"

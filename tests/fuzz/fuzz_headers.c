@@ -13,9 +13,9 @@
 #include <sodium.h>
 
 #include "api/api.h"
-#include "http/auth.h"
+#include "auth/token.h"
 #include "http/http.h"
-#include "http/login.h"
+#include "auth/login.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

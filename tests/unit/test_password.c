@@ -6,7 +6,7 @@
 
 #include <sodium.h>
 
-#include "http/password.h"
+#include "auth/password.h"
 
 #define GOOD "correct horse battery"
 

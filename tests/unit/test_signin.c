@@ -6,8 +6,8 @@
 
 #include "core/nextpath.h"
 #include "core/role.h"
-#include "http/login.h"
-#include "http/throttle.h"
+#include "auth/login.h"
+#include "auth/throttle.h"
 
 static void init(void) { cr_assert(sodium_init() >= 0); }
 

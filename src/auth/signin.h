@@ -6,7 +6,7 @@
 #ifndef PORTAL_SIGNIN_H
 #define PORTAL_SIGNIN_H
 
-#include "http/login.h"
+#include "auth/login.h"
 
 struct app;
 struct http_ctx;

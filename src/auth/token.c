@@ -1,6 +1,6 @@
-/* auth: see auth.h. The cache is a small array swapped whole under a mutex;
+/* token: see token.h. The cache is a small array swapped whole under a mutex;
  * a check hashes the presented secret once and compares in constant time. */
-#include "http/auth.h"
+#include "auth/token.h"
 
 #include <pthread.h>
 #include <stdio.h>

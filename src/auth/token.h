@@ -1,10 +1,10 @@
-/* auth: bearer tokens for machines (producers posting events). A token is
+/* token: bearer tokens for machines (producers posting events). A token is
  * shown once, at creation, as "ptk_<id>_<secret>"; the store keeps only the
  * id and a BLAKE2b hash of the secret, and requests are checked against an
  * in-memory copy of the token table that the monitor thread refreshes, so no
  * request waits on the store. */
-#ifndef PORTAL_AUTH_H
-#define PORTAL_AUTH_H
+#ifndef PORTAL_TOKEN_H
+#define PORTAL_TOKEN_H
 
 #include <stddef.h>
 

@@ -1,7 +1,7 @@
 /* login: see login.h. Logins sit in an array sorted by hash, accounts in one
  * sorted by name; both are rebuilt whole by each sync and searched with
  * bsearch under one mutex. */
-#include "http/login.h"
+#include "auth/login.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* signin: see signin.h. The jobs run on the offload thread. */
-#include "http/signin.h"
+#include "auth/signin.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 #include "app/app.h"
 #include "http/http.h"
 #include "http/offload.h"
-#include "http/password.h"
+#include "auth/password.h"
 #include "util/clock.h"
 #include "util/log.h"
 

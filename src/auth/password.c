@@ -1,7 +1,7 @@
 /* password: argon2id hashing and checking of local account passwords, all
  * libsodium's. It never stores, logs or copies a password; callers own and
  * wipe theirs. */
-#include "http/password.h"
+#include "auth/password.h"
 
 #include <string.h>
 

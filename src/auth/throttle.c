@@ -1,6 +1,6 @@
 /* throttle: see throttle.h. Keys are hashed into a small table searched
  * linearly: sign-in is rare, and the table is bounded whatever arrives. */
-#include "http/throttle.h"
+#include "auth/throttle.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
 #include "http/offload.h"
 #include "auth/signin.h"
 #include "auth/throttle.h"
-#include "http/routes.h"
+#include "site/site.h"
 #include "http/server.h"
 #include "live/hub.h"
 #include "live/probing.h"
@@ -165,7 +165,7 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	int threads = server_thread_count(cfg.threads);
-	struct metrics *metrics = metrics_new(threads, http_routes, http_nroutes, clock_wall_ms());
+	struct metrics *metrics = metrics_new(threads, site_routes, site_nroutes, clock_wall_ms());
 	hist_observe(&metrics->store[STORE_OP_MIGRATE], clock_mono_us() - t0);
 	if (from != to)
 		log_emit(LOG_INFO, "store migrated", json_pack("{s:i,s:i}", "from", from, "to", to));
@@ -216,7 +216,7 @@ int cmd_serve(int argc, char **argv)
 		log_printf(LOG_ERROR, "cannot start the readiness monitor");
 		goto out;
 	}
-	if (server_start(&srv, &app, &cfg, http_routes, http_nroutes, &err) < 0) {
+	if (server_start(&srv, &app, &cfg, site_routes, site_nroutes, &err) < 0) {
 		log_emit(LOG_ERROR, "cannot start the HTTP server",
 			 json_pack("{s:s,s:s}", "reason", err.msg, "field", err.field));
 		goto out;

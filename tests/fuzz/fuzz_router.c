@@ -17,7 +17,7 @@
 #include "core/nextpath.h"
 #include "core/projection.h"
 #include "core/proposal.h"
-#include "http/routes.h"
+#include "site/site.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!path || !*path)
 			path = "/";
 		struct route_match m;
-		router_match(http_routes, http_nroutes, method, path, &m);
+		router_match(site_routes, site_nroutes, method, path, &m);
 		if (m.status == 200)
 			params(&m);
 		const char *q = evhttp_uri_get_query(uri);
@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* The parsers again on the raw bytes, past what a URI lets through. */
 	struct route_match m;
-	router_match(http_routes, http_nroutes, method, target, &m);
+	router_match(site_routes, site_nroutes, method, target, &m);
 	if (m.status == 200)
 		params(&m);
 	query(target);

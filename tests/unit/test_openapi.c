@@ -3,7 +3,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "http/routes.h"
+#include "site/site.h"
 #include "util/embedded.h"
 
 static json_t *load_doc(void)
@@ -27,14 +27,14 @@ Test(openapi, every_api_route_is_documented)
 {
 	json_t *doc = load_doc();
 	json_t *paths = json_object_get(doc, "paths");
-	for (size_t i = 0; i < http_nroutes; i++) {
-		if (http_routes[i].kind != ROUTE_API)
+	for (size_t i = 0; i < site_nroutes; i++) {
+		if (site_routes[i].kind != ROUTE_API)
 			continue;
 		char m[16];
-		lower(http_method_name(http_routes[i].method), m);
-		json_t *op = json_object_get(json_object_get(paths, http_routes[i].pattern), m);
+		lower(http_method_name(site_routes[i].method), m);
+		json_t *op = json_object_get(json_object_get(paths, site_routes[i].pattern), m);
 		cr_expect_not_null(op, "%s %s is routed but not in docs/openapi.json",
-				   http_method_name(http_routes[i].method), http_routes[i].pattern);
+				   http_method_name(site_routes[i].method), site_routes[i].pattern);
 	}
 	json_decref(doc);
 }
@@ -49,11 +49,11 @@ Test(openapi, every_documented_operation_is_routed)
 		json_t *op;
 		json_object_foreach(item, method, op) {
 			int found = 0;
-			for (size_t i = 0; i < http_nroutes; i++) {
+			for (size_t i = 0; i < site_nroutes; i++) {
 				char m[16];
-				lower(http_method_name(http_routes[i].method), m);
-				if (http_routes[i].kind == ROUTE_API && !strcmp(m, method) &&
-				    !strcmp(http_routes[i].pattern, path))
+				lower(http_method_name(site_routes[i].method), m);
+				if (site_routes[i].kind == ROUTE_API && !strcmp(m, method) &&
+				    !strcmp(site_routes[i].pattern, path))
 					found = 1;
 			}
 			cr_expect(found, "%s %s is documented but not routed", method, path);

@@ -1,12 +1,12 @@
 /* routes: the table. A route appears here only when its handler works; API
  * routes must also be described in docs/openapi.json (a test enforces it). */
-#include "http/routes.h"
+#include "site/site.h"
 
 #include "api/api.h"
 #include "core/role.h"
 #include "web/web.h"
 
-const struct route http_routes[] = {
+const struct route site_routes[] = {
 	{METHOD_GET, "/", web_page_home, ROUTE_PAGE, "The workflow path and the state of this Portal", ROUTE_PUBLIC},
 	{METHOD_GET, "/assets/{name}", web_serve_asset, ROUTE_ASSET, "Static assets compiled into the binary", ROUTE_PUBLIC},
 	{METHOD_GET, "/login", web_page_login, ROUTE_PAGE, "Sign in; lands on `next` afterwards", ROUTE_PUBLIC},
@@ -41,4 +41,4 @@ const struct route http_routes[] = {
 	{METHOD_GET, "/api/v1/stream", api_stream, ROUTE_API, "Server-sent events: the projection, live", ROLE_VIEWER},
 };
 
-const size_t http_nroutes = sizeof http_routes / sizeof http_routes[0];
+const size_t site_nroutes = sizeof site_routes / sizeof site_routes[0];

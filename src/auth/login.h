@@ -9,21 +9,18 @@
 
 #include <stddef.h>
 
+#include "http/http.h"
 #include "store/store.h"
 
 #define LOGIN_COOKIE "portal_login"
 #define LOGIN_PRE_COOKIE "portal_pre" /* the sign-in form's own CSRF pair */
 #define LOGIN_TEXT_MAX 48             /* 32 bytes, base64url, unpadded: 43 + NUL */
 
-/* Who is asking, once identified. */
-struct who {
-	long long user_id;
-	char user[STORE_NAME_MAX];
-	int role;                               /* enum role */
-	int via_proxy;                          /* named by a trusted proxy's header */
-	unsigned char hash[STORE_LOGIN_HASH_LEN]; /* the login (cookie) it came with */
-	char csrf[LOGIN_TEXT_MAX];              /* the token its forms must carry */
-};
+/* Who is asking travels in the request as struct who (http/http.h); its
+ * sizes are the store's and the cookie's. */
+_Static_assert(HTTP_WHO_NAME_MAX == STORE_NAME_MAX, "an account name fits struct who");
+_Static_assert(HTTP_WHO_HASH_LEN == STORE_LOGIN_HASH_LEN, "a login hash fits struct who");
+_Static_assert(HTTP_WHO_TOKEN_MAX == LOGIN_TEXT_MAX, "a CSRF token fits struct who");
 
 /* A fresh random id (text for the cookie) and its hash (for the store). */
 void login_id_new(char text[LOGIN_TEXT_MAX], unsigned char hash[STORE_LOGIN_HASH_LEN]);

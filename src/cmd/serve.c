@@ -216,7 +216,8 @@ int cmd_serve(int argc, char **argv)
 		log_printf(LOG_ERROR, "cannot start the readiness monitor");
 		goto out;
 	}
-	if (server_start(&srv, &app, &cfg, site_routes, site_nroutes, &err) < 0) {
+	const struct server_host host = {&app, metrics, app_config_acquire, app_config_release};
+	if (server_start(&srv, &host, &cfg, &site_portal, &err) < 0) {
 		log_emit(LOG_ERROR, "cannot start the HTTP server",
 			 json_pack("{s:s,s:s}", "reason", err.msg, "field", err.field));
 		goto out;

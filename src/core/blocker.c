@@ -36,10 +36,33 @@ int blocker_http_status(enum blocker_class c, enum blocker_cause cause)
 	case BLOCKER_DEPENDENCY:
 		return 503;
 	case BLOCKER_PRODUCT:
-		return 500;
+		return cause == BLOCKER_CAUSE_NOT_FOUND	    ? 404
+		       : cause == BLOCKER_CAUSE_NOT_ALLOWED ? 405
+		       : cause == BLOCKER_CAUSE_INPUT	    ? 400
+							    : 500;
 	default:
 		return 200;
 	}
+}
+
+enum blocker_class blocker_class_of_status(int status, enum blocker_cause *out)
+{
+	enum blocker_cause cause = BLOCKER_CAUSE_DEFAULT;
+	enum blocker_class c = BLOCKER_NONE;
+	switch (status) {
+	case 401: c = BLOCKER_AUTH; cause = BLOCKER_CAUSE_SIGNED_OUT; break;
+	case 403: c = BLOCKER_AUTH; cause = BLOCKER_CAUSE_FORBIDDEN; break;
+	case 409: c = BLOCKER_CONTRACT; cause = BLOCKER_CAUSE_CONFLICT; break;
+	case 424: c = BLOCKER_CONTRACT; cause = BLOCKER_CAUSE_UNMET; break;
+	case 503: c = BLOCKER_DEPENDENCY; break;
+	case 404: c = BLOCKER_PRODUCT; cause = BLOCKER_CAUSE_NOT_FOUND; break;
+	case 405: c = BLOCKER_PRODUCT; cause = BLOCKER_CAUSE_NOT_ALLOWED; break;
+	case 500: c = BLOCKER_PRODUCT; break;
+	default: break;
+	}
+	if (out)
+		*out = cause;
+	return c;
 }
 
 static void add_secret(struct blocker_needs *out, const char *name, const char *component)

@@ -34,12 +34,22 @@ enum blocker_cause {
 				     missing secret (424) */
 	BLOCKER_CAUSE_CONFLICT,   /* contract: the declaration contradicts itself or the
 				     request, e.g. a bad or conflated URL (409) */
+	BLOCKER_CAUSE_NOT_FOUND,  /* product: nothing at that path or id (404) */
+	BLOCKER_CAUSE_NOT_ALLOWED,/* product: the path does not take that method (405) */
+	BLOCKER_CAUSE_INPUT,      /* product: what was sent cannot be read (400) */
 };
 
 /* The HTTP status a route blocked by class c answers with: auth 401 (403 when
- * FORBIDDEN), contract 424 (409 when CONFLICT), dependency 503, product 500,
- * none 200. A cause that does not belong to the class is ignored. */
+ * FORBIDDEN), contract 424 (409 when CONFLICT), dependency 503, product 500
+ * (404 when NOT_FOUND, 405 when NOT_ALLOWED, 400 when INPUT), none 200. A
+ * cause that does not belong to the class is ignored. */
 int blocker_http_status(enum blocker_class c, enum blocker_cause cause);
+/* The other way: the class (and, when out is not NULL, the cause) whose
+ * status is `status`. BLOCKER_NONE for a status no class owns: 2xx and 3xx,
+ * and input errors (400, 413, 431…), whose field, not a class, says what to
+ * fix. blocker_http_status(class, cause) gives status back for every status
+ * with a class. */
+enum blocker_class blocker_class_of_status(int status, enum blocker_cause *out);
 
 #define BLOCKER_MAX_SECRETS (2 * PROJECT_MAX_NEEDS)
 #define BLOCKER_STATE_MAX 16

@@ -1,15 +1,16 @@
 /* http: the request context every handler receives and the only ways to
  * answer. Every reply goes through http_reply(), which adds the security
  * headers and the request id, so no handler can forget them; errors have one
- * JSON shape, {"error":{"code","message","field","request_id"}}, or the
- * recovery page for people. */
+ * JSON shape, {"error":{"code","message","field","request_id"}}, or whatever
+ * the site answers people with (its refuse hook). The transport renders no
+ * page and knows no identity: a site (struct http_site) brings both. */
 #ifndef PORTAL_HTTP_H
 #define PORTAL_HTTP_H
 
 #include <jansson.h>
 #include <stddef.h>
 
-#include "auth/login.h"
+#include "core/blocker.h"
 #include "http/router.h"
 #include "util/buf.h"
 #include "util/perr.h"
@@ -18,10 +19,27 @@ struct app;
 struct config;
 struct evhttp_request;
 struct event_base;
+struct http_site;
+
+#define HTTP_WHO_NAME_MAX 64  /* an account name and its NUL */
+#define HTTP_WHO_HASH_LEN 32  /* the hash of the login a person came with */
+#define HTTP_WHO_TOKEN_MAX 48 /* a CSRF token and its NUL */
+
+/* Who is asking, as the site's admit hook found them. The transport only
+ * carries it from the hook to the handler; identity (auth/) fills it. */
+struct who {
+	long long user_id;
+	char user[HTTP_WHO_NAME_MAX];
+	int role;                               /* enum role */
+	int via_proxy;                          /* named by a trusted proxy's header */
+	unsigned char hash[HTTP_WHO_HASH_LEN];  /* the login (cookie) it came with */
+	char csrf[HTTP_WHO_TOKEN_MAX];          /* the token its forms must carry */
+};
 
 struct http_ctx {
 	struct evhttp_request *req;
-	struct app *app;
+	struct app *app;            /* the process's shared state, opaque here */
+	const struct http_site *site; /* the site being served (routes and hooks) */
 	const struct config *cfg;   /* the configuration in force for this request */
 	struct route_match match;
 	enum http_method method;
@@ -41,9 +59,10 @@ struct http_ctx {
 	int streaming;              /* a chunked reply is under way */
 	void *close_hook;           /* see http_stream_on_close */
 	int req_gone;               /* libevent freed req with its connection */
-	/* Filled by http_guard before the handler runs: */
+	/* Filled before the site's admit hook runs: */
 	char peer[64];              /* the client's address (past trusted proxies) */
 	int secure;                 /* a trusted proxy says the client used https */
+	/* Filled by the site's admit hook: */
 	int signed_in;              /* who is a person, from a login or a trusted proxy */
 	struct who who;             /* valid when signed_in */
 	int login_expired;          /* a login cookie came whose time ran out */
@@ -112,12 +131,6 @@ void http_stream_end(struct http_ctx *c);
  * the stream is ended with http_stream_end as usual. */
 void http_stream_abort(struct http_ctx *c);
 
-/* Identifies who is asking (login cookie, trusted proxy header or bearer
- * token), then holds the route to its `need`: a person not signed in is
- * sent to sign in with the way back kept (pages) or answered 401 (API); a
- * role too low gets 403 naming the role; a state-changing request made with
- * a login needs its CSRF token. Returns 1 when it answered, 0 to go on. */
-int http_guard(struct http_ctx *c);
 /* Copies the value of cookie `name` into out; -1 when absent or too long. */
 int http_cookie(struct http_ctx *c, const char *name, char *out, size_t cap);
 /* Reads an application/x-www-form-urlencoded body into q (evhttp's
@@ -125,14 +138,65 @@ int http_cookie(struct http_ctx *c, const char *name, char *out, size_t cap);
  * not a form or cannot be parsed. */
 struct evkeyvalq;
 int http_form(struct http_ctx *c, struct evkeyvalq *q);
-/* The percent-encoded "/login?next=<path and query of this request>"
- * (plus "&expired=1" when asked) into out. */
-void http_login_href(struct http_ctx *c, int expired, struct buf *out);
+/* Sets c->peer (and c->secure): the peer's address, or, when the peer is a
+ * trusted proxy (cfg->trusted_proxies), the right-most X-Forwarded-For entry
+ * that is not itself one. The server calls it before the admit hook. */
+void http_client_address(struct http_ctx *c);
 
 /* Refuses, with 400 naming the field, a request whose path, query parameters
  * or form fields do not decode to UTF-8 text without a NUL. Returns 1 when it
- * answered, 0 to go on. */
+ * answered (through http_refuse), 0 to go on. */
 int http_input_check(struct http_ctx *c);
+
+/* A next action: a same-origin link and its words. */
+struct http_action {
+	const char *href;
+	const char *label;
+};
+
+/* A refusal in both the forms a site may answer it with: the error shape
+ * for machines and, for people, a view naming the blocker class. The status
+ * is the class's (blocker_http_status(cls, cause)). */
+struct http_refusal {
+	enum blocker_class cls;
+	enum blocker_cause cause;
+	const char *code;            /* the error shape's code, e.g. "forbidden" */
+	const char *field;           /* or NULL */
+	const char *message;         /* for machines: the error shape's message */
+	const char *title;           /* for people: what the view is headed */
+	const char *advice;          /* for people: what happened and what to do */
+	const struct http_action *actions; /* for people: ways on (the site may add one) */
+	int nactions;
+};
+
+/* Refuses c with the site's refuse hook (c->site), or the error shape when
+ * the site has none. Returns 0. */
+int http_refuse(struct http_ctx *c, const struct http_refusal *r);
+
+/* What the transport serves: the route table and the hooks by which a site
+ * decides what the transport cannot. A NULL hook takes the plain JSON
+ * default below. The site must outlive the server. */
+struct http_site {
+	const struct route *routes;
+	size_t nroutes;
+	/* Before a routed handler: who is asking (fills signed_in, who, bearer,
+	 * login_expired) and whether they may use c->match.route. Returns 1 when
+	 * it answered (a refusal, a redirect), 0 to run the handler. */
+	int (*admit)(struct http_ctx *c);
+	/* Answers a refusal: for people in the site's own view, for machines
+	 * in the error shape (http_refuse_json). */
+	int (*refuse)(struct http_ctx *c, const struct http_refusal *r);
+	/* Answers a request no route takes: c->match.status is 404 or 405 (the
+	 * Allow header is set; OPTIONS is answered before it). */
+	int (*unrouted)(struct http_ctx *c);
+};
+
+/* The JSON defaults. admit: public routes run, every other one is refused
+ * 401 (this site identifies nobody). refuse: the error shape. unrouted: the
+ * error shape naming the path (404) or the methods allowed (405). */
+int http_admit_public(struct http_ctx *c);
+int http_refuse_json(struct http_ctx *c, const struct http_refusal *r);
+int http_unrouted_json(struct http_ctx *c);
 
 /* Whether s is an acceptable incoming X-Request-Id: 1..64 characters of
  * [A-Za-z0-9._-]. Anything else is replaced, never echoed. */

@@ -12,7 +12,6 @@
 
 #include "http/http.h"
 #include "util/utf8.h"
-#include "web/web.h"
 
 /* Whether the NUL-terminated s is UTF-8. */
 static int is_text(const char *s)
@@ -21,20 +20,25 @@ static int is_text(const char *s)
 	return utf8_valid_len(s, n) == n;
 }
 
-/* Answers 400 for the field: the recovery page for people, the error shape
- * for machines. */
+/* Answers 400 for the field, through the site's refuse hook: the error
+ * shape for machines, the site's view for people. */
 static int refuse(struct http_ctx *c, const char *field, const char *what)
 {
-	if (!http_wants_html(c))
-		return http_reply_error(c, 400, "invalid", field, "%s is not valid UTF-8 text, or holds a NUL byte", what);
-	static const struct web_action home[] = {{"/", "Go to the workflow path"}};
-	struct buf msg = BUF_INIT;
-	buf_printf(&msg, "%s is not valid UTF-8 text, or holds a NUL byte. Check the link or the form "
-		   "and send it again.",
-		   what);
-	int rc = web_reply_recovery(c, 400, "product", "This request cannot be read", buf_cstr(&msg),
-				    home, 1);
+	struct buf msg = BUF_INIT, advice = BUF_INIT;
+	buf_printf(&msg, "%s is not valid UTF-8 text, or holds a NUL byte", what);
+	buf_printf(&advice, "%s. Check the link or the form and send it again.", buf_cstr(&msg));
+	const struct http_refusal r = {
+		.cls = BLOCKER_PRODUCT,
+		.cause = BLOCKER_CAUSE_INPUT,
+		.code = "invalid",
+		.field = field,
+		.message = buf_cstr(&msg),
+		.title = "This request cannot be read",
+		.advice = buf_cstr(&advice),
+	};
+	int rc = http_refuse(c, &r);
 	buf_free(&msg);
+	buf_free(&advice);
 	return rc;
 }
 

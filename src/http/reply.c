@@ -234,21 +234,8 @@ int http_reply_json(struct http_ctx *c, int status, json_t *doc)
 	return rc;
 }
 
-/* The recovery class of an error status, and what to do next: the same
- * model the recovery pages use (an unknown path is Portal's own gap, as on
- * the 404 page). Input errors (400, 413, 415…) have no class: their `field`
- * says what to fix. */
-static const char *error_class(int status)
-{
-	switch (status) {
-	case 401: case 403: return "auth";
-	case 409: case 424: return "contract";
-	case 503: return "dependency";
-	case 404: case 405: case 500: return "product";
-	default: return NULL;
-	}
-}
-
+/* What to do next after an error status: the same model the recovery views
+ * use (an unknown path is Portal's own gap, as on the 404 page). */
 static json_t *error_next(int status)
 {
 	const char *href = NULL, *label = NULL;
@@ -267,7 +254,10 @@ static json_t *error_next(int status)
 json_t *http_error_object(struct http_ctx *c, int status, const char *code, const char *field,
 			  const char *message)
 {
-	const char *cls = error_class(status);
+	/* The recovery class of the status, as the recovery views name it; input
+	 * errors (400, 413, 415…) have none: their `field` says what to fix. */
+	enum blocker_class k = blocker_class_of_status(status, NULL);
+	const char *cls = k == BLOCKER_NONE ? NULL : blocker_class_name(k);
 	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:o}", "code", code, "message", message, "field",
 			 field ? json_string(field) : json_null(), "request_id", c->request_id,
 			 "class", cls ? json_string(cls) : json_null(), "next", error_next(status));

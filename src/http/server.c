@@ -1,7 +1,7 @@
 /* server: listeners, loop threads, request dispatch and graceful drain.
  * See server.h. The request path is: evhttp callback -> request id -> route
- * match -> handler (or the central 404/405/OPTIONS answer) -> metrics + one
- * log line. */
+ * match -> input check -> the site's admit hook -> handler (or the central
+ * 404/405/OPTIONS answer, worded by the site) -> metrics + one log line. */
 #include "http/server.h"
 
 #include <arpa/inet.h>
@@ -25,12 +25,11 @@
 #include <event2/thread.h>
 #include <sodium.h>
 
-#include "app/app.h"
 #include "config/config.h"
 #include "http/http.h"
+#include "http/metrics.h"
 #include "util/clock.h"
 #include "util/log.h"
-#include "web/web.h"
 
 struct conn;
 
@@ -67,9 +66,8 @@ struct conn {
 };
 
 struct server {
-	struct app *app;
-	const struct route *routes;
-	size_t nroutes;
+	struct server_host host;
+	struct http_site site; /* with the defaults in place of hooks left out */
 	struct loop *loops;
 	int nloops;
 	char address[300];
@@ -277,7 +275,8 @@ static void on_complete(struct evhttp_request *req, void *arg)
 	l->inflight--;
 }
 
-/* 404, 405 and OPTIONS, decided once for every route. */
+/* 404, 405 and OPTIONS, decided once for every route; the site words the
+ * 404 and 405. */
 static void answer_unrouted(struct http_ctx *c)
 {
 	if (c->match.status == 405) {
@@ -287,7 +286,7 @@ static void answer_unrouted(struct http_ctx *c)
 			return;
 		}
 	}
-	web_reply_unrouted(c);
+	c->site->unrouted(c);
 }
 
 static void log_request(struct http_ctx *c, long long us)
@@ -311,11 +310,11 @@ static void finish(struct http_ctx *c)
 	if (c->req_gone) /* freed without reaching on_complete */
 		l->inflight--;
 	long long us = clock_mono_us() - c->start_us;
-	metrics_record(s->app->metrics, c->shard,
-		       c->match.route_index >= 0 ? c->match.route_index : (int)s->nroutes,
+	metrics_record(s->host.metrics, c->shard,
+		       c->match.route_index >= 0 ? c->match.route_index : (int)s->site.nroutes,
 		       (int)c->method, c->status, us);
 	log_request(c, us);
-	app_config_release(s->app, c->cfg);
+	s->host.config_release(s->host.app, c->cfg);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -325,12 +324,13 @@ static void on_request(struct evhttp_request *req, void *arg)
 	struct http_ctx c;
 	memset(&c, 0, sizeof c);
 	c.req = req;
-	c.app = s->app;
+	c.app = s->host.app;
+	c.site = &s->site;
 	c.shard = l->index;
 	c.start_us = clock_mono_us();
 	c.method = method_of(req);
 	c.closing = l->draining;
-	c.cfg = app_config_acquire(s->app);
+	c.cfg = s->host.config_acquire(s->host.app);
 	c.base = l->base;
 	c.finish = finish;
 	c.finish_arg = l;
@@ -355,11 +355,12 @@ static void on_request(struct evhttp_request *req, void *arg)
 		c.path = "/";
 	c.query = uri ? evhttp_uri_get_query(uri) : NULL;
 
-	router_match(s->routes, s->nroutes, c.method, c.path, &c.match);
+	router_match(s->site.routes, s->site.nroutes, c.method, c.path, &c.match);
 	if (http_input_check(&c))
 		; /* answered: the request is not text */
 	else if (c.match.status == 200) {
-		if (!http_guard(&c))
+		http_client_address(&c);
+		if (!s->site.admit(&c))
 			c.match.route->handler(&c);
 	}
 	else
@@ -493,8 +494,8 @@ static int loop_setup(struct loop *l, const struct config *cfg, struct sockaddr_
 	return 0;
 }
 
-int server_start(struct server **out, struct app *app, const struct config *cfg,
-		 const struct route *routes, size_t nroutes, struct perr *err)
+int server_start(struct server **out, const struct server_host *host, const struct config *cfg,
+		 const struct http_site *site, struct perr *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, (void (*)(void))evthread_use_pthreads);
@@ -513,9 +514,14 @@ int server_start(struct server **out, struct app *app, const struct config *cfg,
 	struct server *s = calloc(1, sizeof *s);
 	if (!s)
 		abort();
-	s->app = app;
-	s->routes = routes;
-	s->nroutes = nroutes;
+	s->host = *host;
+	s->site = *site;
+	if (!s->site.admit)
+		s->site.admit = http_admit_public;
+	if (!s->site.refuse)
+		s->site.refuse = http_refuse_json;
+	if (!s->site.unrouted)
+		s->site.unrouted = http_unrouted_json;
 	s->nloops = server_thread_count(cfg->threads);
 	limit_body_bytes = cfg->max_body_bytes;
 	limit_header_bytes = cfg->max_header_bytes;

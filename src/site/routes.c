@@ -1,8 +1,10 @@
-/* routes: the table. A route appears here only when its handler works; API
- * routes must also be described in docs/openapi.json (a test enforces it). */
+/* routes: the table, and the site around it. A route appears here only when
+ * its handler works; API routes must also be described in docs/openapi.json
+ * (a test enforces it). */
 #include "site/site.h"
 
 #include "api/api.h"
+#include "auth/admit.h"
 #include "core/role.h"
 #include "web/web.h"
 
@@ -42,3 +44,11 @@ const struct route site_routes[] = {
 };
 
 const size_t site_nroutes = sizeof site_routes / sizeof site_routes[0];
+
+const struct http_site site_portal = {
+	.routes = site_routes,
+	.nroutes = sizeof site_routes / sizeof site_routes[0],
+	.admit = admit_request,
+	.refuse = web_refuse,
+	.unrouted = web_reply_unrouted,
+};

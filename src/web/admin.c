@@ -68,7 +68,7 @@ static void on_signed_out(struct http_ctx *c, const struct signin_result *r, voi
 {
 	(void)arg;
 	if (!r->ok) {
-		static const struct web_action back[] = {{"/admin/users", "Back to the accounts"}};
+		static const struct http_action back[] = {{"/admin/users", "Back to the accounts"}};
 		web_reply_recovery(c, 503, "dependency", "Sign-out not recorded",
 				   "Portal could not reach its store to end those sign-ins. Nothing "
 				   "changed; try again in a moment.",
@@ -94,7 +94,7 @@ int web_admin_signout(struct http_ctx *c)
 	struct { const char *name; long long id; } f = {name, 0};
 	login_cache_accounts_each(c->app->logins, find_id, &f);
 	if (!f.id) {
-		static const struct web_action back[] = {{"/admin/users", "Back to the accounts"}};
+		static const struct http_action back[] = {{"/admin/users", "Back to the accounts"}};
 		return web_reply_recovery(c, 404, "product", "No such account",
 					  "No account of that name exists.", back, 1);
 	}

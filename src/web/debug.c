@@ -62,7 +62,7 @@ static void history_render(evutil_socket_t fd, short what, void *arg)
 	struct http_ctx *c = j->c;
 	atomic_store(&history_busy, 0);
 	if (j->rc < 0) {
-		static const struct web_action back[] = {{"/operator", "Back to the live operator view"}};
+		static const struct http_action back[] = {{"/operator", "Back to the live operator view"}};
 		web_reply_recovery(c, 503, "dependency", "History is unavailable", j->err.msg, back, 1);
 	} else {
 		struct buf b = BUF_INIT;
@@ -116,7 +116,7 @@ int web_page_debug_history(struct http_ctx *c)
 	int expected = 0;
 	if (!atomic_compare_exchange_strong(&history_busy, &expected, 1)) {
 		http_header(c, "Retry-After", "2");
-		static const struct web_action again[] = {{"/debug/history", "Try again"},
+		static const struct http_action again[] = {{"/debug/history", "Try again"},
 							  {"/operator", "Live operator view"}};
 		return web_reply_recovery(c, 503, "dependency", "History is being computed",
 					  "Another history scan is running; this debug surface runs "

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "auth/admit.h"
 #include "core/role.h"
 #include "core/stage.h"
 #include "http/http.h"
@@ -17,7 +18,7 @@ static void identity(struct buf *b, struct http_ctx *c)
 		if (!strcmp(c->path, "/login"))
 			buf_puts(&href, "/login");
 		else
-			http_login_href(c, 0, &href);
+			admit_login_href(c, 0, &href);
 		html_lit(b, "<a class=\"signin-link\"");
 		html_href_local(b, href.data);
 		html_lit(b, ">Sign in</a>\n");

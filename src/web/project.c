@@ -516,7 +516,7 @@ static void sessions_panel(struct buf *b, const struct snap *s, const struct row
 
 static int not_found(struct http_ctx *c)
 {
-	static const struct web_action ways[] = {
+	static const struct http_action ways[] = {
 		{"/", "See every project on the workflow path"},
 		{"/operator", "Open the operator view"},
 	};

@@ -90,7 +90,7 @@ static void filter_form(struct buf *b, struct proposing_job *j)
 static void list_done(struct http_ctx *c, struct proposing_job *j)
 {
 	if (j->code) {
-		static const struct web_action back[] = {{"/proposals", "Try again"}};
+		static const struct http_action back[] = {{"/proposals", "Try again"}};
 		web_reply_recovery(c, j->status, "dependency", "Proposals are unavailable",
 				   j->message, back, 1);
 		proposing_job_free(j);
@@ -285,7 +285,7 @@ static int form_page(struct http_ctx *c, int status, const struct proposal_kind 
 
 static int no_kind(struct http_ctx *c)
 {
-	static const struct web_action back[] = {{"/proposals", "Choose a kind of proposal"}};
+	static const struct http_action back[] = {{"/proposals", "Choose a kind of proposal"}};
 	return web_reply_recovery(c, 404, "product", "No such kind of proposal",
 				  "No proposal kind of that name is declared in this Portal's "
 				  "configuration.",
@@ -307,7 +307,7 @@ int web_page_proposal_new(struct http_ctx *c)
 		char msg[160];
 		snprintf(msg, sizeof msg, "Proposing this needs the %s role. Ask an admin to grant it.",
 			 role_name((enum role)k->propose_role));
-		static const struct web_action back[] = {{"/proposals", "Back to the proposals"}};
+		static const struct http_action back[] = {{"/proposals", "Back to the proposals"}};
 		rc = web_reply_recovery(c, 403, "auth", "Request access", msg, back, 1);
 	} else {
 		const char *project = evhttp_find_header(&q, "project");
@@ -325,7 +325,7 @@ int web_page_proposal_new(struct http_ctx *c)
 static void submitted(struct http_ctx *c, struct proposing_job *j)
 {
 	if (j->code) {
-		static const struct web_action back[] = {{"/proposals", "Back to the proposals"}};
+		static const struct http_action back[] = {{"/proposals", "Back to the proposals"}};
 		web_reply_recovery(c, j->status, j->status == 503 ? "dependency" : "product",
 				   "The proposal was not recorded", j->message, back, 1);
 	} else {
@@ -364,7 +364,7 @@ int web_proposal_submit(struct http_ctx *c)
 {
 	struct evkeyvalq f;
 	if (http_form(c, &f) < 0) {
-		static const struct web_action back[] = {{"/proposals", "Back to the proposals"}};
+		static const struct http_action back[] = {{"/proposals", "Back to the proposals"}};
 		return web_reply_recovery(c, 400, "product", "Send the proposal form",
 					  "The proposal arrives as a form from /proposals/new.", back, 1);
 	}
@@ -580,7 +580,7 @@ static void detail_done(struct http_ctx *c, struct proposing_job *j)
 static void render_detail(struct http_ctx *c, struct proposing_job *j, json_t *lineage)
 {
 	if (j->code) {
-		static const struct web_action back[] = {{"/proposals", "Back to the proposals"}};
+		static const struct http_action back[] = {{"/proposals", "Back to the proposals"}};
 		const char *cls = j->status == 503 ? "dependency" : j->status == 403 ? "auth"
 				: j->status == 409 ? "contract" : "product";
 		web_reply_recovery(c, j->status, cls,
@@ -713,7 +713,7 @@ int web_proposal_act(struct http_ctx *c)
 	evhttp_clear_headers(&f);
 	if (!strcmp(action, "reject") && !j->reason[0]) {
 		proposing_job_free(j);
-		static const struct web_action back[] = {{"/proposals", "Back to the proposals"}};
+		static const struct http_action back[] = {{"/proposals", "Back to the proposals"}};
 		return web_reply_recovery(c, 400, "product", "Say why",
 					  "A rejection needs a reason, for the proposer and the audit "
 					  "log. Go back and give one.",
@@ -732,7 +732,7 @@ int web_proposal_act(struct http_ctx *c)
 static void proof_done(struct http_ctx *c, struct proposing_job *j)
 {
 	if (j->code) {
-		static const struct web_action back[] = {{"/proof", "Try again"}};
+		static const struct http_action back[] = {{"/proof", "Try again"}};
 		web_reply_recovery(c, j->status, "dependency", "Proof is unavailable", j->message,
 				   back, 1);
 		proposing_job_free(j);

@@ -17,7 +17,7 @@ static const char *class_title(const char *cls)
 
 int web_reply_recovery(struct http_ctx *c, int status, const char *blocker_class,
 		       const char *title, const char *message,
-		       const struct web_action *actions, int nactions)
+		       const struct http_action *actions, int nactions)
 {
 	struct buf b = BUF_INIT;
 	web_layout_begin(&b, c, title);
@@ -50,20 +50,26 @@ int web_reply_recovery(struct http_ctx *c, int status, const char *blocker_class
 	return rc;
 }
 
+static const struct http_action home[] = {
+	{"/", "Go to the workflow path"},
+};
+
+int web_refuse(struct http_ctx *c, const struct http_refusal *r)
+{
+	if (!http_wants_html(c))
+		return http_refuse_json(c, r);
+	return web_reply_recovery(c, blocker_http_status(r->cls, r->cause),
+				  blocker_class_name(r->cls), r->title,
+				  r->advice ? r->advice : r->message,
+				  r->nactions ? r->actions : home, r->nactions ? r->nactions : 1);
+}
+
 int web_reply_unrouted(struct http_ctx *c)
 {
 	int status = c->match.status == 405 ? 405 : 404;
 	const char *m = http_method_name(c->method);
-	if (!http_wants_html(c)) {
-		if (status == 405)
-			return http_reply_error(c, 405, "method_not_allowed", "method",
-						"%s is not allowed on %s; allowed: %s", m, c->path,
-						c->match.allow);
-		return http_reply_error(c, 404, "not_found", "path", "no resource at %s", c->path);
-	}
-	static const struct web_action home[] = {
-		{"/", "Go to the workflow path"},
-	};
+	if (!http_wants_html(c))
+		return http_unrouted_json(c);
 	struct buf msg = BUF_INIT;
 	if (status == 405)
 		buf_printf(&msg, "%s is not allowed on %s. Allowed: %s.", m, c->path, c->match.allow);

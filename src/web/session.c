@@ -180,7 +180,7 @@ static void next_step(struct buf *b, json_t *s)
 
 int web_page_session(struct http_ctx *c)
 {
-	static const struct web_action back[] = {
+	static const struct http_action back[] = {
 		{"/operator", "Back to the operator view: every session, live"},
 	};
 	char id[EVENT_SESSION_MAX + 1];

@@ -151,7 +151,7 @@ static void on_opened(struct http_ctx *c, const struct signin_result *r, void *a
 		char *enc = evhttp_uriencode(p->next, -1, 0);
 		buf_printf(&href, "/login?next=%s", enc ? enc : "%2F");
 		free(enc);
-		const struct web_action act[] = {{href.data, "Try signing in again"},
+		const struct http_action act[] = {{href.data, "Try signing in again"},
 						 {"/readyz", "Check the store's readiness"}};
 		web_reply_recovery(c, 503, "dependency", "Sign-in is unavailable",
 				   "Portal cannot reach its store to check your account. Nothing is "

@@ -187,7 +187,7 @@ int web_page_launch(struct http_ctx *c)
 		return web_reply_unrouted(c);
 	const struct component_contract *cc = catalogue_find(&c->cfg->catalogue, name);
 	if (!cc) {
-		static const struct web_action back[] = {{"/substrate", "See every declared component"}};
+		static const struct http_action back[] = {{"/substrate", "See every declared component"}};
 		return web_reply_recovery(c, 404, "product", "No such component",
 					  "No component of that name is declared in this Portal's "
 					  "configuration.",

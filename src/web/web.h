@@ -10,6 +10,7 @@
 #include "util/buf.h"
 
 struct http_ctx;
+struct http_refusal;
 struct snap;
 
 /* Computes the strong ETags of the embedded assets. Call once at start-up,
@@ -27,20 +28,20 @@ void web_layout_end(struct buf *b, struct http_ctx *c);
 /* Sends a finished page. */
 int web_reply_page(struct http_ctx *c, int status, struct buf *b);
 
-/* A next action on a recovery view: a same-origin link and its words. */
-struct web_action {
-	const char *href;
-	const char *label;
-};
-
 /* The recovery view: names the blocker class (auth, contract, dependency,
- * product), keeps the HTTP status honest and always offers a next action. */
+ * product), keeps the HTTP status honest and always offers a next action
+ * (struct http_action: a same-origin link and its words). */
 int web_reply_recovery(struct http_ctx *c, int status, const char *blocker_class,
 		       const char *title, const char *message,
-		       const struct web_action *actions, int nactions);
+		       const struct http_action *actions, int nactions);
 
-/* 404 and 405 for any path: the recovery page for people, the JSON error
- * shape for machines. */
+/* The site's refuse hook (struct http_site): the recovery view for people,
+ * with a way back to the workflow path when the refusal offers none; the
+ * JSON error shape for machines. */
+int web_refuse(struct http_ctx *c, const struct http_refusal *r);
+
+/* The site's unrouted hook: 404 and 405 for any path, the recovery page for
+ * people, the JSON error shape for machines. */
 int web_reply_unrouted(struct http_ctx *c);
 
 /* The string member k of object o, or "" (never NULL). */

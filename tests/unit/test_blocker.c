@@ -46,6 +46,36 @@ Test(blocker, dependency_is_503_product_500_and_a_foreign_cause_is_ignored)
 	cr_expect_eq(blocker_http_status(BLOCKER_NONE, BLOCKER_CAUSE_DEFAULT), 200);
 }
 
+Test(blocker, product_is_404_405_or_400_when_the_request_names_nothing_or_cannot_be_read)
+{
+	cr_expect_eq(blocker_http_status(BLOCKER_PRODUCT, BLOCKER_CAUSE_NOT_FOUND), 404);
+	cr_expect_eq(blocker_http_status(BLOCKER_PRODUCT, BLOCKER_CAUSE_NOT_ALLOWED), 405);
+	cr_expect_eq(blocker_http_status(BLOCKER_PRODUCT, BLOCKER_CAUSE_INPUT), 400);
+	cr_expect_eq(blocker_http_status(BLOCKER_DEPENDENCY, BLOCKER_CAUSE_NOT_FOUND), 503);
+}
+
+Test(blocker, a_status_gives_back_the_class_and_cause_that_make_it)
+{
+	static const int owned[] = {401, 403, 409, 424, 503, 404, 405, 500};
+	for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
+		enum blocker_cause cause;
+		enum blocker_class c = blocker_class_of_status(owned[i], &cause);
+		cr_expect_neq(c, BLOCKER_NONE, "status %d", owned[i]);
+		cr_expect_eq(blocker_http_status(c, cause), owned[i]);
+	}
+	cr_expect_eq(blocker_class_of_status(401, NULL), BLOCKER_AUTH);
+	cr_expect_eq(blocker_class_of_status(424, NULL), BLOCKER_CONTRACT);
+	cr_expect_eq(blocker_class_of_status(503, NULL), BLOCKER_DEPENDENCY);
+	cr_expect_eq(blocker_class_of_status(404, NULL), BLOCKER_PRODUCT);
+}
+
+Test(blocker, input_errors_and_successes_have_no_class)
+{
+	static const int none[] = {200, 202, 303, 400, 413, 415, 431, 502};
+	for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
+		cr_expect_eq(blocker_class_of_status(none[i], NULL), BLOCKER_NONE, "status %d", none[i]);
+}
+
 /* --- fixtures: a small catalogue and a project on it */
 
 static struct component_contract comps[3];

@@ -63,7 +63,7 @@ static void history_render(evutil_socket_t fd, short what, void *arg)
 	atomic_store(&history_busy, 0);
 	if (j->rc < 0) {
 		static const struct http_action back[] = {{"/operator", "Back to the live operator view"}};
-		web_reply_recovery(c, 503, "dependency", "History is unavailable", j->err.msg, back, 1);
+		web_reply_recovery(c, BLOCKER_DEPENDENCY, BLOCKER_CAUSE_DEFAULT, "History is unavailable", j->err.msg, back, 1);
 	} else {
 		struct buf b = BUF_INIT;
 		web_layout_begin(&b, c, "Debug: event history");
@@ -118,7 +118,7 @@ int web_page_debug_history(struct http_ctx *c)
 		http_header(c, "Retry-After", "2");
 		static const struct http_action again[] = {{"/debug/history", "Try again"},
 							  {"/operator", "Live operator view"}};
-		return web_reply_recovery(c, 503, "dependency", "History is being computed",
+		return web_reply_recovery(c, BLOCKER_DEPENDENCY, BLOCKER_CAUSE_DEFAULT, "History is being computed",
 					  "Another history scan is running; this debug surface runs "
 					  "one at a time so it never slows live views.",
 					  again, 2);

@@ -520,7 +520,7 @@ static int not_found(struct http_ctx *c)
 		{"/", "See every project on the workflow path"},
 		{"/operator", "Open the operator view"},
 	};
-	return web_reply_recovery(c, 404, blocker_class_name(BLOCKER_PRODUCT), "No such project",
+	return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_NOT_FOUND, "No such project",
 				  "No project of that name is declared in this Portal's "
 				  "configuration or named by any live event.",
 				  ways, 2);

@@ -87,12 +87,21 @@ static void filter_form(struct buf *b, struct proposing_job *j)
 	html_lit(b, "</select></label>\n<button type=\"submit\">Filter</button>\n</form>\n");
 }
 
+/* A proposing job that failed, as a recovery view: its status names the
+ * blocker class (blocker_class_of_status). */
+static void job_recovery(struct http_ctx *c, const struct proposing_job *j, const char *title,
+			 const struct http_action back[1])
+{
+	enum blocker_cause cause;
+	enum blocker_class cls = blocker_class_of_status(j->status, &cause);
+	web_reply_recovery(c, cls, cause, title, j->message, back, 1);
+}
+
 static void list_done(struct http_ctx *c, struct proposing_job *j)
 {
 	if (j->code) {
 		static const struct http_action back[] = {{"/proposals", "Try again"}};
-		web_reply_recovery(c, j->status, "dependency", "Proposals are unavailable",
-				   j->message, back, 1);
+		job_recovery(c, j, "Proposals are unavailable", back);
 		proposing_job_free(j);
 		return;
 	}
@@ -286,7 +295,7 @@ static int form_page(struct http_ctx *c, int status, const struct proposal_kind 
 static int no_kind(struct http_ctx *c)
 {
 	static const struct http_action back[] = {{"/proposals", "Choose a kind of proposal"}};
-	return web_reply_recovery(c, 404, "product", "No such kind of proposal",
+	return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_NOT_FOUND, "No such kind of proposal",
 				  "No proposal kind of that name is declared in this Portal's "
 				  "configuration.",
 				  back, 1);
@@ -308,7 +317,7 @@ int web_page_proposal_new(struct http_ctx *c)
 		snprintf(msg, sizeof msg, "Proposing this needs the %s role. Ask an admin to grant it.",
 			 role_name((enum role)k->propose_role));
 		static const struct http_action back[] = {{"/proposals", "Back to the proposals"}};
-		rc = web_reply_recovery(c, 403, "auth", "Request access", msg, back, 1);
+		rc = web_reply_recovery(c, BLOCKER_AUTH, BLOCKER_CAUSE_FORBIDDEN, "Request access", msg, back, 1);
 	} else {
 		const char *project = evhttp_find_header(&q, "project");
 		struct evkeyvalq pre;
@@ -326,8 +335,7 @@ static void submitted(struct http_ctx *c, struct proposing_job *j)
 {
 	if (j->code) {
 		static const struct http_action back[] = {{"/proposals", "Back to the proposals"}};
-		web_reply_recovery(c, j->status, j->status == 503 ? "dependency" : "product",
-				   "The proposal was not recorded", j->message, back, 1);
+		job_recovery(c, j, "The proposal was not recorded", back);
 	} else {
 		http_header(c, "Location", json_string_value(json_object_get(j->proposal, "url")));
 		http_reply(c, 303, NULL, NULL, 0);
@@ -365,7 +373,7 @@ int web_proposal_submit(struct http_ctx *c)
 	struct evkeyvalq f;
 	if (http_form(c, &f) < 0) {
 		static const struct http_action back[] = {{"/proposals", "Back to the proposals"}};
-		return web_reply_recovery(c, 400, "product", "Send the proposal form",
+		return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_INPUT, "Send the proposal form",
 					  "The proposal arrives as a form from /proposals/new.", back, 1);
 	}
 	const char *kind = evhttp_find_header(&f, "kind");
@@ -581,11 +589,8 @@ static void render_detail(struct http_ctx *c, struct proposing_job *j, json_t *l
 {
 	if (j->code) {
 		static const struct http_action back[] = {{"/proposals", "Back to the proposals"}};
-		const char *cls = j->status == 503 ? "dependency" : j->status == 403 ? "auth"
-				: j->status == 409 ? "contract" : "product";
-		web_reply_recovery(c, j->status, cls,
-				   j->status == 404 ? "No such proposal" : "That did not happen",
-				   j->message, back, 1);
+		job_recovery(c, j, j->status == 404 ? "No such proposal" : "That did not happen",
+			     back);
 		proposing_job_free(j);
 		return;
 	}
@@ -714,7 +719,7 @@ int web_proposal_act(struct http_ctx *c)
 	if (!strcmp(action, "reject") && !j->reason[0]) {
 		proposing_job_free(j);
 		static const struct http_action back[] = {{"/proposals", "Back to the proposals"}};
-		return web_reply_recovery(c, 400, "product", "Say why",
+		return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_INPUT, "Say why",
 					  "A rejection needs a reason, for the proposer and the audit "
 					  "log. Go back and give one.",
 					  back, 1);
@@ -733,8 +738,7 @@ static void proof_done(struct http_ctx *c, struct proposing_job *j)
 {
 	if (j->code) {
 		static const struct http_action back[] = {{"/proof", "Try again"}};
-		web_reply_recovery(c, j->status, "dependency", "Proof is unavailable", j->message,
-				   back, 1);
+		job_recovery(c, j, "Proof is unavailable", back);
 		proposing_job_free(j);
 		return;
 	}

@@ -1,30 +1,36 @@
 /* recovery: the page a blocked route downshifts to. It names the blocker
  * class, keeps the status honest and always offers a way on; it never shows
  * anything internal (no stack, no path on disk, no internal URL). */
-#include <string.h>
-
 #include "http/http.h"
 #include "web/html.h"
 #include "web/web.h"
 
-static const char *class_title(const char *cls)
+static const char *class_title(enum blocker_class cls)
 {
-	if (!strcmp(cls, "auth")) return "Sign-in or access needed";
-	if (!strcmp(cls, "contract")) return "A contract is not satisfied";
-	if (!strcmp(cls, "dependency")) return "A dependency is unavailable";
-	return "Portal could not serve this";
+	switch (cls) {
+	case BLOCKER_AUTH: return "Sign-in or access needed";
+	case BLOCKER_CONTRACT: return "A contract is not satisfied";
+	case BLOCKER_DEPENDENCY: return "A dependency is unavailable";
+	default: return "Portal could not serve this";
+	}
 }
 
-int web_reply_recovery(struct http_ctx *c, int status, const char *blocker_class,
+int web_reply_recovery(struct http_ctx *c, enum blocker_class cls, enum blocker_cause cause,
 		       const char *title, const char *message,
 		       const struct http_action *actions, int nactions)
 {
+	if (cls <= BLOCKER_NONE || cls >= BLOCKER_CLASS_COUNT) {
+		cls = BLOCKER_PRODUCT; /* nothing named the blocker: Portal's own gap */
+		cause = BLOCKER_CAUSE_DEFAULT;
+	}
+	int status = blocker_http_status(cls, cause);
+	const char *blocker_class = blocker_class_name(cls);
 	struct buf b = BUF_INIT;
 	web_layout_begin(&b, c, title);
 	html_lit(&b, "<section class=\"recovery\" role=\"alert\"");
 	html_attr(&b, "data-recovery-class", blocker_class);
 	html_lit(&b, ">\n<p class=\"blocker\">");
-	html_text(&b, class_title(blocker_class));
+	html_text(&b, class_title(cls));
 	html_lit(&b, " · <span class=\"class\">");
 	html_text(&b, blocker_class);
 	html_lit(&b, "</span> · HTTP ");
@@ -58,8 +64,7 @@ int web_refuse(struct http_ctx *c, const struct http_refusal *r)
 {
 	if (!http_wants_html(c))
 		return http_refuse_json(c, r);
-	return web_reply_recovery(c, blocker_http_status(r->cls, r->cause),
-				  blocker_class_name(r->cls), r->title,
+	return web_reply_recovery(c, r->cls, r->cause, r->title,
 				  r->advice ? r->advice : r->message,
 				  r->nactions ? r->actions : home, r->nactions ? r->nactions : 1);
 }
@@ -76,7 +81,8 @@ int web_reply_unrouted(struct http_ctx *c)
 	else
 		buf_printf(&msg, "There is no page at %s. It may have moved, or the link was mistyped.",
 			   c->path);
-	int rc = web_reply_recovery(c, status, "product",
+	int rc = web_reply_recovery(c, BLOCKER_PRODUCT,
+				    status == 405 ? BLOCKER_CAUSE_NOT_ALLOWED : BLOCKER_CAUSE_NOT_FOUND,
 				    status == 405 ? "Method not allowed" : "Page not found",
 				    msg.data, home, 1);
 	buf_free(&msg);

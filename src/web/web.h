@@ -29,9 +29,11 @@ void web_layout_end(struct buf *b, struct http_ctx *c);
 int web_reply_page(struct http_ctx *c, int status, struct buf *b);
 
 /* The recovery view: names the blocker class (auth, contract, dependency,
- * product), keeps the HTTP status honest and always offers a next action
- * (struct http_action: a same-origin link and its words). */
-int web_reply_recovery(struct http_ctx *c, int status, const char *blocker_class,
+ * product), answers with its status (blocker_http_status(cls, cause)) and
+ * always offers a next action (struct http_action: a same-origin link and
+ * its words). BLOCKER_NONE is shown as product: a view that cannot name its
+ * blocker is Portal's own gap. */
+int web_reply_recovery(struct http_ctx *c, enum blocker_class cls, enum blocker_cause cause,
 		       const char *title, const char *message,
 		       const struct http_action *actions, int nactions);
 

@@ -107,19 +107,21 @@ static int refuse_unsigned(struct http_ctx *c)
 		rc = http_reply(c, 303, NULL, NULL, 0);
 	} else {
 		if (!html)
-			http_header(c, "WWW-Authenticate", "Bearer realm=\"portal\", scope=\"read\"");
+			http_header(c, "WWW-Authenticate",
+				    "Bearer realm=\"portal\", scope=\"read\"");
 		const struct http_action act[] = {{href.data, "Sign in to continue"}};
 		const struct http_refusal r = {
 			.cls = BLOCKER_AUTH,
 			.cause = BLOCKER_CAUSE_SIGNED_OUT,
 			.code = "unauthenticated",
 			.message = c->login_expired
-					   ? "your sign-in expired; sign in again at /login"
-					   : "sign in at /login, or send a bearer token with scope read",
+				? "your sign-in expired; sign in again at /login"
+				: "sign in at /login, or send a bearer token with scope read",
 			.title = "Sign in to continue",
 			.advice = c->login_expired
-					  ? "Your sign-in expired while you were away. Sign in again; nothing you had already saved is lost."
-					  : "This needs you to be signed in.",
+				? "Your sign-in expired while you were away. Sign in again; "
+				  "nothing you had already saved is lost."
+				: "This needs you to be signed in.",
 			.actions = act,
 			.nactions = 1,
 		};
@@ -133,10 +135,11 @@ static int refuse_role(struct http_ctx *c, int need)
 {
 	const char *want = role_name((enum role)need), *have = role_name((enum role)c->who.role);
 	struct buf msg = BUF_INIT, advice = BUF_INIT, href = BUF_INIT;
-	buf_printf(&msg, "this needs the %s role; %s is signed in as %s: request access from an admin",
+	buf_printf(&msg, "this needs the %s role; %s is signed in as %s: request access "
+			 "from an admin",
 		   want, c->who.user, have);
-	buf_printf(&advice, "This page needs the %s role. You are signed in as %s, with the %s role. "
-			    "Ask an admin to grant you %s, then come back to this link.",
+	buf_printf(&advice, "This page needs the %s role. You are signed in as %s, with the %s "
+			    "role. Ask an admin to grant you %s, then come back to this link.",
 		   want, c->who.user, have, want);
 	admit_login_href(c, 0, &href);
 	const struct http_action act[] = {

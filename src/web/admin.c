@@ -69,7 +69,8 @@ static void on_signed_out(struct http_ctx *c, const struct signin_result *r, voi
 	(void)arg;
 	if (!r->ok) {
 		static const struct http_action back[] = {{"/admin/users", "Back to the accounts"}};
-		web_reply_recovery(c, BLOCKER_DEPENDENCY, BLOCKER_CAUSE_DEFAULT, "Sign-out not recorded",
+		web_reply_recovery(c, BLOCKER_DEPENDENCY, BLOCKER_CAUSE_DEFAULT,
+				   "Sign-out not recorded",
 				   "Portal could not reach its store to end those sign-ins. Nothing "
 				   "changed; try again in a moment.",
 				   back, 1);
@@ -95,7 +96,8 @@ int web_admin_signout(struct http_ctx *c)
 	login_cache_accounts_each(c->app->logins, find_id, &f);
 	if (!f.id) {
 		static const struct http_action back[] = {{"/admin/users", "Back to the accounts"}};
-		return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_NOT_FOUND, "No such account",
+		return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_NOT_FOUND,
+					  "No such account",
 					  "No account of that name exists.", back, 1);
 	}
 	struct signin_job job = {.kind = SIGNIN_CLOSE_ALL, .user_id = f.id};

@@ -1,15 +1,15 @@
 /* debug: heavy historical summaries, kept apart from live truth. They scan
- * the whole log, so they run on a thread of their own (one at a time) and
- * answer when done; no live view ever reads them, and every page says so. */
-#include <pthread.h>
+ * the whole log, so they run off the loop, on the offload thread like every
+ * store read made for a request (one scan at a time, and shutdown waits for
+ * it), and answer when done; no live view ever reads them, and every page
+ * says so. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-
 #include "app/app.h"
 #include "http/http.h"
+#include "http/offload.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "web/html.h"
@@ -24,7 +24,6 @@ struct history_row {
 };
 
 struct history_job {
-	struct http_ctx *c;
 	struct store *st;
 	struct history_row *rows;
 	size_t n, cap;
@@ -56,14 +55,15 @@ static int add_row(void *arg, const char *day, const char *type, long long n)
 }
 
 /* Back on the loop thread: render what the scan found. */
-static void history_render(evutil_socket_t fd, short what, void *arg)
+static void history_render(struct http_ctx *c, void *arg)
 {
 	struct history_job *j = arg;
-	struct http_ctx *c = j->c;
 	atomic_store(&history_busy, 0);
 	if (j->rc < 0) {
-		static const struct http_action back[] = {{"/operator", "Back to the live operator view"}};
-		web_reply_recovery(c, BLOCKER_DEPENDENCY, BLOCKER_CAUSE_DEFAULT, "History is unavailable", j->err.msg, back, 1);
+		static const struct http_action back[] = {
+			{"/operator", "Back to the live operator view"}};
+		web_reply_recovery(c, BLOCKER_DEPENDENCY, BLOCKER_CAUSE_DEFAULT,
+				   "History is unavailable", j->err.msg, back, 1);
 	} else {
 		struct buf b = BUF_INIT;
 		web_layout_begin(&b, c, "Debug: event history");
@@ -101,14 +101,11 @@ static void history_render(evutil_socket_t fd, short what, void *arg)
 	free(j);
 }
 
-static void *history_main(void *arg)
+/* On the offload thread. */
+static void history_scan(void *arg)
 {
 	struct history_job *j = arg;
 	j->rc = store_history(j->st, 0, add_row, j, &j->err);
-	static const struct timeval now = {0, 0};
-	if (event_base_once(j->c->base, -1, EV_TIMEOUT, history_render, j, &now) < 0)
-		abort(); /* the loop outlives every request it holds */
-	return NULL;
 }
 
 int web_page_debug_history(struct http_ctx *c)
@@ -118,7 +115,8 @@ int web_page_debug_history(struct http_ctx *c)
 		http_header(c, "Retry-After", "2");
 		static const struct http_action again[] = {{"/debug/history", "Try again"},
 							  {"/operator", "Live operator view"}};
-		return web_reply_recovery(c, BLOCKER_DEPENDENCY, BLOCKER_CAUSE_DEFAULT, "History is being computed",
+		return web_reply_recovery(c, BLOCKER_DEPENDENCY, BLOCKER_CAUSE_DEFAULT,
+					  "History is being computed",
 					  "Another history scan is running; this debug surface runs "
 					  "one at a time so it never slows live views.",
 					  again, 2);
@@ -127,14 +125,6 @@ int web_page_debug_history(struct http_ctx *c)
 	if (!j)
 		abort();
 	j->st = c->app->store;
-	j->c = http_defer(c);
-	pthread_t t;
-	if (pthread_create(&t, NULL, history_main, j) != 0) {
-		atomic_store(&history_busy, 0);
-		struct http_ctx *d = j->c;
-		free(j);
-		return http_reply_error(d, 503, "unavailable", NULL, "cannot start the history scan");
-	}
-	pthread_detach(t);
+	offload_submit(c->app->jobs, http_defer(c), history_scan, history_render, j);
 	return 0;
 }

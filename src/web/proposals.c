@@ -295,7 +295,8 @@ static int form_page(struct http_ctx *c, int status, const struct proposal_kind 
 static int no_kind(struct http_ctx *c)
 {
 	static const struct http_action back[] = {{"/proposals", "Choose a kind of proposal"}};
-	return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_NOT_FOUND, "No such kind of proposal",
+	return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_NOT_FOUND,
+				  "No such kind of proposal",
 				  "No proposal kind of that name is declared in this Portal's "
 				  "configuration.",
 				  back, 1);
@@ -317,7 +318,8 @@ int web_page_proposal_new(struct http_ctx *c)
 		snprintf(msg, sizeof msg, "Proposing this needs the %s role. Ask an admin to grant it.",
 			 role_name((enum role)k->propose_role));
 		static const struct http_action back[] = {{"/proposals", "Back to the proposals"}};
-		rc = web_reply_recovery(c, BLOCKER_AUTH, BLOCKER_CAUSE_FORBIDDEN, "Request access", msg, back, 1);
+		rc = web_reply_recovery(c, BLOCKER_AUTH, BLOCKER_CAUSE_FORBIDDEN,
+	"Request access", msg, back, 1);
 	} else {
 		const char *project = evhttp_find_header(&q, "project");
 		struct evkeyvalq pre;
@@ -373,7 +375,8 @@ int web_proposal_submit(struct http_ctx *c)
 	struct evkeyvalq f;
 	if (http_form(c, &f) < 0) {
 		static const struct http_action back[] = {{"/proposals", "Back to the proposals"}};
-		return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_INPUT, "Send the proposal form",
+		return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_INPUT,
+					  "Send the proposal form",
 					  "The proposal arrives as a form from /proposals/new.", back, 1);
 	}
 	const char *kind = evhttp_find_header(&f, "kind");

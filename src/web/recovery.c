@@ -81,8 +81,9 @@ int web_reply_unrouted(struct http_ctx *c)
 	else
 		buf_printf(&msg, "There is no page at %s. It may have moved, or the link was mistyped.",
 			   c->path);
-	int rc = web_reply_recovery(c, BLOCKER_PRODUCT,
-				    status == 405 ? BLOCKER_CAUSE_NOT_ALLOWED : BLOCKER_CAUSE_NOT_FOUND,
+	enum blocker_cause cause = status == 405 ? BLOCKER_CAUSE_NOT_ALLOWED
+						 : BLOCKER_CAUSE_NOT_FOUND;
+	int rc = web_reply_recovery(c, BLOCKER_PRODUCT, cause,
 				    status == 405 ? "Method not allowed" : "Page not found",
 				    msg.data, home, 1);
 	buf_free(&msg);

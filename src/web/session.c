@@ -189,7 +189,8 @@ int web_page_session(struct http_ctx *c)
 									 : NULL;
 	if (!row) {
 		snap_release(s);
-		return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_NOT_FOUND, "No such session",
+		return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_NOT_FOUND,
+					  "No such session",
 					  "This session is not in the live projection. It appears with "
 					  "its first event; check the id, or find it on the operator "
 					  "view.",

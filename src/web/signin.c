@@ -153,7 +153,8 @@ static void on_opened(struct http_ctx *c, const struct signin_result *r, void *a
 		free(enc);
 		const struct http_action act[] = {{href.data, "Try signing in again"},
 						 {"/readyz", "Check the store's readiness"}};
-		web_reply_recovery(c, BLOCKER_DEPENDENCY, BLOCKER_CAUSE_DEFAULT, "Sign-in is unavailable",
+		web_reply_recovery(c, BLOCKER_DEPENDENCY, BLOCKER_CAUSE_DEFAULT,
+				   "Sign-in is unavailable",
 				   "Portal cannot reach its store to check your account. Nothing is "
 				   "lost; try again in a moment.",
 				   act, 2);

@@ -187,8 +187,10 @@ int web_page_launch(struct http_ctx *c)
 		return web_reply_unrouted(c);
 	const struct component_contract *cc = catalogue_find(&c->cfg->catalogue, name);
 	if (!cc) {
-		static const struct http_action back[] = {{"/substrate", "See every declared component"}};
-		return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_NOT_FOUND, "No such component",
+		static const struct http_action back[] = {
+			{"/substrate", "See every declared component"}};
+		return web_reply_recovery(c, BLOCKER_PRODUCT, BLOCKER_CAUSE_NOT_FOUND,
+					  "No such component",
 					  "No component of that name is declared in this Portal's "
 					  "configuration.",
 					  back, 1);

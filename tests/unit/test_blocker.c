@@ -73,7 +73,8 @@ Test(blocker, input_errors_and_successes_have_no_class)
 {
 	static const int none[] = {200, 202, 303, 400, 413, 415, 431, 502};
 	for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
-		cr_expect_eq(blocker_class_of_status(none[i], NULL), BLOCKER_NONE, "status %d", none[i]);
+		cr_expect_eq(blocker_class_of_status(none[i], NULL), BLOCKER_NONE, "status %d",
+			     none[i]);
 }
 
 /* --- fixtures: a small catalogue and a project on it */

@@ -87,8 +87,10 @@ int pg_store_open(const char *url, const struct store_options *opt, void **impl,
 	s->idle = calloc((size_t)s->nconns, sizeof *s->idle);
 	if (!s->conns || !s->idle)
 		abort();
-	for (int i = 0; i < s->nconns; i++)
+	for (int i = 0; i < s->nconns; i++) {
+		s->conns[i].store = s;
 		s->idle[s->nidle++] = s->nconns - 1 - i;
+	}
 	int rc = store_migrations_plan(PG_MIGRATIONS_PREFIX, embedded_files, embedded_count,
 				       s->migs, &s->nmigs, err);
 	if (rc < 0) {
@@ -325,16 +327,7 @@ const struct store_ops pg_store_ops = {
 	.login_delete = pg_login_delete,
 	.login_delete_user = pg_login_delete_user,
 	.logins = pg_logins,
-	.proposal_submit = pg_proposal_submit,
-	.proposal_get = pg_proposal_get,
-	.proposals = pg_proposals,
-	.proposal_path = pg_proposal_path,
-	.proposal_lease = pg_proposal_lease,
-	.proposal_heartbeat = pg_proposal_heartbeat,
-	.proposal_release = pg_proposal_release,
-	.proposal_finish = pg_proposal_finish,
-	.proposal_set_closure = pg_proposal_set_closure,
-	.audit = pg_audit,
+	.queue = &pg_queue_ops,
 	.graph_put = pg_graph_put,
 	.graph_about = pg_graph_about,
 	.fact_record = pg_fact_record,

@@ -13,12 +13,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sodium.h>
 #include <sqlite3.h>
 
 #include "core/audit.h"
 #include "core/proposal.h"
 #include "core/role.h"
+#include "store/backend.h"
 #include "store/rules.h"
 #include "util/clock.h"
 
@@ -38,6 +38,10 @@ struct sqlite_store {
 	int nmigs;
 	/* Prepared once, used under lock. */
 	sqlite3_stmt *st_insert, *st_seq, *st_scan;
+	/* The failure of the change under way (proposals.c reports it at its
+	 * end, after a ROLLBACK would have replaced the connection's words). */
+	int tx_rc, tx_ext;
+	char tx_msg[200];
 };
 
 /* --- migrations plan --------------------------------------------------- */
@@ -991,15 +995,12 @@ static int sqlite_logins(void *impl, long long now_ms, store_login_fn fn, void *
 	return out;
 }
 
-/* --- portal_proposals and portal_audit ------------------------------------ */
+/* --- portal_proposals and portal_audit: the rows under proposals.c ------- */
 
 #define PROPOSAL_COLUMNS                                                                   \
 	"id, kind, project, proposer, idempotency_key, input, state, attempts, created_at, " \
 	"updated_at, next_attempt_at, lease_owner, lease_until, last_error, evidence, "      \
 	"closure, closure_at"
-#define AUDIT_ACTOR_MAX STORE_AUDIT_ACTOR_MAX
-#define AUDIT_REASON_MAX STORE_AUDIT_REASON_MAX
-#define LEASE_EXPIRED_ACTOR STORE_LEASE_EXPIRED_ACTOR
 
 /* A copy of a text column that the caller frees; NULL for SQL NULL. */
 static char *column_dup(sqlite3_stmt *st, int i)
@@ -1064,141 +1065,6 @@ static int run(struct sqlite_store *s, const char *sql, const char *types, ...)
 	return rc;
 }
 
-/* The hash of the last audit row overall (zeros when there is none) and the
- * seq the next row gets: past every seq ever used, even a deleted one. */
-static int audit_tail(struct sqlite_store *s, unsigned char prev[AUDIT_HASH_LEN],
-		      long long *next)
-{
-	sqlite3_stmt *st = NULL;
-	memset(prev, 0, AUDIT_HASH_LEN);
-	int rc = sqlite3_prepare_v2(
-		s->db,
-		"SELECT (SELECT hash FROM portal_audit ORDER BY seq DESC LIMIT 1), "
-		"max(coalesce((SELECT max(seq) FROM portal_audit), 0), "
-		"coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'portal_audit'), 0)) + 1",
-		-1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_bytes(st, 0) == AUDIT_HASH_LEN)
-			memcpy(prev, sqlite3_column_blob(st, 0), AUDIT_HASH_LEN);
-		*next = sqlite3_column_int64(st, 1);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* One change of a proposal's state, as the audit log and the live log keep
- * it. from is -1 for a proposal's first row. */
-struct change {
-	const char *id, *kind, *project;
-	int from, to;
-	const char *actor, *reason;
-	long long at;
-};
-
-/* Appends c's audit row, chained to the last one, and its live event. Runs
- * inside the caller's transaction. Returns a SQLite code. */
-static int record(struct sqlite_store *s, const struct change *c)
-{
-	struct audit_row r = {
-		.proposal = c->id,
-		.from = c->from < 0 ? "" : proposal_state_name(c->from),
-		.to = proposal_state_name(c->to),
-		.actor = c->actor,
-		.at = c->at,
-		.reason = c->reason ? c->reason : "",
-	};
-	int rc = audit_tail(s, r.prev, &r.seq);
-	if (rc != SQLITE_OK)
-		return rc;
-	audit_hash(&r, r.hash);
-	sqlite3_stmt *st = NULL;
-	rc = sqlite3_prepare_v2(s->db,
-				"INSERT INTO portal_audit "
-				"(seq, proposal, from_state, to_state, actor, at, reason, prev, hash) "
-				"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, r.seq);
-		bind_text(st, 2, r.proposal);
-		bind_text(st, 3, r.from);
-		bind_text(st, 4, r.to);
-		bind_text(st, 5, r.actor);
-		sqlite3_bind_int64(st, 6, r.at);
-		bind_text(st, 7, r.reason);
-		sqlite3_bind_blob(st, 8, r.prev, AUDIT_HASH_LEN, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 9, r.hash, AUDIT_HASH_LEN, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE)
-			rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_OK)
-		return rc;
-
-	/* The live event: the running server folds it in when it next polls. */
-	char evid[EVENT_ID_MAX];
-	snprintf(evid, sizeof evid, "proposal:%s:%lld", c->id, r.seq);
-	/* A first row has no from: null, since the event vocabulary (core/event.c)
-	 * allows a from that is absent or null but not an empty string. */
-	json_t *data = json_pack("{s:s, s:s, s:o, s:s, s:s}", "proposal", c->id, "kind", c->kind,
-				 "from", r.from[0] ? json_string(r.from) : json_null(), "to",
-				 r.to, "actor", c->actor);
-	if (!data)
-		return SQLITE_NOMEM;
-	struct event ev = {
-		.id = evid, .type = "proposal.transitioned", .project = c->project,
-		.session = NULL, .source = "portal", .ts = c->at, .data = data,
-	};
-	long long seq = 0;
-	int fresh = 0;
-	rc = append_one(s, &ev, c->at, &seq, &fresh);
-	json_decref(data);
-	return rc;
-}
-
-/* What a change needs to know about a proposal, read in its transaction. */
-struct head {
-	int found;
-	int state;
-	char kind[64], project[64], lease_owner[64];
-	long long lease_until;
-};
-
-static int load_head(struct sqlite_store *s, const char *id, struct head *h)
-{
-	sqlite3_stmt *st = NULL;
-	memset(h, 0, sizeof *h);
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT state, kind, project, lease_owner, lease_until "
-				    "FROM portal_proposals WHERE id = ?1",
-				    -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		bind_text(st, 1, id);
-		rc = sqlite3_step(st);
-	}
-	if (rc == SQLITE_ROW) {
-		h->found = 1;
-		h->state = proposal_state_parse(column_str(st, 0));
-		snprintf(h->kind, sizeof h->kind, "%s", column_str(st, 1));
-		snprintf(h->project, sizeof h->project, "%s", column_str(st, 2));
-		snprintf(h->lease_owner, sizeof h->lease_owner, "%s", column_str(st, 3));
-		h->lease_until = sqlite3_column_int64(st, 4);
-		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int not_found(struct perr *err, const char *id)
-{
-	return perr_set(err, PERR_NOT_FOUND, "id", "no proposal has id '%s'", id ? id : "");
-}
-
 static int begin(struct sqlite_store *s)
 {
 	/* IMMEDIATE: the write lock is taken before anything is read, so what
@@ -1206,26 +1072,35 @@ static int begin(struct sqlite_store *s)
 	return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 }
 
-/* Ends a change begun with begin(): commits when both the SQLite code rc and
- * the PERR_* code out say so, else rolls back. Unlocks. Returns out, or the
- * store's failure. */
-static int end(struct sqlite_store *s, int rc, int out, struct perr *err)
+static int not_found(struct perr *err, const char *id)
 {
-	if (rc == SQLITE_OK && out == 0)
-		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		out = step_fail(s, err, rc);
-	rollback(s->db); /* a no-op once COMMIT went through */
-	pthread_mutex_unlock(&s->lock);
-	return out;
+	return perr_set(err, PERR_NOT_FOUND, "id", "no proposal has id '%s'", id ? id : "");
+}
+
+/* Keeps the failure rc of a change (the connection's words for it too,
+ * before a ROLLBACK replaces them) for tx_fail. Returns -1. */
+static int note(struct sqlite_store *s, int rc)
+{
+	s->tx_rc = rc;
+	s->tx_ext = sqlite3_extended_errcode(s->db);
+	snprintf(s->tx_msg, sizeof s->tx_msg, "%s", sqlite3_errmsg(s->db));
+	return -1;
+}
+
+/* 0 for SQLITE_OK, else the failure noted and -1. */
+static int noted(struct sqlite_store *s, int rc)
+{
+	return rc == SQLITE_OK ? 0 : note(s, rc);
 }
 
 /* Reads the whole row of id into out (inside a transaction or the lock). */
-static int read_proposal(struct sqlite_store *s, const char *id, struct store_proposal *out,
-			 int *found, struct perr *err)
+static int read_proposal(void *tx, const char *id, struct store_proposal *out, int *found,
+			 int *out_rc, struct perr *err)
 {
+	struct sqlite_store *s = tx;
 	sqlite3_stmt *st = NULL;
 	*found = 0;
+	*out_rc = 0;
 	int rc = sqlite3_prepare_v2(s->db,
 				    "SELECT " PROPOSAL_COLUMNS " FROM portal_proposals WHERE id = ?1",
 				    -1, &st, NULL);
@@ -1233,106 +1108,32 @@ static int read_proposal(struct sqlite_store *s, const char *id, struct store_pr
 		bind_text(st, 1, id);
 		rc = sqlite3_step(st);
 	}
-	int out_rc = 0;
 	if (rc == SQLITE_ROW) {
 		*found = 1;
 		if (proposal_from_row(st, out) < 0) {
-			out_rc = unknown_state(err, st);
+			*out_rc = unknown_state(err, st);
 			store_proposal_clear(out);
+			*found = 0;
 		}
 		rc = SQLITE_OK;
 	} else if (rc == SQLITE_DONE) {
 		rc = SQLITE_OK;
 	}
-	if (rc != SQLITE_OK)
-		out_rc = step_fail(s, err, rc);
+	rc = noted(s, rc);
 	sqlite3_finalize(st);
-	return out_rc;
+	return rc;
 }
 
-static int sqlite_proposal_submit(void *impl, struct store_proposal *p, long long at,
-				  int *existed, struct perr *err)
-{
-	struct sqlite_store *s = impl;
-	*existed = 0;
-	if (!p->kind[0] || !p->project[0] || !p->proposer[0])
-		return perr_set(err, PERR_INVALID, !p->kind[0] ? "kind" : !p->project[0] ? "project"
-											 : "proposer",
-				"a proposal needs a kind, a project and a proposer");
-	if (!p->input)
-		return perr_set(err, PERR_INVALID, "input", "a proposal needs its input (JSON)");
-	if (sodium_init() < 0)
-		return perr_set(err, PERR_INTERNAL, NULL, "the random number generator failed");
-	const char *key = p->idempotency_key[0] ? p->idempotency_key : NULL;
-	int out = 0, found = 0;
-	pthread_mutex_lock(&s->lock);
-	int rc = begin(s);
-	if (rc == SQLITE_OK && key) {
-		sqlite3_stmt *st = NULL;
-		char id[STORE_PROPOSAL_ID_MAX] = "";
-		rc = sqlite3_prepare_v2(s->db,
-					"SELECT id FROM portal_proposals "
-					"WHERE proposer = ?1 AND idempotency_key = ?2",
-					-1, &st, NULL);
-		if (rc == SQLITE_OK) {
-			bind_text(st, 1, p->proposer);
-			bind_text(st, 2, key);
-			rc = sqlite3_step(st);
-		}
-		if (rc == SQLITE_ROW) {
-			snprintf(id, sizeof id, "%s", column_str(st, 0));
-			rc = SQLITE_OK;
-		} else if (rc == SQLITE_DONE) {
-			rc = SQLITE_OK;
-		}
-		sqlite3_finalize(st);
-		if (rc == SQLITE_OK && id[0]) {
-			struct store_proposal old;
-			out = read_proposal(s, id, &old, &found, err);
-			if (out == 0 && found) {
-				store_proposal_clear(p);
-				*p = old;
-				*existed = 1;
-			}
-			return end(s, rc, out, err);
-		}
-	}
-	unsigned char rnd[8];
-	randombytes_buf(rnd, sizeof rnd);
-	char id[STORE_PROPOSAL_ID_MAX];
-	snprintf(id, sizeof id, "p-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
-		 rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-	if (rc == SQLITE_OK)
-		rc = run(s,
-			 "INSERT INTO portal_proposals (id, kind, project, proposer, "
-			 "idempotency_key, input, state, attempts, created_at, updated_at) "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)",
-			 "ttttttti", id, p->kind, p->project, p->proposer, key,
-			 p->input, proposal_state_name(PROPOSAL_SUBMITTED), at);
-	if (rc == SQLITE_OK) {
-		struct change c = {id, p->kind, p->project, -1, PROPOSAL_SUBMITTED,
-				   p->proposer, "", at};
-		rc = record(s, &c);
-	}
-	out = end(s, rc, out, err);
-	if (out == 0) {
-		snprintf(p->id, sizeof p->id, "%s", id);
-		p->state = PROPOSAL_SUBMITTED;
-		p->attempts = 0;
-		p->created_at = p->updated_at = at;
-		p->next_attempt_at = p->lease_until = 0;
-		p->lease_owner[0] = p->last_error[0] = '\0';
-	}
-	return out;
-}
+static int tx_fail(const void *tx, struct perr *err);
 
 static int sqlite_proposal_get(void *impl, const char *id, struct store_proposal *out_p,
 			       struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int found = 0;
+	int found = 0, out = 0;
 	pthread_mutex_lock(&s->lock);
-	int out = read_proposal(s, id, out_p, &found, err);
+	if (read_proposal(s, id, out_p, &found, &out, err) < 0)
+		out = tx_fail(s, err);
 	pthread_mutex_unlock(&s->lock);
 	if (out == 0 && !found)
 		out = not_found(err, id);
@@ -1344,9 +1145,6 @@ static int sqlite_proposals(void *impl, const struct store_proposal_filter *f,
 {
 	struct sqlite_store *s = impl;
 	const char *state = f && f->state >= 0 ? proposal_state_name(f->state) : NULL;
-	if (f && f->state >= 0 && !state)
-		return perr_set(err, PERR_INVALID, "state", "state %d is not a proposal state",
-				f->state);
 	sqlite3_stmt *st = NULL;
 	int out = 0;
 	pthread_mutex_lock(&s->lock);
@@ -1382,222 +1180,6 @@ static int sqlite_proposals(void *impl, const struct store_proposal_filter *f,
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
 	return out;
-}
-
-static int sqlite_proposal_path(void *impl, const char *id, const struct store_step *steps,
-				size_t n, long long at, struct perr *err)
-{
-	struct sqlite_store *s = impl;
-	int out = store_path_ok(steps, n, err);
-	if (out < 0)
-		return out;
-	struct head h;
-	pthread_mutex_lock(&s->lock);
-	int rc = begin(s);
-	if (rc == SQLITE_OK)
-		rc = load_head(s, id, &h);
-	if (rc == SQLITE_OK && !h.found)
-		out = not_found(err, id);
-	else if (rc == SQLITE_OK && h.state != steps[0].from)
-		out = perr_set(err, PERR_CONFLICT, "state", "proposal %s is %s now, not %s", id,
-			       proposal_state_name(h.state) ? proposal_state_name(h.state) : "?",
-			       proposal_state_name(steps[0].from));
-	for (size_t i = 0; i < n && rc == SQLITE_OK && out == 0; i++) {
-		const struct store_step *st = &steps[i];
-		rc = run(s,
-			 "UPDATE portal_proposals SET state = ?2, updated_at = ?3, "
-			 "next_attempt_at = CASE WHEN ?2 = 'queued' THEN ?3 END WHERE id = ?1",
-			 "tti", id, proposal_state_name(st->to), at);
-		if (rc == SQLITE_OK) {
-			struct change c = {id, h.kind, h.project, st->from, st->to, st->actor,
-					   st->reason, at};
-			rc = record(s, &c);
-		}
-	}
-	return end(s, rc, out, err);
-}
-
-/* Whether worker still holds id's lease (PERR_CONFLICT when not). A lease
- * that ran out but that nobody took over is still held: taking it over
- * changes lease_owner in the same transaction that would conflict here. */
-static int held(const struct head *h, const char *id, const char *worker, struct perr *err)
-{
-	if (!h->found)
-		return not_found(err, id);
-	if (h->state != PROPOSAL_RUNNING || strcmp(h->lease_owner, worker) != 0)
-		return perr_set(err, PERR_CONFLICT, "worker",
-				"worker %s no longer holds proposal %s (it is %s%s%s)", worker, id,
-				proposal_state_name(h->state) ? proposal_state_name(h->state) : "?",
-				h->lease_owner[0] ? ", held by " : "", h->lease_owner);
-	return 0;
-}
-
-static int sqlite_proposal_lease(void *impl, const char *worker, long long now,
-				 long long visibility_ms, struct store_proposal *out_p,
-				 struct perr *err)
-{
-	struct sqlite_store *s = impl;
-	char actor[AUDIT_ACTOR_MAX];
-	int out = store_worker_actor(worker, actor, err);
-	if (out < 0)
-		return out;
-	if (visibility_ms <= 0)
-		return perr_set(err, PERR_INVALID, "visibility_ms",
-				"a lease lasts a positive number of milliseconds");
-	char id[STORE_PROPOSAL_ID_MAX] = "";
-	struct head h;
-	int found = 0;
-	pthread_mutex_lock(&s->lock);
-	int rc = begin(s);
-	if (rc == SQLITE_OK) {
-		/* Due since: a queued one's next attempt, a running one's lease end. */
-		sqlite3_stmt *st = NULL;
-		rc = sqlite3_prepare_v2(
-			s->db,
-			"SELECT id FROM portal_proposals "
-			"WHERE (state = 'queued' AND next_attempt_at <= ?1) "
-			"OR (state = 'running' AND lease_until < ?1) "
-			"ORDER BY CASE state WHEN 'running' THEN lease_until ELSE next_attempt_at END, "
-			"created_at, id LIMIT 1",
-			-1, &st, NULL);
-		if (rc == SQLITE_OK) {
-			sqlite3_bind_int64(st, 1, now);
-			rc = sqlite3_step(st);
-		}
-		if (rc == SQLITE_ROW) {
-			snprintf(id, sizeof id, "%s", column_str(st, 0));
-			rc = SQLITE_OK;
-		} else if (rc == SQLITE_DONE) {
-			rc = SQLITE_OK;
-		}
-		sqlite3_finalize(st);
-	}
-	if (rc == SQLITE_OK && !id[0])
-		return end(s, rc, 0, err);
-	if (rc == SQLITE_OK)
-		rc = load_head(s, id, &h);
-	if (rc == SQLITE_OK && h.state == PROPOSAL_RUNNING) {
-		char reason[AUDIT_REASON_MAX];
-		snprintf(reason, sizeof reason, "the lease of worker:%s ran out at %lld",
-			 h.lease_owner, h.lease_until);
-		rc = run(s,
-			 "UPDATE portal_proposals SET state = 'queued', lease_owner = NULL, "
-			 "lease_until = NULL, next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
-			 "ti", id, now);
-		if (rc == SQLITE_OK) {
-			struct change c = {id, h.kind, h.project, PROPOSAL_RUNNING, PROPOSAL_QUEUED,
-					   LEASE_EXPIRED_ACTOR, reason, now};
-			rc = record(s, &c);
-		}
-	}
-	if (rc == SQLITE_OK)
-		rc = run(s,
-			 "UPDATE portal_proposals SET state = 'running', lease_owner = ?2, "
-			 "lease_until = ?3, attempts = attempts + 1, next_attempt_at = NULL, "
-			 "updated_at = ?4 WHERE id = ?1",
-			 "ttii", id, worker, now + visibility_ms, now);
-	if (rc == SQLITE_OK) {
-		struct change c = {id, h.kind, h.project, PROPOSAL_QUEUED, PROPOSAL_RUNNING,
-				   actor, "", now};
-		rc = record(s, &c);
-	}
-	if (rc == SQLITE_OK)
-		out = read_proposal(s, id, out_p, &found, err);
-	out = end(s, rc, out, err);
-	if (out < 0 && found)
-		store_proposal_clear(out_p);
-	return out < 0 ? out : 1;
-}
-
-static int sqlite_proposal_heartbeat(void *impl, const char *id, const char *worker,
-				     long long now, long long visibility_ms, struct perr *err)
-{
-	struct sqlite_store *s = impl;
-	char actor[AUDIT_ACTOR_MAX];
-	int out = store_worker_actor(worker, actor, err);
-	if (out < 0)
-		return out;
-	if (visibility_ms <= 0)
-		return perr_set(err, PERR_INVALID, "visibility_ms",
-				"a lease lasts a positive number of milliseconds");
-	struct head h;
-	pthread_mutex_lock(&s->lock);
-	int rc = begin(s);
-	if (rc == SQLITE_OK)
-		rc = load_head(s, id, &h);
-	if (rc == SQLITE_OK)
-		out = held(&h, id, worker, err);
-	if (rc == SQLITE_OK && out == 0)
-		rc = run(s, "UPDATE portal_proposals SET lease_until = ?2 WHERE id = ?1", "ti", id,
-			 now + visibility_ms);
-	return end(s, rc, out, err);
-}
-
-static int sqlite_proposal_release(void *impl, const char *id, const char *worker,
-				   long long now, struct perr *err)
-{
-	struct sqlite_store *s = impl;
-	char actor[AUDIT_ACTOR_MAX];
-	int out = store_worker_actor(worker, actor, err);
-	if (out < 0)
-		return out;
-	struct head h;
-	pthread_mutex_lock(&s->lock);
-	int rc = begin(s);
-	if (rc == SQLITE_OK)
-		rc = load_head(s, id, &h);
-	if (rc == SQLITE_OK)
-		out = held(&h, id, worker, err);
-	if (rc == SQLITE_OK && out == 0)
-		rc = run(s,
-			 "UPDATE portal_proposals SET state = 'queued', lease_owner = NULL, "
-			 "lease_until = NULL, attempts = max(attempts - 1, 0), "
-			 "next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
-			 "ti", id, now);
-	if (rc == SQLITE_OK && out == 0) {
-		struct change c = {id, h.kind, h.project, PROPOSAL_RUNNING, PROPOSAL_QUEUED,
-				   actor, "released by its worker", now};
-		rc = record(s, &c);
-	}
-	return end(s, rc, out, err);
-}
-
-static int sqlite_proposal_finish(void *impl, const char *id, const char *worker, int ok,
-				  const char *evidence, const char *error, long long now,
-				  long long retry_at, struct perr *err)
-{
-	struct sqlite_store *s = impl;
-	char actor[AUDIT_ACTOR_MAX];
-	int out = store_worker_actor(worker, actor, err);
-	if (out < 0)
-		return out;
-	/* The same text is the proposal's last_error and its audit reason. */
-	char why[AUDIT_REASON_MAX];
-	store_cut_utf8(why, sizeof why, ok ? "" : error);
-	if (!ok && !why[0])
-		snprintf(why, sizeof why, "the attempt failed");
-	int to = ok ? PROPOSAL_EXECUTED : retry_at > 0 ? PROPOSAL_QUEUED : PROPOSAL_FAILED;
-	struct head h;
-	pthread_mutex_lock(&s->lock);
-	int rc = begin(s);
-	if (rc == SQLITE_OK)
-		rc = load_head(s, id, &h);
-	if (rc == SQLITE_OK)
-		out = held(&h, id, worker, err);
-	if (rc == SQLITE_OK && out == 0)
-		rc = run(s,
-			 "UPDATE portal_proposals SET state = ?2, lease_owner = NULL, "
-			 "lease_until = NULL, updated_at = ?3, "
-			 "next_attempt_at = CASE WHEN ?2 = 'queued' THEN ?4 END, "
-			 "evidence = CASE WHEN ?2 = 'executed' THEN ?5 ELSE evidence END, "
-			 "last_error = CASE WHEN ?2 = 'executed' THEN last_error ELSE ?6 END "
-			 "WHERE id = ?1",
-			 "ttiitt", id, proposal_state_name(to), now, retry_at, evidence, why);
-	if (rc == SQLITE_OK && out == 0) {
-		struct change c = {id, h.kind, h.project, PROPOSAL_RUNNING, to, actor, why, now};
-		rc = record(s, &c);
-	}
-	return end(s, rc, out, err);
 }
 
 static int sqlite_proposal_set_closure(void *impl, const char *id, const char *closure,
@@ -1662,6 +1244,295 @@ static int sqlite_audit(void *impl, const char *id, store_audit_fn fn, void *arg
 	pthread_mutex_unlock(&s->lock);
 	return out;
 }
+
+/* A change's transaction: the connection's lock, held from open to close. */
+
+static void *tx_open(void *impl, struct perr *err)
+{
+	(void)err;
+	struct sqlite_store *s = impl;
+	pthread_mutex_lock(&s->lock);
+	s->tx_rc = SQLITE_OK;
+	return s;
+}
+
+static int tx_begin(void *tx)
+{
+	return noted(tx, begin(tx));
+}
+
+static int tx_commit(void *tx)
+{
+	struct sqlite_store *s = tx;
+	return noted(s, sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL));
+}
+
+static void tx_rollback(void *tx)
+{
+	rollback(((struct sqlite_store *)tx)->db);
+}
+
+/* One connection, and the write lock taken first: nothing to run again for. */
+static int tx_retry(const void *tx, int unique)
+{
+	(void)tx;
+	(void)unique;
+	return 0;
+}
+
+static int tx_fail(const void *tx, struct perr *err)
+{
+	const struct sqlite_store *s = tx;
+	char why[256];
+	describe(why, sizeof why, s->label, s->tx_ext, s->tx_msg);
+	return perr_set(err, (s->tx_rc & 0xff) == SQLITE_BUSY ? PERR_UNAVAILABLE : PERR_STORE,
+			FIELD, "%s", why);
+}
+
+static void tx_close(void *tx)
+{
+	struct sqlite_store *s = tx;
+	rollback(s->db); /* a no-op once COMMIT went through */
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int find_key(void *tx, const char *proposer, const char *key,
+		    char id[STORE_PROPOSAL_ID_MAX])
+{
+	struct sqlite_store *s = tx;
+	sqlite3_stmt *st = NULL;
+	id[0] = '\0';
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT id FROM portal_proposals "
+				    "WHERE proposer = ?1 AND idempotency_key = ?2",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, proposer);
+		bind_text(st, 2, key);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_ROW) {
+		snprintf(id, STORE_PROPOSAL_ID_MAX, "%s", column_str(st, 0));
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	rc = noted(s, rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int insert(void *tx, const char *id, const struct store_proposal *p, const char *key,
+		  long long at)
+{
+	return noted(tx, run(tx,
+			     "INSERT INTO portal_proposals (id, kind, project, proposer, "
+			     "idempotency_key, input, state, attempts, created_at, updated_at) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)",
+			     "ttttttti", id, p->kind, p->project, p->proposer, key, p->input,
+			     proposal_state_name(PROPOSAL_SUBMITTED), at));
+}
+
+static int load_head(void *tx, const char *id, struct store_head *h)
+{
+	struct sqlite_store *s = tx;
+	sqlite3_stmt *st = NULL;
+	memset(h, 0, sizeof *h);
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT state, kind, project, lease_owner, lease_until "
+				    "FROM portal_proposals WHERE id = ?1",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, id);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_ROW) {
+		h->found = 1;
+		h->state = proposal_state_parse(column_str(st, 0));
+		snprintf(h->kind, sizeof h->kind, "%s", column_str(st, 1));
+		snprintf(h->project, sizeof h->project, "%s", column_str(st, 2));
+		snprintf(h->lease_owner, sizeof h->lease_owner, "%s", column_str(st, 3));
+		h->lease_until = sqlite3_column_int64(st, 4);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	rc = noted(s, rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int due(void *tx, long long now, char id[STORE_PROPOSAL_ID_MAX])
+{
+	struct sqlite_store *s = tx;
+	sqlite3_stmt *st = NULL;
+	id[0] = '\0';
+	/* Due since: a queued one's next attempt, a running one's lease end. */
+	int rc = sqlite3_prepare_v2(
+		s->db,
+		"SELECT id FROM portal_proposals "
+		"WHERE (state = 'queued' AND next_attempt_at <= ?1) "
+		"OR (state = 'running' AND lease_until < ?1) "
+		"ORDER BY CASE state WHEN 'running' THEN lease_until ELSE next_attempt_at END, "
+		"created_at, id LIMIT 1",
+		-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, now);
+		rc = sqlite3_step(st);
+	}
+	if (rc == SQLITE_ROW) {
+		snprintf(id, STORE_PROPOSAL_ID_MAX, "%s", column_str(st, 0));
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	rc = noted(s, rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int move(void *tx, const char *id, int to, long long at)
+{
+	return noted(tx, run(tx,
+			     "UPDATE portal_proposals SET state = ?2, updated_at = ?3, "
+			     "next_attempt_at = CASE WHEN ?2 = 'queued' THEN ?3 END WHERE id = ?1",
+			     "tti", id, proposal_state_name(to), at));
+}
+
+static int expire(void *tx, const char *id, long long now)
+{
+	return noted(tx, run(tx,
+			     "UPDATE portal_proposals SET state = 'queued', lease_owner = NULL, "
+			     "lease_until = NULL, next_attempt_at = ?2, updated_at = ?2 "
+			     "WHERE id = ?1",
+			     "ti", id, now));
+}
+
+static int take(void *tx, const char *id, const char *worker, long long until, long long now)
+{
+	return noted(tx, run(tx,
+			     "UPDATE portal_proposals SET state = 'running', lease_owner = ?2, "
+			     "lease_until = ?3, attempts = attempts + 1, next_attempt_at = NULL, "
+			     "updated_at = ?4 WHERE id = ?1",
+			     "ttii", id, worker, until, now));
+}
+
+static int extend(void *tx, const char *id, long long until)
+{
+	return noted(tx, run(tx, "UPDATE portal_proposals SET lease_until = ?2 WHERE id = ?1",
+			     "ti", id, until));
+}
+
+static int give_back(void *tx, const char *id, long long now)
+{
+	return noted(tx, run(tx,
+			     "UPDATE portal_proposals SET state = 'queued', lease_owner = NULL, "
+			     "lease_until = NULL, attempts = max(attempts - 1, 0), "
+			     "next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
+			     "ti", id, now));
+}
+
+static int finish(void *tx, const char *id, int to, long long now, long long retry_at,
+		  const char *evidence, const char *why)
+{
+	return noted(tx, run(tx,
+			     "UPDATE portal_proposals SET state = ?2, lease_owner = NULL, "
+			     "lease_until = NULL, updated_at = ?3, "
+			     "next_attempt_at = CASE WHEN ?2 = 'queued' THEN ?4 END, "
+			     "evidence = CASE WHEN ?2 = 'executed' THEN ?5 ELSE evidence END, "
+			     "last_error = CASE WHEN ?2 = 'executed' THEN last_error ELSE ?6 END "
+			     "WHERE id = ?1",
+			     "ttiitt", id, proposal_state_name(to), now, retry_at, evidence, why));
+}
+
+/* The hash of the last audit row overall (zeros when there is none) and the
+ * seq the next row gets: past every seq ever used, even a deleted one. */
+static int audit_tail(void *tx, unsigned char prev[AUDIT_HASH_LEN], long long *next)
+{
+	struct sqlite_store *s = tx;
+	sqlite3_stmt *st = NULL;
+	memset(prev, 0, AUDIT_HASH_LEN);
+	int rc = sqlite3_prepare_v2(
+		s->db,
+		"SELECT (SELECT hash FROM portal_audit ORDER BY seq DESC LIMIT 1), "
+		"max(coalesce((SELECT max(seq) FROM portal_audit), 0), "
+		"coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'portal_audit'), 0)) + 1",
+		-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 0) == AUDIT_HASH_LEN)
+			memcpy(prev, sqlite3_column_blob(st, 0), AUDIT_HASH_LEN);
+		*next = sqlite3_column_int64(st, 1);
+		rc = SQLITE_OK;
+	}
+	rc = noted(s, rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int audit_add(void *tx, const struct audit_row *r)
+{
+	struct sqlite_store *s = tx;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "INSERT INTO portal_audit "
+				    "(seq, proposal, from_state, to_state, actor, at, reason, prev, hash) "
+				    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, r->seq);
+		bind_text(st, 2, r->proposal);
+		bind_text(st, 3, r->from);
+		bind_text(st, 4, r->to);
+		bind_text(st, 5, r->actor);
+		sqlite3_bind_int64(st, 6, r->at);
+		bind_text(st, 7, r->reason);
+		sqlite3_bind_blob(st, 8, r->prev, AUDIT_HASH_LEN, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 9, r->hash, AUDIT_HASH_LEN, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	rc = noted(s, rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int event_add(void *tx, const struct event *ev, long long now)
+{
+	long long seq = 0;
+	int fresh = 0;
+	return noted(tx, append_one(tx, ev, now, &seq, &fresh));
+}
+
+static const struct store_queue_ops sqlite_queue_ops = {
+	.get = sqlite_proposal_get,
+	.list = sqlite_proposals,
+	.set_closure = sqlite_proposal_set_closure,
+	.audit = sqlite_audit,
+	.open = tx_open,
+	.begin = tx_begin,
+	.commit = tx_commit,
+	.rollback = tx_rollback,
+	.retry = tx_retry,
+	.fail = tx_fail,
+	.close = tx_close,
+	.find_key = find_key,
+	.insert = insert,
+	.head = load_head,
+	.read = read_proposal,
+	.due = due,
+	.move = move,
+	.expire = expire,
+	.take = take,
+	.extend = extend,
+	.give_back = give_back,
+	.finish = finish,
+	.audit_tail = audit_tail,
+	.audit_add = audit_add,
+	.event_add = event_add,
+};
 
 /* --- the embedded proof planes ------------------------------------------ */
 
@@ -1992,16 +1863,7 @@ const struct store_ops sqlite_store_ops = {
 	.login_delete = sqlite_login_delete,
 	.login_delete_user = sqlite_login_delete_user,
 	.logins = sqlite_logins,
-	.proposal_submit = sqlite_proposal_submit,
-	.proposal_get = sqlite_proposal_get,
-	.proposals = sqlite_proposals,
-	.proposal_path = sqlite_proposal_path,
-	.proposal_lease = sqlite_proposal_lease,
-	.proposal_heartbeat = sqlite_proposal_heartbeat,
-	.proposal_release = sqlite_proposal_release,
-	.proposal_finish = sqlite_proposal_finish,
-	.proposal_set_closure = sqlite_proposal_set_closure,
-	.audit = sqlite_audit,
+	.queue = &sqlite_queue_ops,
 	.graph_put = sqlite_graph_put,
 	.graph_about = sqlite_graph_about,
 	.fact_record = sqlite_fact_record,

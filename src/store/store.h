@@ -136,6 +136,8 @@ typedef int (*store_login_fn)(void *arg, const struct store_login *l);
 typedef int (*store_proposal_fn)(void *arg, const struct store_proposal *p);
 typedef int (*store_audit_fn)(void *arg, const struct store_audit *a);
 
+struct store_queue_ops; /* store/backend.h */
+
 struct store_ops {
 	const char *name; /* "sqlite" */
 	void (*close)(void *impl);
@@ -201,67 +203,9 @@ struct store_ops {
 	int (*logins)(void *impl, long long now_ms, store_login_fn fn, void *arg,
 		      struct perr *err);
 
-	/* portal_proposals and portal_audit. Every change of state happens in
-	 * one transaction with its audit row, whose hash chains to the row
-	 * before (core/audit.h).
-	 * proposal_submit: stores p (id made here, state submitted) and its
-	 * first audit row (actor p->proposer). When p->idempotency_key is set
-	 * and that proposer already submitted with it, nothing is stored: p is
-	 * filled from the existing proposal and *existed set to 1.
-	 * proposal_get: PERR_NOT_FOUND when absent. proposals: by filter.
-	 * proposal_path: steps[0..n) (1 <= n <= STORE_PATH_MAX) in one
-	 * transaction, all or none, each step starting where the one before
-	 * ended, so a crash never leaves a proposal half-way along a path
-	 * (approval is submitted → approved → queued: nothing would ever queue
-	 * a proposal left approved). Each from → to: core's
-	 * proposal_transition_ok must allow it, else PERR_INVALID (a gap
-	 * between steps too); PERR_CONFLICT when the proposal is not in the
-	 * first from any more (someone else moved it); approved → queued sets
-	 * next_attempt_at = at. Steps into or out of running belong to the
-	 * queue ops below and are PERR_INVALID here. Text that the audit row
-	 * keeps is bounded: actor under STORE_NAME_MAX + 8 bytes, reason under
-	 * 256 (PERR_TOO_LARGE); finish cuts a longer error to fit.
-	 * Every audit row is also appended to portal_live_events in the same
-	 * transaction: type "proposal.transitioned", id "proposal:<id>:<seq>",
-	 * source "portal", the proposal's project, ts = received_at = at, data
-	 * {proposal, kind, from, to, actor} (from is null on a proposal's first
-	 * row). */
-	int (*proposal_submit)(void *impl, struct store_proposal *p, long long at, int *existed,
-			       struct perr *err);
-	int (*proposal_get)(void *impl, const char *id, struct store_proposal *out,
-			    struct perr *err);
-	int (*proposals)(void *impl, const struct store_proposal_filter *f, store_proposal_fn fn,
-			 void *arg, struct perr *err);
-	int (*proposal_path)(void *impl, const char *id, const struct store_step *steps, size_t n,
-			     long long at, struct perr *err);
-	/* The queue. lease: takes the oldest queued proposal due at now, or a
-	 * running one whose lease ran out (its worker died), makes it running
-	 * under `worker` until now + visibility_ms, counts an attempt, audits
-	 * it; returns 1 with out filled, 0 when there is nothing to do.
-	 * heartbeat: extends a lease still held by worker (PERR_CONFLICT when
-	 * lost; a lease that ran out is still held until another lease takes
-	 * it over, and the same goes for release and finish). release: a worker stopping gives it back (running → queued,
-	 * due now, the attempt not counted). finish: ok → executed with
-	 * evidence; not ok → queued again due at retry_at (retry_at > 0) or
-	 * failed with error, the dead letter (retry_at == 0). A lease no
-	 * longer held is PERR_CONFLICT and changes nothing. Audit actors are
-	 * "worker:<worker>"; taking over a lease that ran out writes two rows,
-	 * running → queued (actor "lease-expired") then queued → running. */
-	int (*proposal_lease)(void *impl, const char *worker, long long now,
-			      long long visibility_ms, struct store_proposal *out, struct perr *err);
-	int (*proposal_heartbeat)(void *impl, const char *id, const char *worker, long long now,
-				  long long visibility_ms, struct perr *err);
-	int (*proposal_release)(void *impl, const char *id, const char *worker, long long now,
-				struct perr *err);
-	int (*proposal_finish)(void *impl, const char *id, const char *worker, int ok,
-			       const char *evidence, const char *error, long long now,
-			       long long retry_at, struct perr *err);
-	/* Keeps the closure last decided for a proposal (JSON) and when. Not a
-	 * transition: no audit row. */
-	int (*proposal_set_closure)(void *impl, const char *id, const char *closure, long long at,
-				    struct perr *err);
-	/* Every audit row in seq order (of one proposal when id is set). */
-	int (*audit)(void *impl, const char *id, store_audit_fn fn, void *arg, struct perr *err);
+	/* portal_proposals and portal_audit: reads and rows under the proposal
+	 * rules (store/proposals.c), which are the same on every backend. */
+	const struct store_queue_ops *queue;
 
 	/* portal_graph_triples, portal_warehouse_facts and portal_evidence: the
 	 * embedded proof planes (proof/embedded.c), with proof/proof.h's
@@ -430,38 +374,50 @@ static inline int store_logins(struct store *st, long long now_ms, store_login_f
 	return st->ops->logins(st->impl, now_ms, fn, arg, err);
 }
 
+/* portal_proposals and portal_audit, under the proposal rules
+ * (store/proposals.c), the same on every backend. Every change of state
+ * happens in one transaction with its audit row, whose hash chains to the
+ * row before (core/audit.h). Every audit row is also appended to
+ * portal_live_events in the same transaction: type "proposal.transitioned",
+ * id "proposal:<id>:<seq>", source "portal", the proposal's project, ts =
+ * received_at = at, data {proposal, kind, from, to, actor} (from is null on
+ * a proposal's first row). Text that the audit row keeps is bounded: actor
+ * under STORE_NAME_MAX + 8 bytes, reason under 256 (PERR_TOO_LARGE); finish
+ * cuts a longer error to fit. */
+
 /* Frees p->input, p->evidence and p->closure and sets them NULL; the rest is left. */
 void store_proposal_clear(struct store_proposal *p);
 
-/* p->input (and p->evidence) must be heap memory owned by p: when an
- * idempotent resubmission fills p from the stored proposal, they are freed
- * and replaced. */
-static inline int store_proposal_submit(struct store *st, struct store_proposal *p, long long at,
-					int *existed, struct perr *err)
-{
-	return st->ops->proposal_submit(st->impl, p, at, existed, err);
-}
+/* Stores p (id made here, state submitted) and its first audit row (actor
+ * p->proposer). When p->idempotency_key is set and that proposer already
+ * submitted with it, nothing is stored: p is filled from the existing
+ * proposal and *existed set to 1. p->input (and p->evidence) must be heap
+ * memory owned by p: when an idempotent resubmission fills p from the stored
+ * proposal, they are freed and replaced. */
+int store_proposal_submit(struct store *st, struct store_proposal *p, long long at, int *existed,
+			  struct perr *err);
 
-/* out is overwritten (not cleared first): clear it afterwards. */
-static inline int store_proposal_get(struct store *st, const char *id,
-				     struct store_proposal *out, struct perr *err)
-{
-	return st->ops->proposal_get(st->impl, id, out, err);
-}
+/* PERR_NOT_FOUND when absent. out is overwritten (not cleared first): clear
+ * it afterwards. */
+int store_proposal_get(struct store *st, const char *id, struct store_proposal *out,
+		       struct perr *err);
 
-/* p is valid only during fn; fn must not call the store. */
-static inline int store_proposals(struct store *st, const struct store_proposal_filter *f,
-				  store_proposal_fn fn, void *arg, struct perr *err)
-{
-	return st->ops->proposals(st->impl, f, fn, arg, err);
-}
+/* The proposals f selects. p is valid only during fn; fn must not call the
+ * store. */
+int store_proposals(struct store *st, const struct store_proposal_filter *f,
+		    store_proposal_fn fn, void *arg, struct perr *err);
 
-static inline int store_proposal_path(struct store *st, const char *id,
-				      const struct store_step *steps, size_t n, long long at,
-				      struct perr *err)
-{
-	return st->ops->proposal_path(st->impl, id, steps, n, at, err);
-}
+/* steps[0..n) (1 <= n <= STORE_PATH_MAX) in one transaction, all or none,
+ * each step starting where the one before ended, so a crash never leaves a
+ * proposal half-way along a path (approval is submitted → approved →
+ * queued: nothing would ever queue a proposal left approved). Each from →
+ * to: core's proposal_transition_ok must allow it, else PERR_INVALID (a gap
+ * between steps too); PERR_CONFLICT when the proposal is not in the first
+ * from any more (someone else moved it); approved → queued sets
+ * next_attempt_at = at. Steps into or out of running belong to the queue
+ * below and are PERR_INVALID here. */
+int store_proposal_path(struct store *st, const char *id, const struct store_step *steps,
+			size_t n, long long at, struct perr *err);
 
 /* A path of one step. */
 static inline int store_proposal_transition(struct store *st, const char *id, int from, int to,
@@ -469,49 +425,41 @@ static inline int store_proposal_transition(struct store *st, const char *id, in
 					    struct perr *err)
 {
 	struct store_step step = {from, to, actor, reason};
-	return st->ops->proposal_path(st->impl, id, &step, 1, at, err);
+	return store_proposal_path(st, id, &step, 1, at, err);
 }
 
-static inline int store_proposal_lease(struct store *st, const char *worker, long long now,
-				       long long visibility_ms, struct store_proposal *out,
-				       struct perr *err)
-{
-	return st->ops->proposal_lease(st->impl, worker, now, visibility_ms, out, err);
-}
+/* The queue. lease: takes the oldest queued proposal due at now, or a
+ * running one whose lease ran out (its worker died), makes it running under
+ * `worker` until now + visibility_ms, counts an attempt, audits it; returns
+ * 1 with out filled, 0 when there is nothing to do. heartbeat: extends a
+ * lease still held by worker (PERR_CONFLICT when lost; a lease that ran out
+ * is still held until another lease takes it over, and the same goes for
+ * release and finish). release: a worker stopping gives it back (running →
+ * queued, due now, the attempt not counted). finish: ok → executed with
+ * evidence; not ok → queued again due at retry_at (retry_at > 0) or failed
+ * with error, the dead letter (retry_at == 0). A lease no longer held is
+ * PERR_CONFLICT and changes nothing. Audit actors are "worker:<worker>";
+ * taking over a lease that ran out writes two rows, running → queued (actor
+ * "lease-expired") then queued → running. */
+int store_proposal_lease(struct store *st, const char *worker, long long now,
+			 long long visibility_ms, struct store_proposal *out, struct perr *err);
+int store_proposal_heartbeat(struct store *st, const char *id, const char *worker,
+			     long long now, long long visibility_ms, struct perr *err);
+int store_proposal_release(struct store *st, const char *id, const char *worker, long long now,
+			   struct perr *err);
+int store_proposal_finish(struct store *st, const char *id, const char *worker, int ok,
+			  const char *evidence, const char *error, long long now,
+			  long long retry_at, struct perr *err);
 
-static inline int store_proposal_heartbeat(struct store *st, const char *id, const char *worker,
-					   long long now, long long visibility_ms,
-					   struct perr *err)
-{
-	return st->ops->proposal_heartbeat(st->impl, id, worker, now, visibility_ms, err);
-}
+/* Keeps the closure last decided for a proposal (JSON) and when. Not a
+ * transition: no audit row. PERR_NOT_FOUND when absent. */
+int store_proposal_set_closure(struct store *st, const char *id, const char *closure,
+			       long long at, struct perr *err);
 
-static inline int store_proposal_release(struct store *st, const char *id, const char *worker,
-					 long long now, struct perr *err)
-{
-	return st->ops->proposal_release(st->impl, id, worker, now, err);
-}
-
-static inline int store_proposal_finish(struct store *st, const char *id, const char *worker,
-					int ok, const char *evidence, const char *error,
-					long long now, long long retry_at, struct perr *err)
-{
-	return st->ops->proposal_finish(st->impl, id, worker, ok, evidence, error, now, retry_at,
-					err);
-}
-
-static inline int store_proposal_set_closure(struct store *st, const char *id,
-					     const char *closure, long long at, struct perr *err)
-{
-	return st->ops->proposal_set_closure(st->impl, id, closure, at, err);
-}
-
-/* a is valid only during fn; fn must not call the store. */
-static inline int store_audit(struct store *st, const char *id, store_audit_fn fn, void *arg,
-			      struct perr *err)
-{
-	return st->ops->audit(st->impl, id, fn, arg, err);
-}
+/* Every audit row in seq order (of one proposal when id is set). a is valid
+ * only during fn; fn must not call the store. */
+int store_audit(struct store *st, const char *id, store_audit_fn fn, void *arg,
+		struct perr *err);
 
 static inline int store_graph_put(struct store *st, const char *graph,
 				  const struct proof_triple *t, size_t n, struct perr *err)

@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 
+#include "store/planes.h"
 #include "store/postgres.h"
 #include "store/rules.h"
 

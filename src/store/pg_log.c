@@ -266,9 +266,7 @@ static const struct pg_query Q_USERS = {
 int pg_user_add(void *impl, struct store_user *u, struct perr *err)
 {
 	struct pg_store *s = impl;
-	int out = store_user_fields_ok(u, err);
-	if (out < 0)
-		return out;
+	int out = 0;
 	struct pg_conn *c = pg_acquire(s, err);
 	if (!c)
 		return PERR_UNAVAILABLE;
@@ -309,9 +307,7 @@ int pg_user_get(void *impl, const char *name, struct store_user *out_user, struc
 int pg_user_update(void *impl, const struct store_user *u, struct perr *err)
 {
 	struct pg_store *s = impl;
-	int out = store_user_fields_ok(u, err);
-	if (out < 0)
-		return out;
+	int out = 0;
 	struct pg_conn *c = pg_acquire(s, err);
 	if (!c)
 		return PERR_UNAVAILABLE;

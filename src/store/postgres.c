@@ -306,15 +306,14 @@ static int pg_check(void *impl, struct store_status *st, struct perr *err)
 	return perr_set(err, PERR_UNAVAILABLE, PG_FIELD, "%s", st->reason);
 }
 
-const struct store_ops pg_store_ops = {
-	.name = "postgres",
-	.close = pg_close,
-	.events_listen = pg_events_listen,
-	.migrate = pg_migrate,
-	.check = pg_check,
+static const struct store_log_ops pg_log_ops = {
 	.append = pg_append,
 	.scan = pg_scan,
+	.events_listen = pg_events_listen,
 	.history = pg_history,
+};
+
+static const struct store_account_ops pg_account_ops = {
 	.token_add = pg_token_add,
 	.token_revoke = pg_token_revoke,
 	.tokens = pg_tokens,
@@ -327,11 +326,24 @@ const struct store_ops pg_store_ops = {
 	.login_delete = pg_login_delete,
 	.login_delete_user = pg_login_delete_user,
 	.logins = pg_logins,
-	.queue = &pg_queue_ops,
+};
+
+static const struct store_proof_ops pg_proof_ops = {
 	.graph_put = pg_graph_put,
 	.graph_about = pg_graph_about,
 	.fact_record = pg_fact_record,
 	.facts = pg_facts,
 	.evidence_put = pg_evidence_put,
 	.evidence_of = pg_evidence_of,
+};
+
+const struct store_ops pg_store_ops = {
+	.name = "postgres",
+	.close = pg_close,
+	.migrate = pg_migrate,
+	.check = pg_check,
+	.log = &pg_log_ops,
+	.accounts = &pg_account_ops,
+	.queue = &pg_queue_ops,
+	.proof = &pg_proof_ops,
 };

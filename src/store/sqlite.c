@@ -19,6 +19,7 @@
 #include "core/proposal.h"
 #include "core/role.h"
 #include "store/backend.h"
+#include "store/planes.h"
 #include "store/rules.h"
 #include "util/clock.h"
 
@@ -712,9 +713,7 @@ static int unknown_role(struct perr *err, sqlite3_stmt *st)
 static int sqlite_user_add(void *impl, struct store_user *u, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = store_user_fields_ok(u, err);
-	if (out < 0)
-		return out;
+	int out = 0;
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&s->lock);
 	int rc = sqlite3_prepare_v2(s->db,
@@ -774,9 +773,7 @@ static int sqlite_user_get(void *impl, const char *name, struct store_user *out_
 static int sqlite_user_update(void *impl, const struct store_user *u, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = store_user_fields_ok(u, err);
-	if (out < 0)
-		return out;
+	int out = 0;
 	sqlite3_stmt *up = NULL, *del = NULL;
 	int changed = 0;
 	pthread_mutex_lock(&s->lock);
@@ -1568,13 +1565,7 @@ static int sqlite_graph_put(void *impl, const char *graph, const struct proof_tr
 			    size_t n, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = store_proof_text(graph, PROOF_IRI_MAX, 0, "graph", err);
-	if (out == 0 && n > 0 && !t)
-		out = perr_set(err, PERR_INVALID, "triples", "%zu triples announced, none given", n);
-	for (size_t i = 0; out == 0 && i < n; i++)
-		out = store_triple_ok(&t[i], i, err);
-	if (out < 0 || n == 0)
-		return out;
+	int out = 0;
 	long long now = clock_wall_ms();
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&s->lock);
@@ -1609,11 +1600,7 @@ static int sqlite_graph_about(void *impl, const char *graph, const char *subject
 			      proof_triple_fn fn, void *arg, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = store_proof_text(graph, PROOF_IRI_MAX, 0, "graph", err);
-	if (out == 0)
-		out = store_proof_text(subject, PROOF_IRI_MAX, 0, "subject", err);
-	if (out < 0)
-		return out;
+	int out = 0;
 	struct proof_triple *page = calloc(PROOF_PAGE, sizeof *page);
 	if (!page)
 		abort();
@@ -1672,9 +1659,7 @@ static int sqlite_graph_about(void *impl, const char *graph, const char *subject
 static int sqlite_fact_record(void *impl, const struct proof_fact *f, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = store_fact_ok(f, err);
-	if (out < 0)
-		return out;
+	int out = 0;
 	pthread_mutex_lock(&s->lock);
 	int rc = run(s,
 		     "INSERT INTO portal_warehouse_facts "
@@ -1692,9 +1677,7 @@ static int sqlite_facts(void *impl, const char *proposal, proof_fact_fn fn, void
 			struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = store_proof_text(proposal, PROOF_ID_MAX, 0, "proposal", err);
-	if (out < 0)
-		return out;
+	int out = 0;
 	struct proof_fact *page = calloc(PROOF_PAGE, sizeof *page);
 	if (!page)
 		abort();
@@ -1747,9 +1730,7 @@ static int sqlite_facts(void *impl, const char *proposal, proof_fact_fn fn, void
 static int sqlite_evidence_put(void *impl, const struct proof_evidence *e, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = store_evidence_ok(e, err);
-	if (out < 0)
-		return out;
+	int out = 0;
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&s->lock);
 	int rc = begin(s);
@@ -1793,9 +1774,7 @@ static int sqlite_evidence_of(void *impl, const char *proposal, proof_evidence_f
 			      void *arg, struct perr *err)
 {
 	struct sqlite_store *s = impl;
-	int out = store_proof_text(proposal, PROOF_ID_MAX, 0, "proposal", err);
-	if (out < 0)
-		return out;
+	int out = 0;
 	struct proof_evidence *page = calloc(PROOF_PAGE, sizeof *page);
 	if (!page)
 		abort();
@@ -1843,14 +1822,13 @@ static int sqlite_evidence_of(void *impl, const char *proposal, proof_evidence_f
 	return out;
 }
 
-const struct store_ops sqlite_store_ops = {
-	.name = "sqlite",
-	.close = sqlite_close,
-	.migrate = sqlite_migrate,
-	.check = sqlite_check,
+static const struct store_log_ops sqlite_log_ops = {
 	.append = sqlite_append,
 	.scan = sqlite_scan,
 	.history = sqlite_history,
+};
+
+static const struct store_account_ops sqlite_account_ops = {
 	.token_add = sqlite_token_add,
 	.token_revoke = sqlite_token_revoke,
 	.tokens = sqlite_tokens,
@@ -1863,11 +1841,24 @@ const struct store_ops sqlite_store_ops = {
 	.login_delete = sqlite_login_delete,
 	.login_delete_user = sqlite_login_delete_user,
 	.logins = sqlite_logins,
-	.queue = &sqlite_queue_ops,
+};
+
+static const struct store_proof_ops sqlite_proof_ops = {
 	.graph_put = sqlite_graph_put,
 	.graph_about = sqlite_graph_about,
 	.fact_record = sqlite_fact_record,
 	.facts = sqlite_facts,
 	.evidence_put = sqlite_evidence_put,
 	.evidence_of = sqlite_evidence_of,
+};
+
+const struct store_ops sqlite_store_ops = {
+	.name = "sqlite",
+	.close = sqlite_close,
+	.migrate = sqlite_migrate,
+	.check = sqlite_check,
+	.log = &sqlite_log_ops,
+	.accounts = &sqlite_account_ops,
+	.queue = &sqlite_queue_ops,
+	.proof = &sqlite_proof_ops,
 };

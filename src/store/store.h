@@ -1,7 +1,9 @@
 /* store: the persistence interface. The core and the HTTP layer only ever see
- * struct store; each backend (SQLite, PostgreSQL) fills a
- * struct store_ops, in the manner of SQLite's own VFS. Schema changes are
- * numbered migrations embedded in the binary (src/store/migrations/<backend>/
+ * struct store; each backend (SQLite, PostgreSQL) fills a struct store_ops,
+ * in the manner of SQLite's own VFS, split by concern: the log, the
+ * accounts, the proposal queue (rows only: the rules are store/proposals.c)
+ * and the proof planes (store/planes.h). Schema changes are numbered
+ * migrations embedded in the binary (src/store/migrations/<backend>/
  * NNNN_name.sql) and recorded in schema_migrations. */
 #ifndef PORTAL_STORE_H
 #define PORTAL_STORE_H
@@ -9,7 +11,6 @@
 #include <stddef.h>
 
 #include "core/event.h"
-#include "proof/proof.h"
 #include "util/perr.h"
 
 struct store_options {
@@ -136,20 +137,14 @@ typedef int (*store_login_fn)(void *arg, const struct store_login *l);
 typedef int (*store_proposal_fn)(void *arg, const struct store_proposal *p);
 typedef int (*store_audit_fn)(void *arg, const struct store_audit *a);
 
-struct store_queue_ops; /* store/backend.h */
+struct store_queue_ops; /* store/backend.h: the rows under store/proposals.c */
+struct store_proof_ops; /* store/planes.h: the embedded proof planes */
 
-struct store_ops {
-	const char *name; /* "sqlite" */
-	void (*close)(void *impl);
-	/* Applies every pending migration, each in its own transaction. Refuses
-	 * (PERR_SCHEMA) a database whose version is newer than the binary. */
-	int (*migrate)(void *impl, int *from, int *to, struct perr *err);
-	/* Checks reachability and schema without changing anything. Safe to
-	 * call from any thread; must not reuse state that a broken file would
-	 * keep looking healthy (SQLite: a fresh read-only connection). */
-	int (*check)(void *impl, struct store_status *st, struct perr *err);
+/* What a backend fills, by concern. Each op takes the backend's impl. */
 
-	/* portal_live_events. append: one transaction for all batches, each
+/* portal_live_events: the log. */
+struct store_log_ops {
+	/* append: one transaction for all batches, each
 	 * all or nothing (a batch that fails stores nothing, the others still
 	 * commit); a known id, also one earlier in the same call, is not
 	 * stored again and reports its original seq. Returns <0 only when the
@@ -171,7 +166,10 @@ struct store_ops {
 	int (*history)(void *impl, int days,
 		       int (*fn)(void *arg, const char *day, const char *type, long long n),
 		       void *arg, struct perr *err);
+};
 
+/* portal_tokens, portal_users and portal_logins: the accounts. */
+struct store_account_ops {
 	/* portal_tokens. A duplicate name is PERR_CONFLICT; revoking an unknown
 	 * or already revoked name is PERR_NOT_FOUND. */
 	int (*token_add)(void *impl, const struct store_token *t, struct perr *err);
@@ -202,42 +200,26 @@ struct store_ops {
 				 struct perr *err);
 	int (*logins)(void *impl, long long now_ms, store_login_fn fn, void *arg,
 		      struct perr *err);
+};
 
+struct store_ops {
+	const char *name; /* "sqlite" */
+	void (*close)(void *impl);
+	/* Applies every pending migration, each in its own transaction. Refuses
+	 * (PERR_SCHEMA) a database whose version is newer than the binary. */
+	int (*migrate)(void *impl, int *from, int *to, struct perr *err);
+	/* Checks reachability and schema without changing anything. Safe to
+	 * call from any thread; must not reuse state that a broken file would
+	 * keep looking healthy (SQLite: a fresh read-only connection). */
+	int (*check)(void *impl, struct store_status *st, struct perr *err);
+
+	const struct store_log_ops *log;
+	const struct store_account_ops *accounts;
 	/* portal_proposals and portal_audit: reads and rows under the proposal
 	 * rules (store/proposals.c), which are the same on every backend. */
 	const struct store_queue_ops *queue;
-
-	/* portal_graph_triples, portal_warehouse_facts and portal_evidence: the
-	 * embedded proof planes (proof/embedded.c), with proof/proof.h's
-	 * contracts. Every text argument and field is checked before anything
-	 * is written: a missing or empty one (where it is required) or one not
-	 * ended within its array is PERR_INVALID naming it ("graph",
-	 * "triples[2].subject", "event", "id"...). A store failure is
-	 * PERR_STORE (PERR_UNAVAILABLE when the database is busy), in words
-	 * that name no file: a plane's errors may reach a client.
-	 * graph_put: all n triples in one transaction; one already there stays
-	 * once (n 0 stores nothing). graph_about: the triples of graph whose
-	 * subject is subject, by predicate then object. fact_record: appends
-	 * one fact (event one of submitted, approved, executed; at >= 0).
-	 * facts: a proposal's facts by at, then in the order they were
-	 * recorded. evidence_put: the same id again is fine when every field is
-	 * equal (nothing is written), PERR_CONFLICT naming "id" when one
-	 * differs (size >= 0). evidence_of: a proposal's records in the order
-	 * they were stored.
-	 * The walks read a page of rows, let go of the store, then call fn for
-	 * each: fn may call the store (another plane, say), and a row stored
-	 * during a walk may or may not be seen, but none is seen twice. A
-	 * negative return from fn ends the walk, and is not an error. */
-	int (*graph_put)(void *impl, const char *graph, const struct proof_triple *t, size_t n,
-			 struct perr *err);
-	int (*graph_about)(void *impl, const char *graph, const char *subject, proof_triple_fn fn,
-			   void *arg, struct perr *err);
-	int (*fact_record)(void *impl, const struct proof_fact *f, struct perr *err);
-	int (*facts)(void *impl, const char *proposal, proof_fact_fn fn, void *arg,
-		     struct perr *err);
-	int (*evidence_put)(void *impl, const struct proof_evidence *e, struct perr *err);
-	int (*evidence_of)(void *impl, const char *proposal, proof_evidence_fn fn, void *arg,
-			   struct perr *err);
+	/* portal_graph_triples, portal_warehouse_facts and portal_evidence. */
+	const struct store_proof_ops *proof;
 };
 
 struct store {
@@ -276,13 +258,13 @@ static inline int store_check(struct store *st, struct store_status *status, str
 static inline int store_append(struct store *st, struct store_batch *const *b, size_t n,
 			       struct perr *err)
 {
-	return st->ops->append(st->impl, b, n, err);
+	return st->ops->log->append(st->impl, b, n, err);
 }
 
 static inline long long store_scan(struct store *st, long long after, long long limit,
 				   store_event_fn fn, void *arg, struct perr *err)
 {
-	return st->ops->scan(st->impl, after, limit, fn, arg, err);
+	return st->ops->log->scan(st->impl, after, limit, fn, arg, err);
 }
 
 /* Returns 1 when the backend will wake the reader (PostgreSQL's LISTEN), 0
@@ -290,9 +272,9 @@ static inline long long store_scan(struct store *st, long long after, long long 
 static inline int store_events_listen(struct store *st, void (*wake)(void *arg), void *arg,
 				      struct perr *err)
 {
-	if (!st->ops->events_listen)
+	if (!st->ops->log->events_listen)
 		return 0;
-	int rc = st->ops->events_listen(st->impl, wake, arg, err);
+	int rc = st->ops->log->events_listen(st->impl, wake, arg, err);
 	return rc < 0 ? rc : 1;
 }
 
@@ -300,78 +282,73 @@ static inline int store_history(struct store *st, int days,
 				int (*fn)(void *arg, const char *day, const char *type, long long n),
 				void *arg, struct perr *err)
 {
-	return st->ops->history(st->impl, days, fn, arg, err);
+	return st->ops->log->history(st->impl, days, fn, arg, err);
 }
 
 static inline int store_token_add(struct store *st, const struct store_token *t, struct perr *err)
 {
-	return st->ops->token_add(st->impl, t, err);
+	return st->ops->accounts->token_add(st->impl, t, err);
 }
 
 static inline int store_token_revoke(struct store *st, const char *name, long long at_ms,
 				     struct perr *err)
 {
-	return st->ops->token_revoke(st->impl, name, at_ms, err);
+	return st->ops->accounts->token_revoke(st->impl, name, at_ms, err);
 }
 
 static inline int store_tokens(struct store *st, store_token_fn fn, void *arg, struct perr *err)
 {
-	return st->ops->tokens(st->impl, fn, arg, err);
+	return st->ops->accounts->tokens(st->impl, fn, arg, err);
 }
 
-static inline int store_user_add(struct store *st, struct store_user *u, struct perr *err)
-{
-	return st->ops->user_add(st->impl, u, err);
-}
+/* The accounts' fields are checked here, once for every backend
+ * (store_user_fields_ok in store/rules.h), before the backend sees them. */
+int store_user_add(struct store *st, struct store_user *u, struct perr *err);
 
 static inline int store_user_get(struct store *st, const char *name, struct store_user *out,
 				 struct perr *err)
 {
-	return st->ops->user_get(st->impl, name, out, err);
+	return st->ops->accounts->user_get(st->impl, name, out, err);
 }
 
-static inline int store_user_update(struct store *st, const struct store_user *u,
-				    struct perr *err)
-{
-	return st->ops->user_update(st->impl, u, err);
-}
+int store_user_update(struct store *st, const struct store_user *u, struct perr *err);
 
 static inline int store_users(struct store *st, store_user_fn fn, void *arg, long long *count,
 			      struct perr *err)
 {
-	return st->ops->users(st->impl, fn, arg, count, err);
+	return st->ops->accounts->users(st->impl, fn, arg, count, err);
 }
 
 static inline int store_login_add(struct store *st, const struct store_login *l,
 				  struct perr *err)
 {
-	return st->ops->login_add(st->impl, l, err);
+	return st->ops->accounts->login_add(st->impl, l, err);
 }
 
 static inline int store_login_touch(struct store *st,
 				    const unsigned char hash[STORE_LOGIN_HASH_LEN],
 				    long long last_seen_at, struct perr *err)
 {
-	return st->ops->login_touch(st->impl, hash, last_seen_at, err);
+	return st->ops->accounts->login_touch(st->impl, hash, last_seen_at, err);
 }
 
 static inline int store_login_delete(struct store *st,
 				     const unsigned char hash[STORE_LOGIN_HASH_LEN],
 				     struct perr *err)
 {
-	return st->ops->login_delete(st->impl, hash, err);
+	return st->ops->accounts->login_delete(st->impl, hash, err);
 }
 
 static inline int store_login_delete_user(struct store *st, long long user_id,
 					  long long *deleted, struct perr *err)
 {
-	return st->ops->login_delete_user(st->impl, user_id, deleted, err);
+	return st->ops->accounts->login_delete_user(st->impl, user_id, deleted, err);
 }
 
 static inline int store_logins(struct store *st, long long now_ms, store_login_fn fn, void *arg,
 			       struct perr *err)
 {
-	return st->ops->logins(st->impl, now_ms, fn, arg, err);
+	return st->ops->accounts->logins(st->impl, now_ms, fn, arg, err);
 }
 
 /* portal_proposals and portal_audit, under the proposal rules
@@ -460,42 +437,6 @@ int store_proposal_set_closure(struct store *st, const char *id, const char *clo
  * only during fn; fn must not call the store. */
 int store_audit(struct store *st, const char *id, store_audit_fn fn, void *arg,
 		struct perr *err);
-
-static inline int store_graph_put(struct store *st, const char *graph,
-				  const struct proof_triple *t, size_t n, struct perr *err)
-{
-	return st->ops->graph_put(st->impl, graph, t, n, err);
-}
-
-static inline int store_graph_about(struct store *st, const char *graph, const char *subject,
-				    proof_triple_fn fn, void *arg, struct perr *err)
-{
-	return st->ops->graph_about(st->impl, graph, subject, fn, arg, err);
-}
-
-static inline int store_fact_record(struct store *st, const struct proof_fact *f,
-				    struct perr *err)
-{
-	return st->ops->fact_record(st->impl, f, err);
-}
-
-static inline int store_facts(struct store *st, const char *proposal, proof_fact_fn fn,
-			      void *arg, struct perr *err)
-{
-	return st->ops->facts(st->impl, proposal, fn, arg, err);
-}
-
-static inline int store_evidence_put(struct store *st, const struct proof_evidence *e,
-				     struct perr *err)
-{
-	return st->ops->evidence_put(st->impl, e, err);
-}
-
-static inline int store_evidence_of(struct store *st, const char *proposal,
-				    proof_evidence_fn fn, void *arg, struct perr *err)
-{
-	return st->ops->evidence_of(st->impl, proposal, fn, arg, err);
-}
 
 /* What store_audit_verify found. */
 struct store_audit_check {

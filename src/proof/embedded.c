@@ -1,11 +1,11 @@
 /* embedded: the three proof planes as tables in Portal's own store, the
  * single-node default. Each plane operation is the store operation of the
- * same meaning (store/planes.h, portal_graph_triples and its neighbours): this file
+ * same meaning (store.h, portal_graph_triples and its neighbours): this file
  * only adapts the shapes. It keeps nothing of its own, so closing a plane
  * does nothing: the store outlives it. */
 #include "proof/proof.h"
 
-#include "store/planes.h"
+#include "store/proof_store.h"
 
 static int graph_put(void *impl, const char *graph, const struct proof_triple *t, size_t n,
 		     struct perr *err)

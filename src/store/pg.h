@@ -10,7 +10,7 @@
 
 #include <libpq-fe.h>
 
-#include "store/planes.h"
+#include "store/proof_store.h"
 #include "store/postgres.h"
 #include "store/rules.h"
 

@@ -2,7 +2,7 @@
  * struct store; each backend (SQLite, PostgreSQL) fills a struct store_ops,
  * in the manner of SQLite's own VFS, split by concern: the log, the
  * accounts, the proposal queue (rows only: the rules are store/proposals.c)
- * and the proof planes (store/planes.h). Schema changes are numbered
+ * and the proof planes (store/proof_store.h). Schema changes are numbered
  * migrations embedded in the binary (src/store/migrations/<backend>/
  * NNNN_name.sql) and recorded in schema_migrations. */
 #ifndef PORTAL_STORE_H
@@ -138,7 +138,7 @@ typedef int (*store_proposal_fn)(void *arg, const struct store_proposal *p);
 typedef int (*store_audit_fn)(void *arg, const struct store_audit *a);
 
 struct store_queue_ops; /* store/backend.h: the rows under store/proposals.c */
-struct store_proof_ops; /* store/planes.h: the embedded proof planes */
+struct store_proof_ops; /* store/proof_store.h: the embedded proof planes */
 
 /* What a backend fills, by concern. Each op takes the backend's impl. */
 

@@ -1,7 +1,7 @@
-/* planes: the dispatchers of the embedded proof planes (planes.h). Every
- * argument is checked here, once for every backend (store/rules.h), before
- * a backend's op sees it; the backends only read and write their rows. */
-#include "store/planes.h"
+/* proof_store: the dispatchers of the embedded proof planes (proof_store.h).
+ * Every argument is checked here, once for every backend (store/rules.h),
+ * before a backend's op sees it; the backends only read and write rows. */
+#include "store/proof_store.h"
 
 #include "store/rules.h"
 

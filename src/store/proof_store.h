@@ -1,9 +1,9 @@
-/* planes: the embedded proof planes kept in the store — portal_graph_triples,
- * portal_warehouse_facts and portal_evidence — for proof/embedded.c, with
- * proof/proof.h's contracts. Kept out of store.h so that what only needs the
+/* proof_store: the embedded proof planes kept in the store —
+ * portal_graph_triples, portal_warehouse_facts and portal_evidence — for
+ * proof/embedded.c, with proof/proof.h's contracts. Kept out of store.h so that what only needs the
  * store does not need the proof vocabulary. */
-#ifndef PORTAL_STORE_PLANES_H
-#define PORTAL_STORE_PLANES_H
+#ifndef PORTAL_STORE_PROOF_STORE_H
+#define PORTAL_STORE_PROOF_STORE_H
 
 #include <stddef.h>
 

@@ -149,9 +149,7 @@ static void sqlite_close(void *impl)
 	struct sqlite_store *s = impl;
 	if (!s)
 		return;
-	sqlite3_finalize(s->st_insert);
-	sqlite3_finalize(s->st_seq);
-	sqlite3_finalize(s->st_scan);
+	lite_stmts_free(s);
 	/* The last connection to close checkpoints the WAL and removes it. */
 	sqlite3_close_v2(s->db);
 	pthread_mutex_destroy(&s->lock);

@@ -10,15 +10,16 @@
 
 /* --- portal_tokens ------------------------------------------------------- */
 
+static const struct lite_query Q_TOKEN_ADD = {
+	"token_add", "INSERT INTO portal_tokens (id, name, scopes, hash, created_at) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5)"};
+
 int sqlite_token_add(void *impl, const struct store_token *t, struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&s->lock);
-	int rc = sqlite3_prepare_v2(s->db,
-				    "INSERT INTO portal_tokens (id, name, scopes, hash, created_at) "
-				    "VALUES (?1, ?2, ?3, ?4, ?5)",
-				    -1, &st, NULL);
+	int rc = lite_stmt(s, &Q_TOKEN_ADD, &st);
 	if (rc == SQLITE_OK) {
 		lite_bind_text(st, 1, t->id);
 		lite_bind_text(st, 2, t->name);
@@ -34,20 +35,21 @@ int sqlite_token_add(void *impl, const struct store_token *t, struct perr *err)
 			       t->name);
 	else if (rc != SQLITE_DONE)
 		out = lite_fail(err, PERR_STORE, s->label, s->db, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return out;
 }
+
+static const struct lite_query Q_TOKEN_REVOKE = {
+	"token_revoke", "UPDATE portal_tokens SET revoked_at = ?1 "
+			"WHERE name = ?2 AND revoked_at IS NULL"};
 
 int sqlite_token_revoke(void *impl, const char *name, long long at_ms, struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&s->lock);
-	int rc = sqlite3_prepare_v2(s->db,
-				    "UPDATE portal_tokens SET revoked_at = ?1 "
-				    "WHERE name = ?2 AND revoked_at IS NULL",
-				    -1, &st, NULL);
+	int rc = lite_stmt(s, &Q_TOKEN_REVOKE, &st);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, at_ms);
 		lite_bind_text(st, 2, name);
@@ -58,20 +60,21 @@ int sqlite_token_revoke(void *impl, const char *name, long long at_ms, struct pe
 		out = lite_fail(err, PERR_STORE, s->label, s->db, rc);
 	else if (sqlite3_changes(s->db) == 0)
 		out = perr_set(err, PERR_NOT_FOUND, "name", "no live token is named '%s'", name);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return out;
 }
+
+static const struct lite_query Q_TOKENS = {
+	"tokens", "SELECT id, name, scopes, hash, created_at, revoked_at "
+		  "FROM portal_tokens ORDER BY created_at, name"};
 
 int sqlite_tokens(void *impl, store_token_fn fn, void *arg, struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&s->lock);
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT id, name, scopes, hash, created_at, revoked_at "
-				    "FROM portal_tokens ORDER BY created_at, name",
-				    -1, &st, NULL);
+	int rc = lite_stmt(s, &Q_TOKENS, &st);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_token t;
 		memset(&t, 0, sizeof t);
@@ -91,7 +94,7 @@ int sqlite_tokens(void *impl, store_token_fn fn, void *arg, struct perr *err)
 	int out = 0;
 	if (rc != SQLITE_DONE)
 		out = lite_fail(err, PERR_STORE, s->label, s->db, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return out;
 }
@@ -121,17 +124,18 @@ static int unknown_role(struct perr *err, sqlite3_stmt *st)
 			"does not know", lite_str(st, 1), lite_str(st, 2));
 }
 
+static const struct lite_query Q_USER_ADD = {
+	"user_add", "INSERT INTO portal_users "
+		    "(name, role, pw_hash, disabled, created_at, updated_at) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"};
+
 int sqlite_user_add(void *impl, struct store_user *u, struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	int out = 0;
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&s->lock);
-	int rc = sqlite3_prepare_v2(s->db,
-				    "INSERT INTO portal_users "
-				    "(name, role, pw_hash, disabled, created_at, updated_at) "
-				    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-				    -1, &st, NULL);
+	int rc = lite_stmt(s, &Q_USER_ADD, &st);
 	if (rc == SQLITE_OK) {
 		lite_bind_text(st, 1, u->name);
 		lite_bind_text(st, 2, role_name(u->role));
@@ -148,21 +152,22 @@ int sqlite_user_add(void *impl, struct store_user *u, struct perr *err)
 			       u->name);
 	else
 		out = lite_step_fail(s, err, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return out;
 }
 
+static const struct lite_query Q_USER_GET = {
+	"user_get", "SELECT " USER_COLUMNS " FROM portal_users WHERE name = ?1"};
+
 int sqlite_user_get(void *impl, const char *name, struct store_user *out_user,
-			   struct perr *err)
+		    struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	int out = 0;
 	pthread_mutex_lock(&s->lock);
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT " USER_COLUMNS " FROM portal_users WHERE name = ?1", -1,
-				    &st, NULL);
+	int rc = lite_stmt(s, &Q_USER_GET, &st);
 	if (rc == SQLITE_OK) {
 		lite_bind_text(st, 1, name);
 		rc = sqlite3_step(st);
@@ -176,10 +181,17 @@ int sqlite_user_get(void *impl, const char *name, struct store_user *out_user,
 	} else {
 		out = lite_step_fail(s, err, rc);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return out;
 }
+
+static const struct lite_query Q_USER_UPDATE = {
+	"user_update", "UPDATE portal_users SET role = ?1, pw_hash = ?2, "
+		       "disabled = ?3, updated_at = ?4 WHERE name = ?5"};
+static const struct lite_query Q_USER_SIGN_OUT = {
+	"user_sign_out", "DELETE FROM portal_logins WHERE user_id = "
+			 "(SELECT id FROM portal_users WHERE name = ?1)"};
 
 int sqlite_user_update(void *impl, const struct store_user *u, struct perr *err)
 {
@@ -190,10 +202,7 @@ int sqlite_user_update(void *impl, const struct store_user *u, struct perr *err)
 	pthread_mutex_lock(&s->lock);
 	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(s->db,
-					"UPDATE portal_users SET role = ?1, pw_hash = ?2, "
-					"disabled = ?3, updated_at = ?4 WHERE name = ?5",
-					-1, &up, NULL);
+		rc = lite_stmt(s, &Q_USER_UPDATE, &up);
 	if (rc == SQLITE_OK) {
 		lite_bind_text(up, 1, role_name(u->role));
 		lite_bind_text(up, 2, u->pw_hash);
@@ -209,10 +218,7 @@ int sqlite_user_update(void *impl, const struct store_user *u, struct perr *err)
 	/* A disabled account is signed out in the same transaction: there is
 	 * no moment when it is disabled and still has a way in. */
 	if (rc == SQLITE_OK && changed && u->disabled) {
-		rc = sqlite3_prepare_v2(s->db,
-					"DELETE FROM portal_logins WHERE user_id = "
-					"(SELECT id FROM portal_users WHERE name = ?1)",
-					-1, &del, NULL);
+		rc = lite_stmt(s, &Q_USER_SIGN_OUT, &del);
 		if (rc == SQLITE_OK) {
 			lite_bind_text(del, 1, u->name);
 			rc = sqlite3_step(del);
@@ -226,23 +232,25 @@ int sqlite_user_update(void *impl, const struct store_user *u, struct perr *err)
 		out = lite_step_fail(s, err, rc);
 	else if (!changed)
 		out = perr_set(err, PERR_NOT_FOUND, "name", "no account is named '%s'", u->name);
-	sqlite3_finalize(up);
-	sqlite3_finalize(del);
+	sqlite3_reset(up);
+	sqlite3_reset(del);
 	lite_rollback(s->db); /* a no-op once COMMIT went through */
 	pthread_mutex_unlock(&s->lock);
 	return out;
 }
 
+static const struct lite_query Q_USERS = {
+	"users", "SELECT " USER_COLUMNS " FROM portal_users ORDER BY name"};
+
 int sqlite_users(void *impl, store_user_fn fn, void *arg, long long *count,
-			struct perr *err)
+		 struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	sqlite3_stmt *st = NULL;
 	long long n = 0;
 	int out = 0;
 	pthread_mutex_lock(&s->lock);
-	int rc = sqlite3_prepare_v2(s->db, "SELECT " USER_COLUMNS " FROM portal_users ORDER BY name",
-				    -1, &st, NULL);
+	int rc = lite_stmt(s, &Q_USERS, &st);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_user u;
 		if (user_from_row(st, &u) < 0) {
@@ -258,12 +266,18 @@ int sqlite_users(void *impl, store_user_fn fn, void *arg, long long *count,
 	}
 	if (out == 0 && rc != SQLITE_DONE)
 		out = lite_step_fail(s, err, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	if (count)
 		*count = n;
 	return out;
 }
+
+static const struct lite_query Q_LOGIN_ADD = {
+	"login_add", "INSERT INTO portal_logins "
+		     "(hash, user_id, created_at, last_seen_at, expires_at) "
+		     "SELECT ?1, id, ?3, ?4, ?5 FROM portal_users "
+		     "WHERE id = ?2 AND disabled = 0"};
 
 int sqlite_login_add(void *impl, const struct store_login *l, struct perr *err)
 {
@@ -273,12 +287,7 @@ int sqlite_login_add(void *impl, const struct store_login *l, struct perr *err)
 	pthread_mutex_lock(&s->lock);
 	/* Only for an enabled account: a sign-in that raced with `user disable`
 	 * must not leave a login that enabling the account would bring back. */
-	int rc = sqlite3_prepare_v2(s->db,
-				    "INSERT INTO portal_logins "
-				    "(hash, user_id, created_at, last_seen_at, expires_at) "
-				    "SELECT ?1, id, ?3, ?4, ?5 FROM portal_users "
-				    "WHERE id = ?2 AND disabled = 0",
-				    -1, &st, NULL);
+	int rc = lite_stmt(s, &Q_LOGIN_ADD, &st);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_blob(st, 1, l->hash, STORE_LOGIN_HASH_LEN, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, l->user_id);
@@ -294,22 +303,31 @@ int sqlite_login_add(void *impl, const struct store_login *l, struct perr *err)
 		out = perr_set(err, PERR_CONFLICT, "hash", "a login with this id already exists");
 	else if (rc != SQLITE_DONE)
 		out = lite_step_fail(s, err, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return out;
 }
 
+static const struct lite_query Q_LOGIN_TOUCH = {
+	"login_touch", "UPDATE portal_logins SET last_seen_at = ?2 WHERE hash = ?1"};
+static const struct lite_query Q_LOGIN_DELETE = {
+	"login_delete", "DELETE FROM portal_logins WHERE hash = ?1"};
+static const struct lite_query Q_LOGIN_DELETE_USER = {
+	"login_delete_user", "DELETE FROM portal_logins WHERE user_id = ?1"};
+static const struct lite_query Q_LOGINS_PRUNE = {
+	"logins_prune", "DELETE FROM portal_logins WHERE expires_at <= ?1"};
+
 /* Runs one write on portal_logins. With hash, ?1 is the hash and ?2 (when
  * the statement has it) is v; without, ?1 is v. Returns 0 or a PERR_* code;
  * *changes gets the number of rows it changed. */
-static int login_write(struct sqlite_store *s, const char *sql,
+static int login_write(struct sqlite_store *s, const struct lite_query *q,
 		       const unsigned char hash[STORE_LOGIN_HASH_LEN], long long v,
 		       long long *changes, struct perr *err)
 {
 	sqlite3_stmt *st = NULL;
 	int out = 0;
 	pthread_mutex_lock(&s->lock);
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	int rc = lite_stmt(s, q, &st);
 	if (rc == SQLITE_OK) {
 		if (hash)
 			sqlite3_bind_blob(st, 1, hash, STORE_LOGIN_HASH_LEN, SQLITE_STATIC);
@@ -321,59 +339,57 @@ static int login_write(struct sqlite_store *s, const char *sql,
 		*changes = sqlite3_changes(s->db);
 	else
 		out = lite_step_fail(s, err, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return out;
 }
 
 int sqlite_login_touch(void *impl, const unsigned char hash[STORE_LOGIN_HASH_LEN],
-			      long long last_seen_at, struct perr *err)
+		       long long last_seen_at, struct perr *err)
 {
 	long long n = 0;
-	int rc = login_write(impl, "UPDATE portal_logins SET last_seen_at = ?2 WHERE hash = ?1",
-			     hash, last_seen_at, &n, err);
+	int rc = login_write(impl, &Q_LOGIN_TOUCH, hash, last_seen_at, &n, err);
 	if (rc == 0 && n == 0)
 		rc = perr_set(err, PERR_NOT_FOUND, "login", "the login has ended");
 	return rc;
 }
 
 int sqlite_login_delete(void *impl, const unsigned char hash[STORE_LOGIN_HASH_LEN],
-			       struct perr *err)
+			struct perr *err)
 {
 	long long n = 0;
-	return login_write(impl, "DELETE FROM portal_logins WHERE hash = ?1", hash, 0, &n, err);
+	return login_write(impl, &Q_LOGIN_DELETE, hash, 0, &n, err);
 }
 
 int sqlite_login_delete_user(void *impl, long long user_id, long long *deleted,
-				    struct perr *err)
+			     struct perr *err)
 {
 	long long n = 0;
-	int rc = login_write(impl, "DELETE FROM portal_logins WHERE user_id = ?1", NULL, user_id,
-			     &n, err);
+	int rc = login_write(impl, &Q_LOGIN_DELETE_USER, NULL, user_id, &n, err);
 	if (deleted)
 		*deleted = rc == 0 ? n : 0;
 	return rc;
 }
 
+static const struct lite_query Q_LOGINS = {
+	"logins", "SELECT l.hash, l.user_id, u.name, u.role, l.created_at, "
+		  "l.last_seen_at, l.expires_at "
+		  "FROM portal_logins AS l JOIN portal_users AS u ON u.id = l.user_id "
+		  "WHERE u.disabled = 0 AND l.expires_at > ?1 "
+		  "ORDER BY l.created_at, l.hash"};
+
 int sqlite_logins(void *impl, long long now_ms, store_login_fn fn, void *arg,
-			 struct perr *err)
+		  struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	long long pruned = 0;
 	/* Its own statement, so the write lock is not held while fn runs. */
-	int out = login_write(s, "DELETE FROM portal_logins WHERE expires_at <= ?1", NULL, now_ms,
-			      &pruned, err);
+	int out = login_write(s, &Q_LOGINS_PRUNE, NULL, now_ms, &pruned, err);
 	if (out < 0)
 		return out;
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&s->lock);
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT l.hash, l.user_id, u.name, u.role, l.created_at, "
-				    "l.last_seen_at, l.expires_at "
-				    "FROM portal_logins AS l JOIN portal_users AS u ON u.id = l.user_id "
-				    "WHERE u.disabled = 0 AND l.expires_at > ?1 "
-				    "ORDER BY l.created_at, l.hash",
-				    -1, &st, NULL);
+	int rc = lite_stmt(s, &Q_LOGINS, &st);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 1, now_ms);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -398,7 +414,7 @@ int sqlite_logins(void *impl, long long now_ms, store_login_fn fn, void *arg,
 	}
 	if (rc != SQLITE_DONE)
 		out = lite_step_fail(s, err, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return out;
 }

@@ -87,14 +87,31 @@ int lite_begin(struct sqlite_store *s)
 	return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 }
 
-int lite_prepare(struct sqlite_store *s, sqlite3_stmt **st, const char *sql)
+int lite_stmt(struct sqlite_store *s, const struct lite_query *q, sqlite3_stmt **st)
 {
-	if (*st) {
-		sqlite3_reset(*st);
-		sqlite3_clear_bindings(*st);
-		return SQLITE_OK;
+	for (int i = 0; i < s->nprepared; i++)
+		if (s->queries[i] == q) {
+			*st = s->stmts[i];
+			sqlite3_reset(*st);
+			sqlite3_clear_bindings(*st);
+			return SQLITE_OK;
+		}
+	*st = NULL;
+	if (s->nprepared == LITE_PREPARED_MAX)
+		abort(); /* more statements than the backend has: a bug */
+	int rc = sqlite3_prepare_v3(s->db, q->sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+	if (rc == SQLITE_OK) {
+		s->queries[s->nprepared] = q;
+		s->stmts[s->nprepared++] = *st;
 	}
-	return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+	return rc;
+}
+
+void lite_stmts_free(struct sqlite_store *s)
+{
+	for (int i = 0; i < s->nprepared; i++)
+		sqlite3_finalize(s->stmts[i]);
+	s->nprepared = 0;
 }
 
 int lite_bind_text(sqlite3_stmt *st, int i, const char *v)
@@ -105,10 +122,10 @@ int lite_bind_text(sqlite3_stmt *st, int i, const char *v)
 /* Runs one statement to completion with parameters bound in order, as
  * `types` says: 't' text (NULL binds NULL), 'i' long long. Returns a SQLite
  * code, SQLITE_OK once done. */
-int lite_run(struct sqlite_store *s, const char *sql, const char *types, ...)
+int lite_run(struct sqlite_store *s, const struct lite_query *q, const char *types, ...)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	int rc = lite_stmt(s, q, &st);
 	va_list ap;
 	va_start(ap, types);
 	for (int i = 0; rc == SQLITE_OK && types[i]; i++)
@@ -119,6 +136,6 @@ int lite_run(struct sqlite_store *s, const char *sql, const char *types, ...)
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
 		rc = SQLITE_OK;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }

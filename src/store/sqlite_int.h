@@ -15,6 +15,17 @@
 #include "store/sqlite.h"
 
 #define LITE_FIELD "store.db"
+/* Statements the connection keeps prepared: every one this backend has, with
+ * room to spare (more is a bug, and aborts). */
+#define LITE_PREPARED_MAX 96
+
+/* A statement, prepared on the store's connection the first time it runs
+ * and kept for the life of the store, as pg.h's struct pg_query. Declared
+ * static const next to the code that runs it; the pointer is its identity. */
+struct lite_query {
+	const char *name;
+	const char *sql;
+};
 
 struct sqlite_store {
 	sqlite3 *db;          /* the main connection */
@@ -25,8 +36,10 @@ struct sqlite_store {
 	/* Immutable after open, so check() may read them from any thread. */
 	const struct embedded_file *migs[STORE_MIGRATIONS_MAX];
 	int nmigs;
-	/* Prepared once, used under lock. */
-	sqlite3_stmt *st_insert, *st_seq, *st_scan;
+	/* Prepared once (lite_stmt), used under lock. */
+	const struct lite_query *queries[LITE_PREPARED_MAX];
+	sqlite3_stmt *stmts[LITE_PREPARED_MAX];
+	int nprepared;
 	/* The failure of the change under way (proposals.c reports it at its
 	 * end, after a ROLLBACK would have replaced the connection's words). */
 	int tx_rc, tx_ext;
@@ -48,12 +61,17 @@ int lite_begin(struct sqlite_store *s);
 /* ROLLBACK when a transaction is open; a no-op once COMMIT went through. */
 void lite_rollback(sqlite3 *db);
 
-/* *st prepared once (persistent), or reset with its bindings cleared. */
-int lite_prepare(struct sqlite_store *s, sqlite3_stmt **st, const char *sql);
-/* Runs one statement to completion with parameters bound in order, as
- * `types` says: 't' text (NULL binds NULL), 'i' long long. Returns a SQLite
- * code, SQLITE_OK once done. */
-int lite_run(struct sqlite_store *s, const char *sql, const char *types, ...);
+/* q on s's connection: prepared the first time (persistent), else reset
+ * with its bindings cleared. Under the lock; the caller resets *st when done
+ * with it (sqlite3_reset), so no read stays open. Returns a SQLite code. */
+int lite_stmt(struct sqlite_store *s, const struct lite_query *q, sqlite3_stmt **st);
+/* Finalizes every statement lite_stmt prepared (before the connection
+ * closes). */
+void lite_stmts_free(struct sqlite_store *s);
+/* Runs q to completion with parameters bound in order, as `types` says: 't'
+ * text (NULL binds NULL), 'i' long long. Returns a SQLite code, SQLITE_OK
+ * once done. */
+int lite_run(struct sqlite_store *s, const struct lite_query *q, const char *types, ...);
 /* v as text, NULL as SQL NULL. */
 int lite_bind_text(sqlite3_stmt *st, int i, const char *v);
 /* A text column: "" for NULL. lite_dup: a heap copy the caller frees, NULL

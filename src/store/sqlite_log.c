@@ -9,20 +9,24 @@
 
 #include "util/clock.h"
 
+static const struct lite_query Q_EVENT_ADD = {
+	"event_add", "INSERT INTO portal_live_events "
+		     "(id, ts, source, type, project, session, data, received_at) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING"};
+static const struct lite_query Q_EVENT_SEQ = {
+	"event_seq", "SELECT seq FROM portal_live_events WHERE id = ?1"};
+
 /* Stores one event, or finds the seq of its id. Returns a SQLite code. */
 int lite_append_one(struct sqlite_store *s, const struct event *ev, long long now,
 		    long long *seq, int *fresh)
 {
-	int rc = lite_prepare(s, &s->st_insert,
-			      "INSERT INTO portal_live_events "
-			      "(id, ts, source, type, project, session, data, received_at) "
-			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING");
+	sqlite3_stmt *st = NULL;
+	int rc = lite_stmt(s, &Q_EVENT_ADD, &st);
 	if (rc != SQLITE_OK)
 		return rc;
 	char *data = json_dumps(ev->data, JSON_COMPACT);
 	if (!data)
 		return SQLITE_NOMEM;
-	sqlite3_stmt *st = s->st_insert;
 	lite_bind_text(st, 1, ev->id);
 	sqlite3_bind_int64(st, 2, ev->ts);
 	lite_bind_text(st, 3, ev->source ? ev->source : "unknown");
@@ -41,22 +45,22 @@ int lite_append_one(struct sqlite_store *s, const struct event *ev, long long no
 		*fresh = 1;
 		return SQLITE_OK;
 	}
-	rc = lite_prepare(s, &s->st_seq, "SELECT seq FROM portal_live_events WHERE id = ?1");
+	rc = lite_stmt(s, &Q_EVENT_SEQ, &st);
 	if (rc != SQLITE_OK)
 		return rc;
-	lite_bind_text(s->st_seq, 1, ev->id);
-	rc = sqlite3_step(s->st_seq);
+	lite_bind_text(st, 1, ev->id);
+	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(s->st_seq, 0);
+		*seq = sqlite3_column_int64(st, 0);
 		*fresh = 0;
 		rc = SQLITE_OK;
 	}
-	sqlite3_reset(s->st_seq);
+	sqlite3_reset(st);
 	return rc;
 }
 
 int sqlite_append(void *impl, struct store_batch *const *batches, size_t n,
-			 struct perr *err)
+		  struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	long long now = clock_wall_ms();
@@ -91,20 +95,22 @@ int sqlite_append(void *impl, struct store_batch *const *batches, size_t n,
 	return 0;
 }
 
+static const struct lite_query Q_SCAN = {
+	"scan", "SELECT seq, id, ts, source, type, project, session, data "
+		"FROM portal_live_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"};
+
 long long sqlite_scan(void *impl, long long after, long long limit, store_event_fn fn,
-			     void *arg, struct perr *err)
+		      void *arg, struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	long long count = 0;
 	pthread_mutex_lock(&s->lock);
-	int rc = lite_prepare(s, &s->st_scan,
-			      "SELECT seq, id, ts, source, type, project, session, data "
-			      "FROM portal_live_events WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+	sqlite3_stmt *st = NULL;
+	int rc = lite_stmt(s, &Q_SCAN, &st);
 	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(s->st_scan, 1, after);
-		sqlite3_bind_int64(s->st_scan, 2, limit > 0 ? limit : -1);
-		while ((rc = sqlite3_step(s->st_scan)) == SQLITE_ROW) {
-			sqlite3_stmt *st = s->st_scan;
+		sqlite3_bind_int64(st, 1, after);
+		sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			struct event ev;
 			ev.seq = sqlite3_column_int64(st, 0);
 			ev.id = (const char *)sqlite3_column_text(st, 1);
@@ -127,7 +133,7 @@ long long sqlite_scan(void *impl, long long after, long long limit, store_event_
 				break;
 			}
 		}
-		sqlite3_reset(s->st_scan);
+		sqlite3_reset(st);
 	}
 	long long out = count;
 	if (rc != SQLITE_DONE)
@@ -137,8 +143,8 @@ long long sqlite_scan(void *impl, long long after, long long limit, store_event_
 }
 
 int sqlite_history(void *impl, int days,
-			  int (*fn)(void *arg, const char *day, const char *type, long long n),
-			  void *arg, struct perr *err)
+		   int (*fn)(void *arg, const char *day, const char *type, long long n),
+		   void *arg, struct perr *err)
 {
 	const struct sqlite_store *s = impl;
 	/* A connection of its own, read-only: a long scan never holds up the

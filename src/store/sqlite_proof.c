@@ -39,8 +39,14 @@ static int proof_end(struct sqlite_store *s, int rc, int out, const char *what,
 	return out;
 }
 
+static const struct lite_query Q_GRAPH_ADD = {
+	"graph_add", "INSERT INTO portal_graph_triples "
+		     "(graph, subject, predicate, object, added_at) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5) "
+		     "ON CONFLICT (graph, subject, predicate, object) DO NOTHING"};
+
 int sqlite_graph_put(void *impl, const char *graph, const struct proof_triple *t,
-			    size_t n, struct perr *err)
+		     size_t n, struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	int out = 0;
@@ -51,12 +57,7 @@ int sqlite_graph_put(void *impl, const char *graph, const struct proof_triple *t
 	/* Not INSERT OR IGNORE: that would also skip, silently, a row a CHECK
 	 * refuses. */
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(s->db,
-					"INSERT INTO portal_graph_triples "
-					"(graph, subject, predicate, object, added_at) "
-					"VALUES (?1, ?2, ?3, ?4, ?5) "
-					"ON CONFLICT (graph, subject, predicate, object) DO NOTHING",
-					-1, &st, NULL);
+		rc = lite_stmt(s, &Q_GRAPH_ADD, &st);
 	for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
 		sqlite3_reset(st);
 		lite_bind_text(st, 1, graph);
@@ -70,12 +71,18 @@ int sqlite_graph_put(void *impl, const char *graph, const struct proof_triple *t
 	}
 	if (rc != SQLITE_OK)
 		out = proof_fail(s, err, rc, "write the graph");
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return proof_end(s, rc, out, "write the graph", err);
 }
 
+static const struct lite_query Q_GRAPH_ABOUT = {
+	"graph_about", "SELECT predicate, object FROM portal_graph_triples "
+		       "WHERE graph = ?1 AND subject = ?2 "
+		       "AND (predicate, object) > (?3, ?4) "
+		       "ORDER BY predicate, object LIMIT ?5"};
+
 int sqlite_graph_about(void *impl, const char *graph, const char *subject,
-			      proof_triple_fn fn, void *arg, struct perr *err)
+		       proof_triple_fn fn, void *arg, struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	int out = 0;
@@ -91,12 +98,7 @@ int sqlite_graph_about(void *impl, const char *graph, const char *subject,
 		size_t n = 0;
 		sqlite3_stmt *st = NULL;
 		pthread_mutex_lock(&s->lock);
-		int rc = sqlite3_prepare_v2(s->db,
-					    "SELECT predicate, object FROM portal_graph_triples "
-					    "WHERE graph = ?1 AND subject = ?2 "
-					    "AND (predicate, object) > (?3, ?4) "
-					    "ORDER BY predicate, object LIMIT ?5",
-					    -1, &st, NULL);
+		int rc = lite_stmt(s, &Q_GRAPH_ABOUT, &st);
 		if (rc == SQLITE_OK) {
 			lite_bind_text(st, 1, graph);
 			lite_bind_text(st, 2, subject);
@@ -119,7 +121,7 @@ int sqlite_graph_about(void *impl, const char *graph, const char *subject,
 		}
 		if (rc != SQLITE_DONE)
 			out = proof_fail(s, err, rc, "read the graph");
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 		pthread_mutex_unlock(&s->lock);
 		more = out == 0 && n == PROOF_PAGE;
 		for (size_t i = 0; out == 0 && i < n; i++)
@@ -134,15 +136,17 @@ int sqlite_graph_about(void *impl, const char *graph, const char *subject,
 	return out;
 }
 
+static const struct lite_query Q_FACT_ADD = {
+	"fact_add", "INSERT INTO portal_warehouse_facts "
+		    "(proposal, project, kind, event, at, actor, artifact, digest) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+
 int sqlite_fact_record(void *impl, const struct proof_fact *f, struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	int out = 0;
 	pthread_mutex_lock(&s->lock);
-	int rc = lite_run(s,
-			  "INSERT INTO portal_warehouse_facts "
-			  "(proposal, project, kind, event, at, actor, artifact, digest) "
-			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	int rc = lite_run(s, &Q_FACT_ADD,
 			  "ttttittt", f->proposal, f->project, f->kind, f->event, f->at, f->actor,
 			  f->artifact, f->digest);
 	if (rc != SQLITE_OK)
@@ -151,8 +155,14 @@ int sqlite_fact_record(void *impl, const struct proof_fact *f, struct perr *err)
 	return out;
 }
 
+static const struct lite_query Q_FACTS = {
+	"facts", "SELECT seq, project, kind, event, at, actor, artifact, "
+		 "digest FROM portal_warehouse_facts "
+		 "WHERE proposal = ?1 AND (at, seq) > (?2, ?3) "
+		 "ORDER BY at, seq LIMIT ?4"};
+
 int sqlite_facts(void *impl, const char *proposal, proof_fact_fn fn, void *arg,
-			struct perr *err)
+		 struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	int out = 0;
@@ -165,12 +175,7 @@ int sqlite_facts(void *impl, const char *proposal, proof_fact_fn fn, void *arg,
 		size_t n = 0;
 		sqlite3_stmt *st = NULL;
 		pthread_mutex_lock(&s->lock);
-		int rc = sqlite3_prepare_v2(s->db,
-					    "SELECT seq, project, kind, event, at, actor, artifact, "
-					    "digest FROM portal_warehouse_facts "
-					    "WHERE proposal = ?1 AND (at, seq) > (?2, ?3) "
-					    "ORDER BY at, seq LIMIT ?4",
-					    -1, &st, NULL);
+		int rc = lite_stmt(s, &Q_FACTS, &st);
 		if (rc == SQLITE_OK) {
 			lite_bind_text(st, 1, proposal);
 			sqlite3_bind_int64(st, 2, after_at);
@@ -192,7 +197,7 @@ int sqlite_facts(void *impl, const char *proposal, proof_fact_fn fn, void *arg,
 		}
 		if (rc != SQLITE_DONE)
 			out = proof_fail(s, err, rc, "read the facts");
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 		pthread_mutex_unlock(&s->lock);
 		more = out == 0 && n == PROOF_PAGE;
 		for (size_t i = 0; out == 0 && i < n; i++)
@@ -205,6 +210,14 @@ int sqlite_facts(void *impl, const char *proposal, proof_fact_fn fn, void *arg,
 	return out;
 }
 
+static const struct lite_query Q_EVIDENCE_FIND = {
+	"evidence_find", "SELECT proposal, digest, size, location, producer "
+			 "FROM portal_evidence WHERE id = ?1"};
+static const struct lite_query Q_EVIDENCE_ADD = {
+	"evidence_add", "INSERT INTO portal_evidence "
+			"(id, proposal, digest, size, location, producer, added_at) "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+
 int sqlite_evidence_put(void *impl, const struct proof_evidence *e, struct perr *err)
 {
 	struct sqlite_store *s = impl;
@@ -213,10 +226,7 @@ int sqlite_evidence_put(void *impl, const struct proof_evidence *e, struct perr 
 	pthread_mutex_lock(&s->lock);
 	int rc = lite_begin(s);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(s->db,
-					"SELECT proposal, digest, size, location, producer "
-					"FROM portal_evidence WHERE id = ?1",
-					-1, &st, NULL);
+		rc = lite_stmt(s, &Q_EVIDENCE_FIND, &st);
 	if (rc == SQLITE_OK) {
 		lite_bind_text(st, 1, e->id);
 		rc = sqlite3_step(st);
@@ -235,21 +245,23 @@ int sqlite_evidence_put(void *impl, const struct proof_evidence *e, struct perr 
 				       differs);
 		rc = SQLITE_OK;
 	} else if (rc == SQLITE_DONE) {
-		rc = lite_run(s,
-			      "INSERT INTO portal_evidence "
-			      "(id, proposal, digest, size, location, producer, added_at) "
-			      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		rc = lite_run(s, &Q_EVIDENCE_ADD,
 			      "tttitti", e->id, e->proposal, e->digest, e->size, e->location,
 			      e->producer, clock_wall_ms());
 	}
 	if (rc != SQLITE_OK)
 		out = proof_fail(s, err, rc, "store the evidence");
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return proof_end(s, rc, out, "store the evidence", err);
 }
 
+static const struct lite_query Q_EVIDENCE_OF = {
+	"evidence_of", "SELECT rowid, id, digest, size, location, producer "
+		       "FROM portal_evidence WHERE proposal = ?1 AND rowid > ?2 "
+		       "ORDER BY rowid LIMIT ?3"};
+
 int sqlite_evidence_of(void *impl, const char *proposal, proof_evidence_fn fn,
-			      void *arg, struct perr *err)
+		       void *arg, struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	int out = 0;
@@ -264,11 +276,7 @@ int sqlite_evidence_of(void *impl, const char *proposal, proof_evidence_fn fn,
 		pthread_mutex_lock(&s->lock);
 		/* rowid: the order they were stored (the table is never deleted
 		 * from, so no rowid is used twice). */
-		int rc = sqlite3_prepare_v2(s->db,
-					    "SELECT rowid, id, digest, size, location, producer "
-					    "FROM portal_evidence WHERE proposal = ?1 AND rowid > ?2 "
-					    "ORDER BY rowid LIMIT ?3",
-					    -1, &st, NULL);
+		int rc = lite_stmt(s, &Q_EVIDENCE_OF, &st);
 		if (rc == SQLITE_OK) {
 			lite_bind_text(st, 1, proposal);
 			sqlite3_bind_int64(st, 2, after);
@@ -287,7 +295,7 @@ int sqlite_evidence_of(void *impl, const char *proposal, proof_evidence_fn fn,
 		}
 		if (rc != SQLITE_DONE)
 			out = proof_fail(s, err, rc, "read the evidence");
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 		pthread_mutex_unlock(&s->lock);
 		more = out == 0 && n == PROOF_PAGE;
 		for (size_t i = 0; out == 0 && i < n; i++)

@@ -68,6 +68,9 @@ static int noted(struct sqlite_store *s, int rc)
 	return rc == SQLITE_OK ? 0 : note(s, rc);
 }
 
+static const struct lite_query Q_GET = {
+	"proposal_get", "SELECT " PROPOSAL_COLUMNS " FROM portal_proposals WHERE id = ?1"};
+
 /* Reads the whole row of id into out (inside a transaction or the lock). */
 static int read_proposal(void *tx, const char *id, struct store_proposal *out, int *found,
 			 int *out_rc, struct perr *err)
@@ -76,9 +79,7 @@ static int read_proposal(void *tx, const char *id, struct store_proposal *out, i
 	sqlite3_stmt *st = NULL;
 	*found = 0;
 	*out_rc = 0;
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT " PROPOSAL_COLUMNS " FROM portal_proposals WHERE id = ?1",
-				    -1, &st, NULL);
+	int rc = lite_stmt(s, &Q_GET, &st);
 	if (rc == SQLITE_OK) {
 		lite_bind_text(st, 1, id);
 		rc = sqlite3_step(st);
@@ -95,7 +96,7 @@ static int read_proposal(void *tx, const char *id, struct store_proposal *out, i
 		rc = SQLITE_OK;
 	}
 	rc = noted(s, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -115,6 +116,12 @@ static int sqlite_proposal_get(void *impl, const char *id, struct store_proposal
 	return out;
 }
 
+static const struct lite_query Q_LIST = {
+	"proposals", "SELECT " PROPOSAL_COLUMNS " FROM portal_proposals "
+		     "WHERE (?1 IS NULL OR project = ?1) AND (?2 IS NULL OR kind = ?2) "
+		     "AND (?3 IS NULL OR state = ?3) "
+		     "ORDER BY created_at DESC, id DESC LIMIT ?4"};
+
 static int sqlite_proposals(void *impl, const struct store_proposal_filter *f,
 			    store_proposal_fn fn, void *arg, struct perr *err)
 {
@@ -123,12 +130,7 @@ static int sqlite_proposals(void *impl, const struct store_proposal_filter *f,
 	sqlite3_stmt *st = NULL;
 	int out = 0;
 	pthread_mutex_lock(&s->lock);
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT " PROPOSAL_COLUMNS " FROM portal_proposals "
-				    "WHERE (?1 IS NULL OR project = ?1) AND (?2 IS NULL OR kind = ?2) "
-				    "AND (?3 IS NULL OR state = ?3) "
-				    "ORDER BY created_at DESC, id DESC LIMIT ?4",
-				    -1, &st, NULL);
+	int rc = lite_stmt(s, &Q_LIST, &st);
 	if (rc == SQLITE_OK) {
 		lite_bind_text(st, 1, f ? f->project : NULL);
 		lite_bind_text(st, 2, f ? f->kind : NULL);
@@ -152,18 +154,20 @@ static int sqlite_proposals(void *impl, const struct store_proposal_filter *f,
 	}
 	if (out == 0 && rc != SQLITE_DONE)
 		out = lite_step_fail(s, err, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return out;
 }
+
+static const struct lite_query Q_CLOSURE = {
+	"proposal_closure", "UPDATE portal_proposals SET closure = ?2, closure_at = ?3 WHERE id = ?1"};
 
 static int sqlite_proposal_set_closure(void *impl, const char *id, const char *closure,
 				       long long at, struct perr *err)
 {
 	struct sqlite_store *s = impl;
 	pthread_mutex_lock(&s->lock);
-	int rc = lite_run(s, "UPDATE portal_proposals SET closure = ?2, closure_at = ?3 WHERE id = ?1",
-			  "tti", id, closure, at);
+	int rc = lite_run(s, &Q_CLOSURE, "tti", id, closure, at);
 	int changed = rc == SQLITE_OK ? sqlite3_changes(s->db) : 0;
 	int out = rc == SQLITE_OK ? 0 : lite_step_fail(s, err, rc);
 	pthread_mutex_unlock(&s->lock);
@@ -172,6 +176,16 @@ static int sqlite_proposal_set_closure(void *impl, const char *id, const char *c
 	return out;
 }
 
+/* Two statements, not "?1 IS NULL OR proposal = ?1": the OR would keep
+ * SQLite off the (proposal, seq) index and read the whole log for one
+ * proposal's timeline. */
+static const struct lite_query Q_AUDIT_ALL = {
+	"audit_all", "SELECT seq, proposal, from_state, to_state, actor, at, reason, prev, hash "
+		     "FROM portal_audit ORDER BY seq"};
+static const struct lite_query Q_AUDIT_OF = {
+	"audit_of", "SELECT seq, proposal, from_state, to_state, actor, at, reason, prev, hash "
+		    "FROM portal_audit WHERE proposal = ?1 ORDER BY seq"};
+
 static int sqlite_audit(void *impl, const char *id, store_audit_fn fn, void *arg,
 			struct perr *err)
 {
@@ -179,16 +193,7 @@ static int sqlite_audit(void *impl, const char *id, store_audit_fn fn, void *arg
 	sqlite3_stmt *st = NULL;
 	int out = 0;
 	pthread_mutex_lock(&s->lock);
-	/* Two statements, not "?1 IS NULL OR proposal = ?1": the OR would keep
-	 * SQLite off the (proposal, seq) index and read the whole log for one
-	 * proposal's timeline. */
-	int rc = sqlite3_prepare_v2(s->db,
-				    id ? "SELECT seq, proposal, from_state, to_state, actor, at, "
-					 "reason, prev, hash FROM portal_audit "
-					 "WHERE proposal = ?1 ORDER BY seq"
-				       : "SELECT seq, proposal, from_state, to_state, actor, at, "
-					 "reason, prev, hash FROM portal_audit ORDER BY seq",
-				    -1, &st, NULL);
+	int rc = lite_stmt(s, id ? &Q_AUDIT_OF : &Q_AUDIT_ALL, &st);
 	if (rc == SQLITE_OK && id)
 		rc = lite_bind_text(st, 1, id);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -215,7 +220,7 @@ static int sqlite_audit(void *impl, const char *id, store_audit_fn fn, void *arg
 	}
 	if (rc != SQLITE_DONE)
 		out = lite_step_fail(s, err, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	pthread_mutex_unlock(&s->lock);
 	return out;
 }
@@ -271,16 +276,17 @@ static void tx_close(void *tx)
 	pthread_mutex_unlock(&s->lock);
 }
 
+static const struct lite_query Q_FIND_KEY = {
+	"proposal_find_key", "SELECT id FROM portal_proposals "
+			     "WHERE proposer = ?1 AND idempotency_key = ?2"};
+
 static int find_key(void *tx, const char *proposer, const char *key,
 		    char id[STORE_PROPOSAL_ID_MAX])
 {
 	struct sqlite_store *s = tx;
 	sqlite3_stmt *st = NULL;
 	id[0] = '\0';
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT id FROM portal_proposals "
-				    "WHERE proposer = ?1 AND idempotency_key = ?2",
-				    -1, &st, NULL);
+	int rc = lite_stmt(s, &Q_FIND_KEY, &st);
 	if (rc == SQLITE_OK) {
 		lite_bind_text(st, 1, proposer);
 		lite_bind_text(st, 2, key);
@@ -293,30 +299,33 @@ static int find_key(void *tx, const char *proposer, const char *key,
 		rc = SQLITE_OK;
 	}
 	rc = noted(s, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
+
+static const struct lite_query Q_INSERT = {
+	"proposal_insert", "INSERT INTO portal_proposals (id, kind, project, proposer, "
+			   "idempotency_key, input, state, attempts, created_at, updated_at) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)"};
 
 static int insert(void *tx, const char *id, const struct store_proposal *p, const char *key,
 		  long long at)
 {
-	return noted(tx, lite_run(tx,
-				  "INSERT INTO portal_proposals (id, kind, project, proposer, "
-				  "idempotency_key, input, state, attempts, created_at, updated_at) "
-				  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)",
+	return noted(tx, lite_run(tx, &Q_INSERT,
 				  "ttttttti", id, p->kind, p->project, p->proposer, key, p->input,
 				  proposal_state_name(PROPOSAL_SUBMITTED), at));
 }
+
+static const struct lite_query Q_HEAD = {
+	"proposal_head", "SELECT state, kind, project, lease_owner, lease_until "
+			 "FROM portal_proposals WHERE id = ?1"};
 
 static int load_head(void *tx, const char *id, struct store_head *h)
 {
 	struct sqlite_store *s = tx;
 	sqlite3_stmt *st = NULL;
 	memset(h, 0, sizeof *h);
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT state, kind, project, lease_owner, lease_until "
-				    "FROM portal_proposals WHERE id = ?1",
-				    -1, &st, NULL);
+	int rc = lite_stmt(s, &Q_HEAD, &st);
 	if (rc == SQLITE_OK) {
 		lite_bind_text(st, 1, id);
 		rc = sqlite3_step(st);
@@ -333,9 +342,16 @@ static int load_head(void *tx, const char *id, struct store_head *h)
 		rc = SQLITE_OK;
 	}
 	rc = noted(s, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
+
+static const struct lite_query Q_DUE = {
+	"queue_due", "SELECT id FROM portal_proposals "
+		     "WHERE (state = 'queued' AND next_attempt_at <= ?1) "
+		     "OR (state = 'running' AND lease_until < ?1) "
+		     "ORDER BY CASE state WHEN 'running' THEN lease_until ELSE next_attempt_at END, "
+		     "created_at, id LIMIT 1"};
 
 static int due(void *tx, long long now, char id[STORE_PROPOSAL_ID_MAX])
 {
@@ -343,14 +359,7 @@ static int due(void *tx, long long now, char id[STORE_PROPOSAL_ID_MAX])
 	sqlite3_stmt *st = NULL;
 	id[0] = '\0';
 	/* Due since: a queued one's next attempt, a running one's lease end. */
-	int rc = sqlite3_prepare_v2(
-		s->db,
-		"SELECT id FROM portal_proposals "
-		"WHERE (state = 'queued' AND next_attempt_at <= ?1) "
-		"OR (state = 'running' AND lease_until < ?1) "
-		"ORDER BY CASE state WHEN 'running' THEN lease_until ELSE next_attempt_at END, "
-		"created_at, id LIMIT 1",
-		-1, &st, NULL);
+	int rc = lite_stmt(s, &Q_DUE, &st);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, now);
 		rc = sqlite3_step(st);
@@ -362,63 +371,76 @@ static int due(void *tx, long long now, char id[STORE_PROPOSAL_ID_MAX])
 		rc = SQLITE_OK;
 	}
 	rc = noted(s, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
+static const struct lite_query Q_MOVE = {
+	"proposal_move", "UPDATE portal_proposals SET state = ?2, updated_at = ?3, "
+			 "next_attempt_at = CASE WHEN ?2 = 'queued' THEN ?3 END WHERE id = ?1"};
+
 static int move(void *tx, const char *id, int to, long long at)
 {
-	return noted(tx, lite_run(tx,
-				  "UPDATE portal_proposals SET state = ?2, updated_at = ?3, "
-				  "next_attempt_at = CASE WHEN ?2 = 'queued' THEN ?3 END WHERE id = ?1",
-				  "tti", id, proposal_state_name(to), at));
+	return noted(tx, lite_run(tx, &Q_MOVE, "tti", id, proposal_state_name(to), at));
 }
+
+static const struct lite_query Q_EXPIRE = {
+	"queue_expire", "UPDATE portal_proposals SET state = 'queued', lease_owner = NULL, "
+			"lease_until = NULL, next_attempt_at = ?2, updated_at = ?2 "
+			"WHERE id = ?1"};
 
 static int expire(void *tx, const char *id, long long now)
 {
-	return noted(tx, lite_run(tx,
-				  "UPDATE portal_proposals SET state = 'queued', lease_owner = NULL, "
-				  "lease_until = NULL, next_attempt_at = ?2, updated_at = ?2 "
-				  "WHERE id = ?1",
-				  "ti", id, now));
+	return noted(tx, lite_run(tx, &Q_EXPIRE, "ti", id, now));
 }
+
+static const struct lite_query Q_TAKE = {
+	"queue_take", "UPDATE portal_proposals SET state = 'running', lease_owner = ?2, "
+		      "lease_until = ?3, attempts = attempts + 1, next_attempt_at = NULL, "
+		      "updated_at = ?4 WHERE id = ?1"};
 
 static int take(void *tx, const char *id, const char *worker, long long until, long long now)
 {
-	return noted(tx, lite_run(tx,
-				  "UPDATE portal_proposals SET state = 'running', lease_owner = ?2, "
-				  "lease_until = ?3, attempts = attempts + 1, next_attempt_at = NULL, "
-				  "updated_at = ?4 WHERE id = ?1",
-				  "ttii", id, worker, until, now));
+	return noted(tx, lite_run(tx, &Q_TAKE, "ttii", id, worker, until, now));
 }
+
+static const struct lite_query Q_HEARTBEAT = {
+	"queue_heartbeat", "UPDATE portal_proposals SET lease_until = ?2 WHERE id = ?1"};
 
 static int extend(void *tx, const char *id, long long until)
 {
-	return noted(tx, lite_run(tx, "UPDATE portal_proposals SET lease_until = ?2 WHERE id = ?1",
-				  "ti", id, until));
+	return noted(tx, lite_run(tx, &Q_HEARTBEAT, "ti", id, until));
 }
+
+static const struct lite_query Q_RELEASE = {
+	"queue_release", "UPDATE portal_proposals SET state = 'queued', lease_owner = NULL, "
+			 "lease_until = NULL, attempts = max(attempts - 1, 0), "
+			 "next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1"};
 
 static int give_back(void *tx, const char *id, long long now)
 {
-	return noted(tx, lite_run(tx,
-				  "UPDATE portal_proposals SET state = 'queued', lease_owner = NULL, "
-				  "lease_until = NULL, attempts = max(attempts - 1, 0), "
-				  "next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
-				  "ti", id, now));
+	return noted(tx, lite_run(tx, &Q_RELEASE, "ti", id, now));
 }
+
+static const struct lite_query Q_FINISH = {
+	"queue_finish", "UPDATE portal_proposals SET state = ?2, lease_owner = NULL, "
+			"lease_until = NULL, updated_at = ?3, "
+			"next_attempt_at = CASE WHEN ?2 = 'queued' THEN ?4 END, "
+			"evidence = CASE WHEN ?2 = 'executed' THEN ?5 ELSE evidence END, "
+			"last_error = CASE WHEN ?2 = 'executed' THEN last_error ELSE ?6 END "
+			"WHERE id = ?1"};
 
 static int finish(void *tx, const char *id, int to, long long now, long long retry_at,
 		  const char *evidence, const char *why)
 {
-	return noted(tx, lite_run(tx,
-				  "UPDATE portal_proposals SET state = ?2, lease_owner = NULL, "
-				  "lease_until = NULL, updated_at = ?3, "
-				  "next_attempt_at = CASE WHEN ?2 = 'queued' THEN ?4 END, "
-				  "evidence = CASE WHEN ?2 = 'executed' THEN ?5 ELSE evidence END, "
-				  "last_error = CASE WHEN ?2 = 'executed' THEN last_error ELSE ?6 END "
-				  "WHERE id = ?1",
+	return noted(tx, lite_run(tx, &Q_FINISH,
 				  "ttiitt", id, proposal_state_name(to), now, retry_at, evidence, why));
 }
+
+static const struct lite_query Q_AUDIT_TAIL = {
+	"audit_tail", "SELECT (SELECT hash FROM portal_audit ORDER BY seq DESC LIMIT 1), "
+		      "max(coalesce((SELECT max(seq) FROM portal_audit), 0), "
+		      "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'portal_audit'), 0)) + 1"};
 
 /* The hash of the last audit row overall (zeros when there is none) and the
  * seq the next row gets: past every seq ever used, even a deleted one. */
@@ -427,12 +449,7 @@ static int audit_tail(void *tx, unsigned char prev[AUDIT_HASH_LEN], long long *n
 	struct sqlite_store *s = tx;
 	sqlite3_stmt *st = NULL;
 	memset(prev, 0, AUDIT_HASH_LEN);
-	int rc = sqlite3_prepare_v2(
-		s->db,
-		"SELECT (SELECT hash FROM portal_audit ORDER BY seq DESC LIMIT 1), "
-		"max(coalesce((SELECT max(seq) FROM portal_audit), 0), "
-		"coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'portal_audit'), 0)) + 1",
-		-1, &st, NULL);
+	int rc = lite_stmt(s, &Q_AUDIT_TAIL, &st);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -442,19 +459,20 @@ static int audit_tail(void *tx, unsigned char prev[AUDIT_HASH_LEN], long long *n
 		rc = SQLITE_OK;
 	}
 	rc = noted(s, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
+
+static const struct lite_query Q_AUDIT_ADD = {
+	"audit_add", "INSERT INTO portal_audit "
+		     "(seq, proposal, from_state, to_state, actor, at, reason, prev, hash) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
 
 static int audit_add(void *tx, const struct audit_row *r)
 {
 	struct sqlite_store *s = tx;
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db,
-				    "INSERT INTO portal_audit "
-				    "(seq, proposal, from_state, to_state, actor, at, reason, prev, hash) "
-				    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-				    -1, &st, NULL);
+	int rc = lite_stmt(s, &Q_AUDIT_ADD, &st);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, r->seq);
 		lite_bind_text(st, 2, r->proposal);
@@ -470,7 +488,7 @@ static int audit_add(void *tx, const struct audit_row *r)
 			rc = SQLITE_OK;
 	}
 	rc = noted(s, rc);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 

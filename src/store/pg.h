@@ -135,7 +135,7 @@ int pg_hash(const PGresult *r, int row, int col, unsigned char out[32]);
 int pg_events_listen(void *impl, void (*wake)(void *arg), void *arg, struct perr *err);
 void pg_listen_close(struct pg_store *s);
 
-/* The op tables' parts, by file. */
+/* The op tables' parts, by file: pg_log.c, pg_accounts.c, pg_proof.c. */
 int pg_append(void *impl, struct store_batch *const *batches, size_t n, struct perr *err);
 long long pg_scan(void *impl, long long after, long long limit, store_event_fn fn, void *arg,
 		  struct perr *err);

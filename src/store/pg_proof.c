@@ -1,6 +1,7 @@
 /* pg_proof: the embedded proof planes (graph triples, warehouse facts,
  * evidence records) on PostgreSQL, with proof/proof.h's contracts and the
- * semantics sqlite.c defines. Errors name no database: a plane's errors may
+ * semantics sqlite_proof.c defines. The arguments were checked by the
+ * dispatchers (proof_store.c). Errors name no database: a plane's errors may
  * reach a client. Walks read a page, give the connection back, then call fn. */
 #include "store/pg.h"
 

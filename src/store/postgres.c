@@ -1,10 +1,11 @@
 /* postgres: the PostgreSQL backend of struct store — opening the pool,
  * migrations under an advisory lock (so replicas starting together apply
  * each one once), the readiness check, and the ops table. The ops themselves
- * are in pg_log.c (events, tokens, accounts), pg_proposals.c (proposals,
- * queue, audit) and pg_proof.c (the embedded proof planes); the plumbing in
- * pg_conn.c. Like sqlite.c it does not retry on its own beyond a deadlock,
- * log, or decide what an error means to the user. */
+ * are in pg_log.c (events), pg_accounts.c (tokens, accounts, sign-ins),
+ * pg_proposals.c (the rows under the proposal rules of proposals.c) and
+ * pg_proof.c (the embedded proof planes); the plumbing in pg_conn.c. Like
+ * sqlite.c it does not retry on its own beyond a deadlock, log, or decide
+ * what an error means to the user. */
 #include "store/pg.h"
 
 #include <stdio.h>

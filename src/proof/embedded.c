@@ -5,7 +5,7 @@
  * does nothing: the store outlives it. */
 #include "proof/proof.h"
 
-#include "store/store.h"
+#include "store/proof_store.h"
 
 static int graph_put(void *impl, const char *graph, const struct proof_triple *t, size_t n,
 		     struct perr *err)

@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 
+#include "store/proof_store.h"
 #include "store/postgres.h"
 #include "store/rules.h"
 
@@ -30,6 +31,7 @@ struct pg_query {
 };
 
 struct pg_conn {
+	struct pg_store *store;       /* the pool it belongs to */
 	PGconn *conn;                 /* NULL until first used, or after it broke */
 	const struct pg_query *prepared[PG_PREPARED_MAX];
 	int nprepared;
@@ -133,7 +135,7 @@ int pg_hash(const PGresult *r, int row, int col, unsigned char out[32]);
 int pg_events_listen(void *impl, void (*wake)(void *arg), void *arg, struct perr *err);
 void pg_listen_close(struct pg_store *s);
 
-/* The op tables' parts, by file. */
+/* The op tables' parts, by file: pg_log.c, pg_accounts.c, pg_proof.c. */
 int pg_append(void *impl, struct store_batch *const *batches, size_t n, struct perr *err);
 long long pg_scan(void *impl, long long after, long long limit, store_event_fn fn, void *arg,
 		  struct perr *err);
@@ -155,25 +157,8 @@ int pg_login_delete(void *impl, const unsigned char hash[STORE_LOGIN_HASH_LEN],
 int pg_login_delete_user(void *impl, long long user_id, long long *deleted, struct perr *err);
 int pg_logins(void *impl, long long now_ms, store_login_fn fn, void *arg, struct perr *err);
 
-int pg_proposal_submit(void *impl, struct store_proposal *p, long long at, int *existed,
-		       struct perr *err);
-int pg_proposal_get(void *impl, const char *id, struct store_proposal *out, struct perr *err);
-int pg_proposals(void *impl, const struct store_proposal_filter *f, store_proposal_fn fn,
-		 void *arg, struct perr *err);
-int pg_proposal_path(void *impl, const char *id, const struct store_step *steps, size_t n,
-		     long long at, struct perr *err);
-int pg_proposal_lease(void *impl, const char *worker, long long now, long long visibility_ms,
-		      struct store_proposal *out, struct perr *err);
-int pg_proposal_heartbeat(void *impl, const char *id, const char *worker, long long now,
-			  long long visibility_ms, struct perr *err);
-int pg_proposal_release(void *impl, const char *id, const char *worker, long long now,
-			struct perr *err);
-int pg_proposal_finish(void *impl, const char *id, const char *worker, int ok,
-		       const char *evidence, const char *error, long long now, long long retry_at,
-		       struct perr *err);
-int pg_proposal_set_closure(void *impl, const char *id, const char *closure, long long at,
-			    struct perr *err);
-int pg_audit(void *impl, const char *id, store_audit_fn fn, void *arg, struct perr *err);
+/* pg_proposals.c: the rows under the proposal rules (backend.h). */
+extern const struct store_queue_ops pg_queue_ops;
 
 int pg_graph_put(void *impl, const char *graph, const struct proof_triple *t, size_t n,
 		 struct perr *err);

@@ -1,10 +1,11 @@
 /* postgres: the PostgreSQL backend of struct store — opening the pool,
  * migrations under an advisory lock (so replicas starting together apply
  * each one once), the readiness check, and the ops table. The ops themselves
- * are in pg_log.c (events, tokens, accounts), pg_proposals.c (proposals,
- * queue, audit) and pg_proof.c (the embedded proof planes); the plumbing in
- * pg_conn.c. Like sqlite.c it does not retry on its own beyond a deadlock,
- * log, or decide what an error means to the user. */
+ * are in pg_log.c (events), pg_accounts.c (tokens, accounts, sign-ins),
+ * pg_proposals.c (the rows under the proposal rules of proposals.c) and
+ * pg_proof.c (the embedded proof planes); the plumbing in pg_conn.c. Like
+ * sqlite.c it does not retry on its own beyond a deadlock, log, or decide
+ * what an error means to the user. */
 #include "store/pg.h"
 
 #include <stdio.h>
@@ -87,8 +88,10 @@ int pg_store_open(const char *url, const struct store_options *opt, void **impl,
 	s->idle = calloc((size_t)s->nconns, sizeof *s->idle);
 	if (!s->conns || !s->idle)
 		abort();
-	for (int i = 0; i < s->nconns; i++)
+	for (int i = 0; i < s->nconns; i++) {
+		s->conns[i].store = s;
 		s->idle[s->nidle++] = s->nconns - 1 - i;
+	}
 	int rc = store_migrations_plan(PG_MIGRATIONS_PREFIX, embedded_files, embedded_count,
 				       s->migs, &s->nmigs, err);
 	if (rc < 0) {
@@ -304,15 +307,14 @@ static int pg_check(void *impl, struct store_status *st, struct perr *err)
 	return perr_set(err, PERR_UNAVAILABLE, PG_FIELD, "%s", st->reason);
 }
 
-const struct store_ops pg_store_ops = {
-	.name = "postgres",
-	.close = pg_close,
-	.events_listen = pg_events_listen,
-	.migrate = pg_migrate,
-	.check = pg_check,
+static const struct store_log_ops pg_log_ops = {
 	.append = pg_append,
 	.scan = pg_scan,
+	.events_listen = pg_events_listen,
 	.history = pg_history,
+};
+
+static const struct store_account_ops pg_account_ops = {
 	.token_add = pg_token_add,
 	.token_revoke = pg_token_revoke,
 	.tokens = pg_tokens,
@@ -325,20 +327,24 @@ const struct store_ops pg_store_ops = {
 	.login_delete = pg_login_delete,
 	.login_delete_user = pg_login_delete_user,
 	.logins = pg_logins,
-	.proposal_submit = pg_proposal_submit,
-	.proposal_get = pg_proposal_get,
-	.proposals = pg_proposals,
-	.proposal_path = pg_proposal_path,
-	.proposal_lease = pg_proposal_lease,
-	.proposal_heartbeat = pg_proposal_heartbeat,
-	.proposal_release = pg_proposal_release,
-	.proposal_finish = pg_proposal_finish,
-	.proposal_set_closure = pg_proposal_set_closure,
-	.audit = pg_audit,
+};
+
+static const struct store_proof_ops pg_proof_ops = {
 	.graph_put = pg_graph_put,
 	.graph_about = pg_graph_about,
 	.fact_record = pg_fact_record,
 	.facts = pg_facts,
 	.evidence_put = pg_evidence_put,
 	.evidence_of = pg_evidence_of,
+};
+
+const struct store_ops pg_store_ops = {
+	.name = "postgres",
+	.close = pg_close,
+	.migrate = pg_migrate,
+	.check = pg_check,
+	.log = &pg_log_ops,
+	.accounts = &pg_account_ops,
+	.queue = &pg_queue_ops,
+	.proof = &pg_proof_ops,
 };

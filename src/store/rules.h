@@ -1,4 +1,5 @@
-/* rules: what every store backend checks before it writes, and how it reads
+/* rules: what the store checks before a backend writes — once, in the
+ * dispatchers (store.c, proposals.c, proof_store.c) — and how a backend reads
  * its embedded migrations, so SQLite and PostgreSQL refuse the same input
  * with the same words. Pure functions over their arguments: no SQL here. */
 #ifndef PORTAL_STORE_RULES_H

@@ -1,6 +1,8 @@
 /* store: picks the backend a store.db value names and hands back a struct
- * store. It knows URL schemes and nothing about SQL; messages name a URL's
- * scheme only (the backend, pg_url_label's form), never a password. */
+ * store, checks an account's fields before any backend sees them, and
+ * verifies the audit chain. It knows URL schemes and nothing about SQL;
+ * messages name a URL's scheme only (the backend, pg_url_label's form),
+ * never a password. */
 #include "store/store.h"
 
 #include <ctype.h>
@@ -13,6 +15,7 @@
 
 #include "core/audit.h"
 #include "store/postgres.h"
+#include "store/rules.h"
 #include "store/sqlite.h"
 
 #define FIELD "store.db"
@@ -101,6 +104,20 @@ void store_close(struct store *st)
 		return;
 	st->ops->close(st->impl);
 	free(st);
+}
+
+/* --- the accounts' dispatchers that check first --------------------------- */
+
+int store_user_add(struct store *st, struct store_user *u, struct perr *err)
+{
+	int out = store_user_fields_ok(u, err);
+	return out < 0 ? out : st->ops->accounts->user_add(st->impl, u, err);
+}
+
+int store_user_update(struct store *st, const struct store_user *u, struct perr *err)
+{
+	int out = store_user_fields_ok(u, err);
+	return out < 0 ? out : st->ops->accounts->user_update(st->impl, u, err);
 }
 
 void store_proposal_clear(struct store_proposal *p)

@@ -1,7 +1,9 @@
 /* store: the persistence interface. The core and the HTTP layer only ever see
- * struct store; each backend (SQLite, PostgreSQL) fills a
- * struct store_ops, in the manner of SQLite's own VFS. Schema changes are
- * numbered migrations embedded in the binary (src/store/migrations/<backend>/
+ * struct store; each backend (SQLite, PostgreSQL) fills a struct store_ops,
+ * in the manner of SQLite's own VFS, split by concern: the log, the
+ * accounts, the proposal queue (rows only: the rules are store/proposals.c)
+ * and the proof planes (store/proof_store.h). Schema changes are numbered
+ * migrations embedded in the binary (src/store/migrations/<backend>/
  * NNNN_name.sql) and recorded in schema_migrations. */
 #ifndef PORTAL_STORE_H
 #define PORTAL_STORE_H
@@ -9,7 +11,6 @@
 #include <stddef.h>
 
 #include "core/event.h"
-#include "proof/proof.h"
 #include "util/perr.h"
 
 struct store_options {
@@ -136,18 +137,14 @@ typedef int (*store_login_fn)(void *arg, const struct store_login *l);
 typedef int (*store_proposal_fn)(void *arg, const struct store_proposal *p);
 typedef int (*store_audit_fn)(void *arg, const struct store_audit *a);
 
-struct store_ops {
-	const char *name; /* "sqlite" */
-	void (*close)(void *impl);
-	/* Applies every pending migration, each in its own transaction. Refuses
-	 * (PERR_SCHEMA) a database whose version is newer than the binary. */
-	int (*migrate)(void *impl, int *from, int *to, struct perr *err);
-	/* Checks reachability and schema without changing anything. Safe to
-	 * call from any thread; must not reuse state that a broken file would
-	 * keep looking healthy (SQLite: a fresh read-only connection). */
-	int (*check)(void *impl, struct store_status *st, struct perr *err);
+struct store_queue_ops; /* store/backend.h: the rows under store/proposals.c */
+struct store_proof_ops; /* store/proof_store.h: the embedded proof planes */
 
-	/* portal_live_events. append: one transaction for all batches, each
+/* What a backend fills, by concern. Each op takes the backend's impl. */
+
+/* portal_live_events: the log. */
+struct store_log_ops {
+	/* append: one transaction for all batches, each
 	 * all or nothing (a batch that fails stores nothing, the others still
 	 * commit); a known id, also one earlier in the same call, is not
 	 * stored again and reports its original seq. Returns <0 only when the
@@ -169,7 +166,10 @@ struct store_ops {
 	int (*history)(void *impl, int days,
 		       int (*fn)(void *arg, const char *day, const char *type, long long n),
 		       void *arg, struct perr *err);
+};
 
+/* portal_tokens, portal_users and portal_logins: the accounts. */
+struct store_account_ops {
 	/* portal_tokens. A duplicate name is PERR_CONFLICT; revoking an unknown
 	 * or already revoked name is PERR_NOT_FOUND. */
 	int (*token_add)(void *impl, const struct store_token *t, struct perr *err);
@@ -200,100 +200,26 @@ struct store_ops {
 				 struct perr *err);
 	int (*logins)(void *impl, long long now_ms, store_login_fn fn, void *arg,
 		      struct perr *err);
+};
 
-	/* portal_proposals and portal_audit. Every change of state happens in
-	 * one transaction with its audit row, whose hash chains to the row
-	 * before (core/audit.h).
-	 * proposal_submit: stores p (id made here, state submitted) and its
-	 * first audit row (actor p->proposer). When p->idempotency_key is set
-	 * and that proposer already submitted with it, nothing is stored: p is
-	 * filled from the existing proposal and *existed set to 1.
-	 * proposal_get: PERR_NOT_FOUND when absent. proposals: by filter.
-	 * proposal_path: steps[0..n) (1 <= n <= STORE_PATH_MAX) in one
-	 * transaction, all or none, each step starting where the one before
-	 * ended, so a crash never leaves a proposal half-way along a path
-	 * (approval is submitted → approved → queued: nothing would ever queue
-	 * a proposal left approved). Each from → to: core's
-	 * proposal_transition_ok must allow it, else PERR_INVALID (a gap
-	 * between steps too); PERR_CONFLICT when the proposal is not in the
-	 * first from any more (someone else moved it); approved → queued sets
-	 * next_attempt_at = at. Steps into or out of running belong to the
-	 * queue ops below and are PERR_INVALID here. Text that the audit row
-	 * keeps is bounded: actor under STORE_NAME_MAX + 8 bytes, reason under
-	 * 256 (PERR_TOO_LARGE); finish cuts a longer error to fit.
-	 * Every audit row is also appended to portal_live_events in the same
-	 * transaction: type "proposal.transitioned", id "proposal:<id>:<seq>",
-	 * source "portal", the proposal's project, ts = received_at = at, data
-	 * {proposal, kind, from, to, actor} (from is null on a proposal's first
-	 * row). */
-	int (*proposal_submit)(void *impl, struct store_proposal *p, long long at, int *existed,
-			       struct perr *err);
-	int (*proposal_get)(void *impl, const char *id, struct store_proposal *out,
-			    struct perr *err);
-	int (*proposals)(void *impl, const struct store_proposal_filter *f, store_proposal_fn fn,
-			 void *arg, struct perr *err);
-	int (*proposal_path)(void *impl, const char *id, const struct store_step *steps, size_t n,
-			     long long at, struct perr *err);
-	/* The queue. lease: takes the oldest queued proposal due at now, or a
-	 * running one whose lease ran out (its worker died), makes it running
-	 * under `worker` until now + visibility_ms, counts an attempt, audits
-	 * it; returns 1 with out filled, 0 when there is nothing to do.
-	 * heartbeat: extends a lease still held by worker (PERR_CONFLICT when
-	 * lost; a lease that ran out is still held until another lease takes
-	 * it over, and the same goes for release and finish). release: a worker stopping gives it back (running → queued,
-	 * due now, the attempt not counted). finish: ok → executed with
-	 * evidence; not ok → queued again due at retry_at (retry_at > 0) or
-	 * failed with error, the dead letter (retry_at == 0). A lease no
-	 * longer held is PERR_CONFLICT and changes nothing. Audit actors are
-	 * "worker:<worker>"; taking over a lease that ran out writes two rows,
-	 * running → queued (actor "lease-expired") then queued → running. */
-	int (*proposal_lease)(void *impl, const char *worker, long long now,
-			      long long visibility_ms, struct store_proposal *out, struct perr *err);
-	int (*proposal_heartbeat)(void *impl, const char *id, const char *worker, long long now,
-				  long long visibility_ms, struct perr *err);
-	int (*proposal_release)(void *impl, const char *id, const char *worker, long long now,
-				struct perr *err);
-	int (*proposal_finish)(void *impl, const char *id, const char *worker, int ok,
-			       const char *evidence, const char *error, long long now,
-			       long long retry_at, struct perr *err);
-	/* Keeps the closure last decided for a proposal (JSON) and when. Not a
-	 * transition: no audit row. */
-	int (*proposal_set_closure)(void *impl, const char *id, const char *closure, long long at,
-				    struct perr *err);
-	/* Every audit row in seq order (of one proposal when id is set). */
-	int (*audit)(void *impl, const char *id, store_audit_fn fn, void *arg, struct perr *err);
+struct store_ops {
+	const char *name; /* "sqlite" */
+	void (*close)(void *impl);
+	/* Applies every pending migration, each in its own transaction. Refuses
+	 * (PERR_SCHEMA) a database whose version is newer than the binary. */
+	int (*migrate)(void *impl, int *from, int *to, struct perr *err);
+	/* Checks reachability and schema without changing anything. Safe to
+	 * call from any thread; must not reuse state that a broken file would
+	 * keep looking healthy (SQLite: a fresh read-only connection). */
+	int (*check)(void *impl, struct store_status *st, struct perr *err);
 
-	/* portal_graph_triples, portal_warehouse_facts and portal_evidence: the
-	 * embedded proof planes (proof/embedded.c), with proof/proof.h's
-	 * contracts. Every text argument and field is checked before anything
-	 * is written: a missing or empty one (where it is required) or one not
-	 * ended within its array is PERR_INVALID naming it ("graph",
-	 * "triples[2].subject", "event", "id"...). A store failure is
-	 * PERR_STORE (PERR_UNAVAILABLE when the database is busy), in words
-	 * that name no file: a plane's errors may reach a client.
-	 * graph_put: all n triples in one transaction; one already there stays
-	 * once (n 0 stores nothing). graph_about: the triples of graph whose
-	 * subject is subject, by predicate then object. fact_record: appends
-	 * one fact (event one of submitted, approved, executed; at >= 0).
-	 * facts: a proposal's facts by at, then in the order they were
-	 * recorded. evidence_put: the same id again is fine when every field is
-	 * equal (nothing is written), PERR_CONFLICT naming "id" when one
-	 * differs (size >= 0). evidence_of: a proposal's records in the order
-	 * they were stored.
-	 * The walks read a page of rows, let go of the store, then call fn for
-	 * each: fn may call the store (another plane, say), and a row stored
-	 * during a walk may or may not be seen, but none is seen twice. A
-	 * negative return from fn ends the walk, and is not an error. */
-	int (*graph_put)(void *impl, const char *graph, const struct proof_triple *t, size_t n,
-			 struct perr *err);
-	int (*graph_about)(void *impl, const char *graph, const char *subject, proof_triple_fn fn,
-			   void *arg, struct perr *err);
-	int (*fact_record)(void *impl, const struct proof_fact *f, struct perr *err);
-	int (*facts)(void *impl, const char *proposal, proof_fact_fn fn, void *arg,
-		     struct perr *err);
-	int (*evidence_put)(void *impl, const struct proof_evidence *e, struct perr *err);
-	int (*evidence_of)(void *impl, const char *proposal, proof_evidence_fn fn, void *arg,
-			   struct perr *err);
+	const struct store_log_ops *log;
+	const struct store_account_ops *accounts;
+	/* portal_proposals and portal_audit: reads and rows under the proposal
+	 * rules (store/proposals.c), which are the same on every backend. */
+	const struct store_queue_ops *queue;
+	/* portal_graph_triples, portal_warehouse_facts and portal_evidence. */
+	const struct store_proof_ops *proof;
 };
 
 struct store {
@@ -332,13 +258,13 @@ static inline int store_check(struct store *st, struct store_status *status, str
 static inline int store_append(struct store *st, struct store_batch *const *b, size_t n,
 			       struct perr *err)
 {
-	return st->ops->append(st->impl, b, n, err);
+	return st->ops->log->append(st->impl, b, n, err);
 }
 
 static inline long long store_scan(struct store *st, long long after, long long limit,
 				   store_event_fn fn, void *arg, struct perr *err)
 {
-	return st->ops->scan(st->impl, after, limit, fn, arg, err);
+	return st->ops->log->scan(st->impl, after, limit, fn, arg, err);
 }
 
 /* Returns 1 when the backend will wake the reader (PostgreSQL's LISTEN), 0
@@ -346,9 +272,9 @@ static inline long long store_scan(struct store *st, long long after, long long 
 static inline int store_events_listen(struct store *st, void (*wake)(void *arg), void *arg,
 				      struct perr *err)
 {
-	if (!st->ops->events_listen)
+	if (!st->ops->log->events_listen)
 		return 0;
-	int rc = st->ops->events_listen(st->impl, wake, arg, err);
+	int rc = st->ops->log->events_listen(st->impl, wake, arg, err);
 	return rc < 0 ? rc : 1;
 }
 
@@ -356,112 +282,119 @@ static inline int store_history(struct store *st, int days,
 				int (*fn)(void *arg, const char *day, const char *type, long long n),
 				void *arg, struct perr *err)
 {
-	return st->ops->history(st->impl, days, fn, arg, err);
+	return st->ops->log->history(st->impl, days, fn, arg, err);
 }
 
 static inline int store_token_add(struct store *st, const struct store_token *t, struct perr *err)
 {
-	return st->ops->token_add(st->impl, t, err);
+	return st->ops->accounts->token_add(st->impl, t, err);
 }
 
 static inline int store_token_revoke(struct store *st, const char *name, long long at_ms,
 				     struct perr *err)
 {
-	return st->ops->token_revoke(st->impl, name, at_ms, err);
+	return st->ops->accounts->token_revoke(st->impl, name, at_ms, err);
 }
 
 static inline int store_tokens(struct store *st, store_token_fn fn, void *arg, struct perr *err)
 {
-	return st->ops->tokens(st->impl, fn, arg, err);
+	return st->ops->accounts->tokens(st->impl, fn, arg, err);
 }
 
-static inline int store_user_add(struct store *st, struct store_user *u, struct perr *err)
-{
-	return st->ops->user_add(st->impl, u, err);
-}
+/* The accounts' fields are checked here, once for every backend
+ * (store_user_fields_ok in store/rules.h), before the backend sees them. */
+int store_user_add(struct store *st, struct store_user *u, struct perr *err);
 
 static inline int store_user_get(struct store *st, const char *name, struct store_user *out,
 				 struct perr *err)
 {
-	return st->ops->user_get(st->impl, name, out, err);
+	return st->ops->accounts->user_get(st->impl, name, out, err);
 }
 
-static inline int store_user_update(struct store *st, const struct store_user *u,
-				    struct perr *err)
-{
-	return st->ops->user_update(st->impl, u, err);
-}
+int store_user_update(struct store *st, const struct store_user *u, struct perr *err);
 
 static inline int store_users(struct store *st, store_user_fn fn, void *arg, long long *count,
 			      struct perr *err)
 {
-	return st->ops->users(st->impl, fn, arg, count, err);
+	return st->ops->accounts->users(st->impl, fn, arg, count, err);
 }
 
 static inline int store_login_add(struct store *st, const struct store_login *l,
 				  struct perr *err)
 {
-	return st->ops->login_add(st->impl, l, err);
+	return st->ops->accounts->login_add(st->impl, l, err);
 }
 
 static inline int store_login_touch(struct store *st,
 				    const unsigned char hash[STORE_LOGIN_HASH_LEN],
 				    long long last_seen_at, struct perr *err)
 {
-	return st->ops->login_touch(st->impl, hash, last_seen_at, err);
+	return st->ops->accounts->login_touch(st->impl, hash, last_seen_at, err);
 }
 
 static inline int store_login_delete(struct store *st,
 				     const unsigned char hash[STORE_LOGIN_HASH_LEN],
 				     struct perr *err)
 {
-	return st->ops->login_delete(st->impl, hash, err);
+	return st->ops->accounts->login_delete(st->impl, hash, err);
 }
 
 static inline int store_login_delete_user(struct store *st, long long user_id,
 					  long long *deleted, struct perr *err)
 {
-	return st->ops->login_delete_user(st->impl, user_id, deleted, err);
+	return st->ops->accounts->login_delete_user(st->impl, user_id, deleted, err);
 }
 
 static inline int store_logins(struct store *st, long long now_ms, store_login_fn fn, void *arg,
 			       struct perr *err)
 {
-	return st->ops->logins(st->impl, now_ms, fn, arg, err);
+	return st->ops->accounts->logins(st->impl, now_ms, fn, arg, err);
 }
+
+/* portal_proposals and portal_audit, under the proposal rules
+ * (store/proposals.c), the same on every backend. Every change of state
+ * happens in one transaction with its audit row, whose hash chains to the
+ * row before (core/audit.h). Every audit row is also appended to
+ * portal_live_events in the same transaction: type "proposal.transitioned",
+ * id "proposal:<id>:<seq>", source "portal", the proposal's project, ts =
+ * received_at = at, data {proposal, kind, from, to, actor} (from is null on
+ * a proposal's first row). Text that the audit row keeps is bounded: actor
+ * under STORE_NAME_MAX + 8 bytes, reason under 256 (PERR_TOO_LARGE); finish
+ * cuts a longer error to fit. */
 
 /* Frees p->input, p->evidence and p->closure and sets them NULL; the rest is left. */
 void store_proposal_clear(struct store_proposal *p);
 
-/* p->input (and p->evidence) must be heap memory owned by p: when an
- * idempotent resubmission fills p from the stored proposal, they are freed
- * and replaced. */
-static inline int store_proposal_submit(struct store *st, struct store_proposal *p, long long at,
-					int *existed, struct perr *err)
-{
-	return st->ops->proposal_submit(st->impl, p, at, existed, err);
-}
+/* Stores p (id made here, state submitted) and its first audit row (actor
+ * p->proposer). When p->idempotency_key is set and that proposer already
+ * submitted with it, nothing is stored: p is filled from the existing
+ * proposal and *existed set to 1. p->input (and p->evidence) must be heap
+ * memory owned by p: when an idempotent resubmission fills p from the stored
+ * proposal, they are freed and replaced. */
+int store_proposal_submit(struct store *st, struct store_proposal *p, long long at, int *existed,
+			  struct perr *err);
 
-/* out is overwritten (not cleared first): clear it afterwards. */
-static inline int store_proposal_get(struct store *st, const char *id,
-				     struct store_proposal *out, struct perr *err)
-{
-	return st->ops->proposal_get(st->impl, id, out, err);
-}
+/* PERR_NOT_FOUND when absent. out is overwritten (not cleared first): clear
+ * it afterwards. */
+int store_proposal_get(struct store *st, const char *id, struct store_proposal *out,
+		       struct perr *err);
 
-/* p is valid only during fn; fn must not call the store. */
-static inline int store_proposals(struct store *st, const struct store_proposal_filter *f,
-				  store_proposal_fn fn, void *arg, struct perr *err)
-{
-	return st->ops->proposals(st->impl, f, fn, arg, err);
-}
+/* The proposals f selects. p is valid only during fn; fn must not call the
+ * store. */
+int store_proposals(struct store *st, const struct store_proposal_filter *f,
+		    store_proposal_fn fn, void *arg, struct perr *err);
 
-static inline int store_proposal_path(struct store *st, const char *id,
-				      const struct store_step *steps, size_t n, long long at,
-				      struct perr *err)
-{
-	return st->ops->proposal_path(st->impl, id, steps, n, at, err);
-}
+/* steps[0..n) (1 <= n <= STORE_PATH_MAX) in one transaction, all or none,
+ * each step starting where the one before ended, so a crash never leaves a
+ * proposal half-way along a path (approval is submitted → approved →
+ * queued: nothing would ever queue a proposal left approved). Each from →
+ * to: core's proposal_transition_ok must allow it, else PERR_INVALID (a gap
+ * between steps too); PERR_CONFLICT when the proposal is not in the first
+ * from any more (someone else moved it); approved → queued sets
+ * next_attempt_at = at. Steps into or out of running belong to the queue
+ * below and are PERR_INVALID here. */
+int store_proposal_path(struct store *st, const char *id, const struct store_step *steps,
+			size_t n, long long at, struct perr *err);
 
 /* A path of one step. */
 static inline int store_proposal_transition(struct store *st, const char *id, int from, int to,
@@ -469,85 +402,41 @@ static inline int store_proposal_transition(struct store *st, const char *id, in
 					    struct perr *err)
 {
 	struct store_step step = {from, to, actor, reason};
-	return st->ops->proposal_path(st->impl, id, &step, 1, at, err);
+	return store_proposal_path(st, id, &step, 1, at, err);
 }
 
-static inline int store_proposal_lease(struct store *st, const char *worker, long long now,
-				       long long visibility_ms, struct store_proposal *out,
-				       struct perr *err)
-{
-	return st->ops->proposal_lease(st->impl, worker, now, visibility_ms, out, err);
-}
+/* The queue. lease: takes the oldest queued proposal due at now, or a
+ * running one whose lease ran out (its worker died), makes it running under
+ * `worker` until now + visibility_ms, counts an attempt, audits it; returns
+ * 1 with out filled, 0 when there is nothing to do. heartbeat: extends a
+ * lease still held by worker (PERR_CONFLICT when lost; a lease that ran out
+ * is still held until another lease takes it over, and the same goes for
+ * release and finish). release: a worker stopping gives it back (running →
+ * queued, due now, the attempt not counted). finish: ok → executed with
+ * evidence; not ok → queued again due at retry_at (retry_at > 0) or failed
+ * with error, the dead letter (retry_at == 0). A lease no longer held is
+ * PERR_CONFLICT and changes nothing. Audit actors are "worker:<worker>";
+ * taking over a lease that ran out writes two rows, running → queued (actor
+ * "lease-expired") then queued → running. */
+int store_proposal_lease(struct store *st, const char *worker, long long now,
+			 long long visibility_ms, struct store_proposal *out, struct perr *err);
+int store_proposal_heartbeat(struct store *st, const char *id, const char *worker,
+			     long long now, long long visibility_ms, struct perr *err);
+int store_proposal_release(struct store *st, const char *id, const char *worker, long long now,
+			   struct perr *err);
+int store_proposal_finish(struct store *st, const char *id, const char *worker, int ok,
+			  const char *evidence, const char *error, long long now,
+			  long long retry_at, struct perr *err);
 
-static inline int store_proposal_heartbeat(struct store *st, const char *id, const char *worker,
-					   long long now, long long visibility_ms,
-					   struct perr *err)
-{
-	return st->ops->proposal_heartbeat(st->impl, id, worker, now, visibility_ms, err);
-}
+/* Keeps the closure last decided for a proposal (JSON) and when. Not a
+ * transition: no audit row. PERR_NOT_FOUND when absent. */
+int store_proposal_set_closure(struct store *st, const char *id, const char *closure,
+			       long long at, struct perr *err);
 
-static inline int store_proposal_release(struct store *st, const char *id, const char *worker,
-					 long long now, struct perr *err)
-{
-	return st->ops->proposal_release(st->impl, id, worker, now, err);
-}
-
-static inline int store_proposal_finish(struct store *st, const char *id, const char *worker,
-					int ok, const char *evidence, const char *error,
-					long long now, long long retry_at, struct perr *err)
-{
-	return st->ops->proposal_finish(st->impl, id, worker, ok, evidence, error, now, retry_at,
-					err);
-}
-
-static inline int store_proposal_set_closure(struct store *st, const char *id,
-					     const char *closure, long long at, struct perr *err)
-{
-	return st->ops->proposal_set_closure(st->impl, id, closure, at, err);
-}
-
-/* a is valid only during fn; fn must not call the store. */
-static inline int store_audit(struct store *st, const char *id, store_audit_fn fn, void *arg,
-			      struct perr *err)
-{
-	return st->ops->audit(st->impl, id, fn, arg, err);
-}
-
-static inline int store_graph_put(struct store *st, const char *graph,
-				  const struct proof_triple *t, size_t n, struct perr *err)
-{
-	return st->ops->graph_put(st->impl, graph, t, n, err);
-}
-
-static inline int store_graph_about(struct store *st, const char *graph, const char *subject,
-				    proof_triple_fn fn, void *arg, struct perr *err)
-{
-	return st->ops->graph_about(st->impl, graph, subject, fn, arg, err);
-}
-
-static inline int store_fact_record(struct store *st, const struct proof_fact *f,
-				    struct perr *err)
-{
-	return st->ops->fact_record(st->impl, f, err);
-}
-
-static inline int store_facts(struct store *st, const char *proposal, proof_fact_fn fn,
-			      void *arg, struct perr *err)
-{
-	return st->ops->facts(st->impl, proposal, fn, arg, err);
-}
-
-static inline int store_evidence_put(struct store *st, const struct proof_evidence *e,
-				     struct perr *err)
-{
-	return st->ops->evidence_put(st->impl, e, err);
-}
-
-static inline int store_evidence_of(struct store *st, const char *proposal,
-				    proof_evidence_fn fn, void *arg, struct perr *err)
-{
-	return st->ops->evidence_of(st->impl, proposal, fn, arg, err);
-}
+/* Every audit row in seq order (of one proposal when id is set). a is valid
+ * only during fn; fn must not call the store. */
+int store_audit(struct store *st, const char *id, store_audit_fn fn, void *arg,
+		struct perr *err);
 
 /* What store_audit_verify found. */
 struct store_audit_check {

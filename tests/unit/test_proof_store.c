@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "proof/proof.h"
+#include "store/proof_store.h"
 #include "store/rules.h"
 #include "store/store.h"
 #include "store_under_test.h"

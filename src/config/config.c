@@ -3,6 +3,7 @@
  * It only collects located errors and returns them; it never logs, holds no
  * global mutable state, and does not decide what a setting means at run time. */
 #include "config/config.h"
+#include "config/settings.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,130 +27,136 @@
 /* Kinds are the approved backend contracts: a handful; the bound stops a runaway file. */
 #define CONFIG_MAX_KINDS 256
 
-enum setting_type {
-	SET_INT,     /* int field, decimal, bounded */
-	SET_LONG,    /* long field, decimal, bounded */
-	SET_LISTEN,  /* char[] field, HOST:PORT */
-	SET_LABEL,   /* char[] field, 1..max chars of [A-Za-z0-9 ._-] */
-	SET_PATH,    /* char[] field, non-empty, shorter than the field */
-	SET_LEVEL,   /* enum log_level */
-	SET_MODE,    /* int field: dev = 1, production = 0 */
-	SET_BOOL,    /* int field: true = 1, false = 0 */
-	SET_PROXIES, /* char[] field, addresses/CIDRs, stored as "a, b, c"; "" = none */
-	SET_HEADER,  /* char[] field, an HTTP header name of [A-Za-z0-9-]; "" = off */
-	SET_CHOICE,  /* char[] field, one of the words metavar lists as "a|b|c" */
-	SET_REF,     /* char[] field, "" or a name of [a-z0-9_-] (a component, a secret) */
-};
-
-struct setting {
-	const char *key;     /* dotted YAML key: section.name */
-	const char *flag;    /* --flag, without the dashes */
-	const char *env;     /* PORTAL_* variable */
-	enum setting_type type;
-	size_t offset;       /* into struct config */
-	size_t size;         /* of the field (strings: the buffer size) */
-	long min, max;       /* integers: inclusive bounds; labels: max length */
-	const char *def;     /* the default, as it would be written in the file */
-	const char *metavar; /* shown after the flag in --help */
-	const char *help;
-};
-
 #define FIELD(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 
-static const struct setting settings[] = {
+static const struct config_setting settings[] = {
 	{"server.listen", "listen", "PORTAL_LISTEN", SET_LISTEN, FIELD(listen), 0, 0,
-	 "127.0.0.1:8080", "HOST:PORT", "address to listen on"},
+	 "127.0.0.1:8080", "HOST:PORT", "address to listen on",
+	 CONFIG_CMD_SERVE, SETTING_AT_START},
 	{"server.threads", "threads", "PORTAL_THREADS", SET_INT, FIELD(threads), 0, 64, "0", "N",
-	 "event-loop threads, 0 = one per core"},
+	 "event-loop threads, 0 = one per core",
+	 CONFIG_CMD_SERVE, SETTING_AT_START},
 	{"server.environment", "environment", "PORTAL_ENVIRONMENT", SET_LABEL, FIELD(environment),
-	 1, 32, "local", "NAME", "label shown in every page header"},
+	 1, 32, "local", "NAME", "label shown in every page header",
+	 CONFIG_CMD_SERVE, SETTING_RELOADS},
 	{"server.mode", "mode", "PORTAL_MODE", SET_MODE, FIELD(catalogue.dev_mode), 0, 0, "dev",
-	 "MODE", "dev or production; production refuses loopback/private public URLs"},
+	 "MODE", "dev or production; production refuses loopback/private public URLs",
+	 CONFIG_CMD_SERVE, SETTING_RELOADS},
 	{"server.max_body_bytes", "max-body-bytes", "PORTAL_MAX_BODY_BYTES", SET_LONG,
-	 FIELD(max_body_bytes), 1024, 67108864, "1048576", "N", "request body limit, in bytes"},
+	 FIELD(max_body_bytes), 1024, 67108864, "1048576", "N", "request body limit, in bytes",
+	 CONFIG_CMD_SERVE, SETTING_AT_START},
 	{"server.max_header_bytes", "max-header-bytes", "PORTAL_MAX_HEADER_BYTES", SET_LONG,
-	 FIELD(max_header_bytes), 1024, 1048576, "16384", "N", "request header block limit, in bytes"},
+	 FIELD(max_header_bytes), 1024, 1048576, "16384", "N", "request header block limit, in bytes",
+	 CONFIG_CMD_SERVE, SETTING_AT_START},
 	{"server.read_timeout_ms", "read-timeout-ms", "PORTAL_READ_TIMEOUT_MS", SET_INT,
 	 FIELD(read_timeout_ms), 100, 600000, "30000", "N",
-	 "ms a client has to send a whole request, and an idle connection stays open"},
+	 "ms a client has to send a whole request, and an idle connection stays open",
+	 CONFIG_CMD_SERVE, SETTING_AT_START},
 	{"server.drain_timeout_ms", "drain-timeout-ms", "PORTAL_DRAIN_TIMEOUT_MS", SET_INT,
 	 FIELD(drain_timeout_ms), 0, 600000, "10000", "N",
-	 "ms that SIGTERM waits for in-flight requests"},
+	 "ms that SIGTERM waits for in-flight requests",
+	 CONFIG_CMD_SERVE | CONFIG_CMD_WORKER, SETTING_RELOADS},
 	{"store.db", "db", "PORTAL_DB", SET_PATH, FIELD(db), 0, 0, "./portal.db", "PATH",
-	 "SQLite database file, or a postgres:// URL"},
+	 "SQLite database file, or a postgres:// URL",
+	 CONFIG_CMD_STORE, SETTING_AT_START},
 	{"store.password_secret", "db-password-secret", "PORTAL_DB_PASSWORD_SECRET", SET_REF,
 	 FIELD(db_password_secret), 0, 63, "", "SECRET",
-	 "secret contract holding the PostgreSQL password; empty = none"},
+	 "secret contract holding the PostgreSQL password; empty = none",
+	 CONFIG_CMD_STORE, SETTING_RELOADS},
 	{"store.busy_timeout_ms", "busy-timeout-ms", "PORTAL_BUSY_TIMEOUT_MS", SET_INT,
 	 FIELD(busy_timeout_ms), 0, 600000, "5000", "N",
-	 "how long a writer waits on a lock, in ms"},
+	 "how long a writer waits on a lock, in ms",
+	 CONFIG_CMD_STORE, SETTING_AT_START},
 	{"store.ready_interval_ms", "ready-interval-ms", "PORTAL_READY_INTERVAL_MS", SET_INT,
 	 FIELD(ready_interval_ms), 100, 600000, "1000", "N",
-	 "ms between readiness checks of the store"},
+	 "ms between readiness checks of the store",
+	 CONFIG_CMD_SERVE, SETTING_RELOADS},
 	{"live.idle_after_ms", "idle-after-ms", "PORTAL_IDLE_AFTER_MS", SET_INT,
 	 FIELD(idle_after_ms), 1000, 86400000, "600000", "N",
-	 "ms without an event before a running session shows idle"},
+	 "ms without an event before a running session shows idle",
+	 CONFIG_CMD_SERVE | CONFIG_CMD_REPLAY, SETTING_AT_START},
 	{"live.stream_max_pending_bytes", "stream-max-pending-bytes", "PORTAL_STREAM_MAX_PENDING_BYTES",
 	 SET_LONG, FIELD(stream_max_pending_bytes), 4096, 1073741824, "4194304", "N",
-	 "bytes an event stream may have unsent before it is skipped"},
+	 "bytes an event stream may have unsent before it is skipped",
+	 CONFIG_CMD_SERVE, SETTING_AT_START},
 	{"live.stream_slow_drop_ms", "stream-slow-drop-ms", "PORTAL_STREAM_SLOW_DROP_MS", SET_INT,
 	 FIELD(stream_slow_drop_ms), 100, 600000, "30000", "N",
-	 "ms a skipped event stream has to catch up before it is closed"},
+	 "ms a skipped event stream has to catch up before it is closed",
+	 CONFIG_CMD_SERVE, SETTING_AT_START},
 	{"log.level", "log-level", "PORTAL_LOG_LEVEL", SET_LEVEL, FIELD(log_level), 0, 0, "info",
-	 "LEVEL", "debug, info, warn or error"},
+	 "LEVEL", "debug, info, warn or error",
+	 CONFIG_CMD_STORE, SETTING_RELOADS},
 	{"auth.session_idle_ms", "session-idle-ms", "PORTAL_SESSION_IDLE_MS", SET_INT,
 	 FIELD(session_idle_ms), 1000, 604800000, "7200000", "N",
-	 "ms a sign-in may go unused before it ends"},
+	 "ms a sign-in may go unused before it ends",
+	 CONFIG_CMD_SERVE, SETTING_RELOADS},
 	{"auth.session_max_ms", "session-max-ms", "PORTAL_SESSION_MAX_MS", SET_INT,
 	 FIELD(session_max_ms), 1000, 2147483647, "43200000", "N",
-	 "ms after which a sign-in ends, used or not"},
+	 "ms after which a sign-in ends, used or not",
+	 CONFIG_CMD_SERVE, SETTING_RELOADS},
 	{"auth.preview", "preview", "PORTAL_PREVIEW", SET_BOOL, FIELD(preview), 0, 0, "true",
-	 "true|false", "signed-out visitors of / see the pre-auth preview, not the sign-in page"},
+	 "true|false", "signed-out visitors of / see the pre-auth preview, not the sign-in page",
+	 CONFIG_CMD_SERVE, SETTING_RELOADS},
 	{"auth.trusted_proxies", "trusted-proxies", "PORTAL_TRUSTED_PROXIES", SET_PROXIES,
 	 FIELD(trusted_proxies), 0, 0, "", "LIST",
 	 "comma-separated addresses/CIDRs of the reverse proxies whose forwarded headers "
-	 "are believed"},
+	 "are believed",
+	 CONFIG_CMD_SERVE, SETTING_RELOADS},
 	{"auth.identity_header", "identity-header", "PORTAL_IDENTITY_HEADER", SET_HEADER,
 	 FIELD(identity_header), 1, 63, "", "NAME",
-	 "header in which a trusted proxy names the signed-in account; empty = off"},
+	 "header in which a trusted proxy names the signed-in account; empty = off",
+	 CONFIG_CMD_SERVE, SETTING_RELOADS},
 	{"proof.graph", "proof-graph", "PORTAL_PROOF_GRAPH", SET_CHOICE, FIELD(proof_graph), 0, 0,
-	 "embedded", "embedded|http", "where the semantic graph plane is read and written"},
+	 "embedded", "embedded|http", "where the semantic graph plane is read and written",
+	 CONFIG_CMD_WORKER, SETTING_RELOADS},
 	{"proof.graph_component", "proof-graph-component", "PORTAL_PROOF_GRAPH_COMPONENT", SET_REF,
 	 FIELD(proof_graph_component), 0, 63, "", "NAME",
-	 "the owned component serving the graph (http): its internal URL is called"},
+	 "the owned component serving the graph (http): its internal URL is called",
+	 CONFIG_CMD_WORKER, SETTING_RELOADS},
 	{"proof.graph_secret", "proof-graph-secret", "PORTAL_PROOF_GRAPH_SECRET", SET_REF,
 	 FIELD(proof_graph_secret), 0, 63, "", "SECRET",
-	 "secret contract holding the graph service's bearer token; empty = none"},
+	 "secret contract holding the graph service's bearer token; empty = none",
+	 CONFIG_CMD_WORKER, SETTING_RELOADS},
 	{"proof.warehouse", "proof-warehouse", "PORTAL_PROOF_WAREHOUSE", SET_CHOICE,
 	 FIELD(proof_warehouse), 0, 0, "embedded", "embedded|clickhouse",
-	 "where lifecycle facts are read and written"},
+	 "where lifecycle facts are read and written",
+	 CONFIG_CMD_WORKER, SETTING_RELOADS},
 	{"proof.warehouse_component", "proof-warehouse-component",
 	 "PORTAL_PROOF_WAREHOUSE_COMPONENT", SET_REF, FIELD(proof_warehouse_component), 0, 63, "",
-	 "NAME", "the component serving ClickHouse's HTTP interface (clickhouse)"},
+	 "NAME", "the component serving ClickHouse's HTTP interface (clickhouse)",
+	 CONFIG_CMD_WORKER, SETTING_RELOADS},
 	{"proof.warehouse_database", "proof-warehouse-database", "PORTAL_PROOF_WAREHOUSE_DATABASE",
 	 SET_REF, FIELD(proof_warehouse_database), 0, 63, "default", "NAME",
-	 "the ClickHouse database holding the facts table"},
+	 "the ClickHouse database holding the facts table",
+	 CONFIG_CMD_WORKER, SETTING_RELOADS},
 	{"proof.warehouse_user", "proof-warehouse-user", "PORTAL_PROOF_WAREHOUSE_USER", SET_REF,
 	 FIELD(proof_warehouse_user), 0, 63, "", "NAME",
-	 "the ClickHouse user (X-ClickHouse-User); empty = the server's default"},
+	 "the ClickHouse user (X-ClickHouse-User); empty = the server's default",
+	 CONFIG_CMD_WORKER, SETTING_RELOADS},
 	{"proof.warehouse_secret", "proof-warehouse-secret", "PORTAL_PROOF_WAREHOUSE_SECRET",
 	 SET_REF, FIELD(proof_warehouse_secret), 0, 63, "", "SECRET",
-	 "secret contract holding the ClickHouse password (X-ClickHouse-Key); empty = none"},
+	 "secret contract holding the ClickHouse password (X-ClickHouse-Key); empty = none",
+	 CONFIG_CMD_WORKER, SETTING_RELOADS},
 	{"proof.evidence", "proof-evidence", "PORTAL_PROOF_EVIDENCE", SET_CHOICE,
 	 FIELD(proof_evidence), 0, 0, "embedded", "embedded|http",
-	 "where evidence records are read and written"},
+	 "where evidence records are read and written",
+	 CONFIG_CMD_WORKER, SETTING_RELOADS},
 	{"proof.evidence_component", "proof-evidence-component", "PORTAL_PROOF_EVIDENCE_COMPONENT",
 	 SET_REF, FIELD(proof_evidence_component), 0, 63, "", "NAME",
-	 "the owned component serving the evidence records (http)"},
+	 "the owned component serving the evidence records (http)",
+	 CONFIG_CMD_WORKER, SETTING_RELOADS},
 	{"proof.evidence_secret", "proof-evidence-secret", "PORTAL_PROOF_EVIDENCE_SECRET", SET_REF,
 	 FIELD(proof_evidence_secret), 0, 63, "", "SECRET",
-	 "secret contract holding the evidence service's bearer token; empty = none"},
+	 "secret contract holding the evidence service's bearer token; empty = none",
+	 CONFIG_CMD_WORKER, SETTING_RELOADS},
 	{"lineage.datahub_component", "datahub-component", "PORTAL_DATAHUB_COMPONENT", SET_REF,
 	 FIELD(datahub_component), 0, 63, "", "NAME",
-	 "the component serving DataHub's GraphQL API, for lineage navigation; empty = off"},
+	 "the component serving DataHub's GraphQL API, for lineage navigation; empty = off",
+	 CONFIG_CMD_SERVE, SETTING_RELOADS},
 	{"lineage.datahub_secret", "datahub-secret", "PORTAL_DATAHUB_SECRET", SET_REF,
 	 FIELD(datahub_secret), 0, 63, "", "SECRET",
-	 "secret contract holding the DataHub access token; empty = none"},
+	 "secret contract holding the DataHub access token; empty = none",
+	 CONFIG_CMD_SERVE, SETTING_RELOADS},
 };
 
 #define NSETTINGS ((int)(sizeof settings / sizeof settings[0]))
@@ -168,6 +175,11 @@ enum { SEC_COMPONENTS = 7, SEC_PROJECTS = 8, SEC_PROPOSALS = 9, SEC_SECRETS = 10
 int config_setting_count(void)
 {
 	return NSETTINGS;
+}
+
+const struct config_setting *config_setting_at(int i)
+{
+	return i >= 0 && i < NSETTINGS ? &settings[i] : NULL;
 }
 
 /* --- errors */
@@ -405,7 +417,7 @@ static int int_value(const char *text, int quoted, long min, long max, long *out
 /* Validates text for s and, when valid, stores it in c. quoted says the YAML
  * scalar was quoted: a quoted number is a string, so integers refuse it.
  * Returns 0, or -1 with a message in msg. */
-static int setting_apply(const struct setting *s, struct config *c, const char *text,
+static int setting_apply(const struct config_setting *s, struct config *c, const char *text,
 			 int quoted, char *msg, size_t msgsz)
 {
 	char b[48];
@@ -510,7 +522,7 @@ static int setting_apply(const struct setting *s, struct config *c, const char *
 
 /* --- lookup and suggestions */
 
-static const struct setting *by_key(const char *key)
+static const struct config_setting *by_key(const char *key)
 {
 	for (int i = 0; i < NSETTINGS; i++)
 		if (strcmp(settings[i].key, key) == 0)
@@ -518,7 +530,7 @@ static const struct setting *by_key(const char *key)
 	return NULL;
 }
 
-static const struct setting *by_flag(const char *flag)
+static const struct config_setting *by_flag(const char *flag)
 {
 	for (int i = 0; i < NSETTINGS; i++)
 		if (strcmp(settings[i].flag, flag) == 0)
@@ -541,7 +553,7 @@ static const char *short_name(const char *key)
 	return dot ? dot + 1 : key;
 }
 
-static int in_section(const struct setting *s, const char *section)
+static int in_section(const struct config_setting *s, const char *section)
 {
 	size_t n = strlen(section);
 	return strncmp(s->key, section, n) == 0 && s->key[n] == '.';
@@ -585,12 +597,12 @@ static int close_enough(const char *given, const char *known)
 /* The setting whose name is nearest to `name` (given under `section`, which
  * may be NULL or unknown), or NULL when none is close. Same-section names win
  * ties, so "server.listn" suggests server.listen and "server.db" store.db. */
-static const struct setting *suggest(const char *section, const char *name)
+static const struct config_setting *suggest(const char *section, const char *name)
 {
-	const struct setting *best = NULL;
+	const struct config_setting *best = NULL;
 	int best_score = INT_MAX;
 	for (int i = 0; i < NSETTINGS; i++) {
-		const struct setting *s = &settings[i];
+		const struct config_setting *s = &settings[i];
 		const char *sn = short_name(s->key);
 		if (!close_enough(name, sn))
 			continue;
@@ -604,7 +616,7 @@ static const struct setting *suggest(const char *section, const char *name)
 /* "unknown key; …" for `name` under a known section. */
 static void unknown_key_msg(const char *section, const char *name, char *msg, size_t msgsz)
 {
-	const struct setting *s = suggest(section, name);
+	const struct config_setting *s = suggest(section, name);
 	if (s) {
 		snprintf(msg, msgsz, "unknown key; did you mean '%s'?", s->key);
 		return;
@@ -635,7 +647,7 @@ static void unknown_section_msg(const char *name, char *msg, size_t msgsz)
 		return;
 	}
 	/* A setting written at the top level, e.g. "listen:" for server.listen. */
-	const struct setting *s = suggest(NULL, name);
+	const struct config_setting *s = suggest(NULL, name);
 	if (s) {
 		snprintf(msg, msgsz, "unknown section; did you mean '%s'?", s->key);
 		return;
@@ -827,7 +839,7 @@ static int map_next_key(struct parser *p, const char *owner, const char *what)
  * current event is its SEQUENCE-START. Each entry is checked where it is
  * written; the list is stored as the same "a, b" text the environment takes.
  * Returns 0 (o->bad set when refused), or -1 when the YAML broke. */
-static int parse_list_value(struct parser *p, const struct setting *s, struct origin *o)
+static int parse_list_value(struct parser *p, const struct config_setting *s, struct origin *o)
 {
 	yaml_mark_t m = p->ev.start_mark;
 	struct buf joined = BUF_INIT;
@@ -868,7 +880,7 @@ static int parse_list_value(struct parser *p, const struct setting *s, struct or
 }
 
 /* The value of setting s; the current event is its first. */
-static int parse_value(struct parser *p, const struct setting *s)
+static int parse_value(struct parser *p, const struct config_setting *s)
 {
 	yaml_event_t *ev = &p->ev;
 	yaml_mark_t m = ev->start_mark;
@@ -918,7 +930,7 @@ static int parse_section(struct parser *p, const char *section)
 		const char *name = (const char *)p->ev.data.scalar.value;
 		snprintf(key, sizeof key, "%s.%s", section, name);
 		snprintf(p->last_key, sizeof p->last_key, "%s", key);
-		const struct setting *s = by_key(key);
+		const struct config_setting *s = by_key(key);
 		char msg[256];
 		if (!s) {
 			unknown_key_msg(section, name, msg, sizeof msg);
@@ -2572,7 +2584,7 @@ static void apply_env(struct config *c, char **envp, struct origin *origin,
 			continue;
 		size_t nl = (size_t)(eq - *envp);
 		for (int i = 0; i < NSETTINGS; i++) {
-			const struct setting *s = &settings[i];
+			const struct config_setting *s = &settings[i];
 			if (strlen(s->env) != nl || strncmp(s->env, *envp, nl) != 0)
 				continue;
 			char msg[256];
@@ -2591,9 +2603,9 @@ static void apply_flags(struct config *c, const struct config_source *src,
 		const char *flag = src->flags[i][0], *value = src->flags[i][1];
 		char key[128], msg[256];
 		snprintf(key, sizeof key, "--%s", flag ? flag : "");
-		const struct setting *s = flag ? by_flag(flag) : NULL;
+		const struct config_setting *s = flag ? by_flag(flag) : NULL;
 		if (!s) {
-			const struct setting *near = NULL;
+			const struct config_setting *near = NULL;
 			for (int j = 0; flag && j < NSETTINGS && !near; j++)
 				if (close_enough(flag, settings[j].flag))
 					near = &settings[j];
@@ -2619,11 +2631,11 @@ static void apply_flags(struct config *c, const struct config_source *src,
 /* Reports a rule that spans settings at where s's value came from: its place
  * in the file, its variable or its flag. */
 static void err_setting(struct config_errors *errs, const char *path, const struct origin *origin,
-			const struct setting *s, const char *fmt, ...)
+			const struct config_setting *s, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
 static void err_setting(struct config_errors *errs, const char *path, const struct origin *origin,
-			const struct setting *s, const char *fmt, ...)
+			const struct config_setting *s, const char *fmt, ...)
 {
 	char msg[256], flag[64];
 	va_list ap;
@@ -2675,10 +2687,10 @@ static int db_url_has_password(const char *url)
 static void check_settings(const struct config *c, const char *path, const struct origin *origin,
 			   struct config_errors *errs)
 {
-	const struct setting *idle = by_key("auth.session_idle_ms");
-	const struct setting *max = by_key("auth.session_max_ms");
-	const struct setting *header = by_key("auth.identity_header");
-	const struct setting *proxies = by_key("auth.trusted_proxies");
+	const struct config_setting *idle = by_key("auth.session_idle_ms");
+	const struct config_setting *max = by_key("auth.session_max_ms");
+	const struct config_setting *header = by_key("auth.identity_header");
+	const struct config_setting *proxies = by_key("auth.trusted_proxies");
 	if (!origin[idle - settings].bad && !origin[max - settings].bad &&
 	    c->session_idle_ms > c->session_max_ms)
 		/* at whichever of the two was set (idle when both were) */
@@ -2694,8 +2706,8 @@ static void check_settings(const struct config *c, const char *path, const struc
 			    "trusted proxy, and none is listed");
 	/* The database password comes from a secret contract, never the file:
 	 * outside dev mode a password written into store.db is refused. */
-	const struct setting *db = by_key("store.db");
-	const struct setting *dbsecret = by_key("store.password_secret");
+	const struct config_setting *db = by_key("store.db");
+	const struct config_setting *dbsecret = by_key("store.password_secret");
 	if (!origin[db - settings].bad && !c->catalogue.dev_mode && db_url_has_password(c->db))
 		err_setting(errs, path, origin, db,
 			    "holds a password; in production give it through "
@@ -2721,9 +2733,9 @@ static void check_settings(const struct config *c, const char *path, const struc
 		{NULL, "lineage.datahub_component", "lineage.datahub_secret"},
 	};
 	for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++) {
-		const struct setting *pl = remote[i].plane ? by_key(remote[i].plane) : NULL;
-		const struct setting *co = by_key(remote[i].component);
-		const struct setting *se = by_key(remote[i].secret);
+		const struct config_setting *pl = remote[i].plane ? by_key(remote[i].plane) : NULL;
+		const struct config_setting *co = by_key(remote[i].component);
+		const struct config_setting *se = by_key(remote[i].secret);
 		const char *plane = pl ? (const char *)c + pl->offset : NULL;
 		const char *comp = (const char *)c + co->offset;
 		const char *secret = (const char *)c + se->offset;
@@ -2796,17 +2808,54 @@ int config_flag_known(const char *flag)
 	return flag && by_flag(flag) != NULL;
 }
 
+int config_flag_taken(const char *flag, unsigned commands)
+{
+	const struct config_setting *s = flag ? by_flag(flag) : NULL;
+	return s && (s->commands & commands) != 0;
+}
+
+static void print_flag(FILE *out, const struct config_setting *s)
+{
+	char head[64];
+	snprintf(head, sizeof head, "--%s %s", s->flag, s->metavar);
+	fprintf(out, "  %-22s %s (env %s, default %s)\n", head, s->help, s->env,
+		s->def[0] ? s->def : "none");
+}
+
 void config_print_flags(FILE *out, const char *const *flags)
 {
 	for (; flags && *flags; flags++) {
-		const struct setting *s = by_flag(*flags);
-		char head[64];
-		if (!s) {
+		const struct config_setting *s = by_flag(*flags);
+		if (s)
+			print_flag(out, s);
+		else
 			fprintf(out, "  --%s VALUE\n", *flags);
-			continue;
-		}
-		snprintf(head, sizeof head, "--%s %s", s->flag, s->metavar);
-		fprintf(out, "  %-22s %s (env %s, default %s)\n", head, s->help, s->env,
-			s->def[0] ? s->def : "none");
 	}
+}
+
+void config_print_command_flags(FILE *out, unsigned commands)
+{
+	for (int i = 0; i < NSETTINGS; i++)
+		if (settings[i].commands & commands)
+			print_flag(out, &settings[i]);
+}
+
+/* --- reload */
+
+int config_keep_restart_only(const struct config *old, struct config *fresh,
+			     const char **keys, int cap)
+{
+	int n = 0;
+	for (int i = 0; i < NSETTINGS; i++) {
+		const struct config_setting *s = &settings[i];
+		char *now = (char *)fresh + s->offset;
+		const char *was = (const char *)old + s->offset;
+		if (s->reload == SETTING_RELOADS || memcmp(now, was, s->size) == 0)
+			continue;
+		memcpy(now, was, s->size);
+		if (n < cap)
+			keys[n] = s->key;
+		n++;
+	}
+	return n;
 }

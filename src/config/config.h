@@ -1,6 +1,6 @@
 /* config: Portal's typed settings, built from four layers in a fixed order:
  * built-in defaults < portal.yaml < PORTAL_* environment < command-line flags.
- * One table (config.c) declares every setting once: its YAML key, flag,
+ * One table (settings.c) declares every setting once: its YAML key, flag,
  * environment variable, type, bounds and help; the loader, the env and flag
  * overrides, `--help` and docs/configuration.md all follow that table.
  * This module reads the one file it is given and nothing else; it never

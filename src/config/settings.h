@@ -47,4 +47,48 @@ struct config_setting {
 /* Row i of the table, 0 <= i < config_setting_count(); NULL past the end. */
 const struct config_setting *config_setting_at(int i);
 
+/* --- for the config readers (config.c, catalogue.c, proposals.c) */
+
+struct config;
+
+#define SETTINGS_COUNT 34
+extern const struct config_setting config_settings[SETTINGS_COUNT];
+
+/* The file's sections in the order the file and the docs present them. The
+ * first seven hold settings; the last five the catalogue (file only, no
+ * overrides). */
+#define CONFIG_NSECTIONS 12
+extern const char *const config_sections[CONFIG_NSECTIONS];
+#define SECTION_LIST \
+	"server, store, live, log, auth, proof, lineage, components, projects, proposals, " \
+	"secrets, vault"
+enum { SEC_COMPONENTS = 7, SEC_PROJECTS = 8, SEC_PROPOSALS = 9, SEC_SECRETS = 10, SEC_VAULT = 11 };
+
+/* The section's index in config_sections, or -1. */
+int config_section_index(const char *name);
+
+/* Validates text for s and, when valid, stores it in c. quoted says the YAML
+ * scalar was quoted: a quoted number is a string, so integers refuse it.
+ * Returns 0, or -1 with a message in msg. */
+int setting_apply(const struct config_setting *s, struct config *c, const char *text,
+		  int quoted, char *msg, size_t msgsz);
+/* "an integer", "HOST:PORT", …: what a value of type t is, for messages. */
+const char *setting_type_name(enum setting_type t);
+const struct config_setting *setting_by_key(const char *key);
+const struct config_setting *setting_by_flag(const char *flag);
+
+/* Reads an unquoted decimal integer within [min, max] into *out; returns -1
+ * with the message for the setting and catalogue fields alike. */
+int config_int_value(const char *text, int quoted, long min, long max, long *out, char *msg,
+		     size_t msgsz);
+
+/* Edit distance where swapping two neighbours is one edit; and whether a
+ * given name is close enough to a known one to suggest it. */
+int config_distance(const char *a, const char *b);
+int config_close_enough(const char *given, const char *known);
+/* "unknown key; …" for `name` under the known `section`, and "unknown
+ * section; …" for a top-level `name`: with the nearest name when one is close. */
+void config_unknown_key_msg(const char *section, const char *name, char *msg, size_t msgsz);
+void config_unknown_section_msg(const char *name, char *msg, size_t msgsz);
+
 #endif

@@ -354,16 +354,12 @@ static void unknown_field_msg(const struct cfield *table, int n, const char *nou
 	buf_free(&all);
 }
 
-static const struct entry_fields component_fields = {cfields, NCFIELDS, "a component"};
-static const struct entry_fields project_fields = {pfields, NPFIELDS, "a project"};
-static const struct entry_fields vault_fields = {vfields, NVFIELDS, "'vault'"};
-
 /* Looks up `name`, the current key of an entry's mapping (or of its nested
  * `group`; "" = the entry's own), among ef's fields. An unknown key (with the
  * nearest known one, when one is close) and a key whose seen[] mark is set
  * are reported at the key, under `key`. Returns the field's index, or -1
  * when refused (its value is then to be skipped). */
-int config_field_key(struct parser *p, const struct entry_fields *ef, const char *group,
+static int field_key(struct parser *p, const struct entry_fields *ef, const char *group,
 		     const char *name, const struct mark *seen, const char *key)
 {
 	yaml_mark_t km = p->ev.start_mark;
@@ -420,9 +416,9 @@ int config_too_many(struct parser *p, const char *section, size_t n, size_t max,
 	return 1;
 }
 
-static const struct entry_list component_list = {"components", "component",
+static const struct entry_list component_entries = {"components", "component",
 						  "name, ownership, …", CONFIG_MAX_COMPONENTS};
-static const struct entry_list project_list = {"projects", "project", "name, components, …",
+static const struct entry_list project_entries = {"projects", "project", "name, components, …",
 						CONFIG_MAX_PROJECTS};
 
 /* Starts a walk over list's section; the current event is its first. A
@@ -477,26 +473,39 @@ int config_entries_next(struct parser *p, struct entry_walk *w)
 	}
 }
 
-/* The keys of one component mapping (or of its nested `group`); the current
- * event is the MAPPING-START. */
-static int parse_cmap(struct parser *p, size_t idx, struct comp_marks *cm, const char *group)
+/* What a value of a field of type t is, for the message when it is not one. */
+static const char *expected_value(enum cfield_type t)
 {
-	struct component_contract *comp = &p->c->catalogue.components[idx];
-	size_t n = idx - p->marks->comp_base;
-	char owner[128];
-	snprintf(owner, sizeof owner, "components[%zu]%s%s", n, group[0] ? "." : "", group);
+	switch (t) {
+	case CF_INT:
+	case CF_LLONG:
+		return "an integer";
+	case CF_BOOL:
+		return "true or false";
+	default:
+		return "a string";
+	}
+}
+
+int config_read_entry(struct parser *p, const struct entry_fields *ef, void *base,
+		      const struct entry_marks *m, void *arg, const char *prefix,
+		      const char *group)
+{
+	char owner[192];
+	snprintf(owner, sizeof owner, "%s%s%s", prefix, group[0] ? "." : "", group);
 	int more;
 	while ((more = cursor_next_key(p, owner, "a key")) > 0) {
 		yaml_mark_t km = p->ev.start_mark;
-		char key[128], full[96];
+		char key[256], full[96];
 		const char *name = (const char *)p->ev.data.scalar.value;
-		snprintf(full, sizeof full, "%s%s%s", group, group[0] ? "." : "", name);
-		snprintf(key, sizeof key, "components[%zu].%s", n, full);
+		snprintf(full, sizeof full, "%s%s%.64s", group, group[0] ? "." : "", name);
+		snprintf(key, sizeof key, "%s.%s", prefix, full);
 		snprintf(p->last_key, sizeof p->last_key, "%s", key);
-		int fi = config_field_key(p, &component_fields, group, name, cm->field, key);
+		struct mark *keys = m->key ? m->key : m->val;
+		int fi = field_key(p, ef, group, name, keys, key);
 		if (fi >= 0) {
-			cm->field[fi].line = line_of(km);
-			cm->field[fi].col = col_of(km);
+			keys[fi].line = line_of(km);
+			keys[fi].col = col_of(km);
 		}
 		if (cursor_next(p) < 0)
 			return -1;
@@ -505,31 +514,45 @@ static int parse_cmap(struct parser *p, size_t idx, struct comp_marks *cm, const
 				return -1;
 			continue;
 		}
-		const struct cfield *f = &cfields[fi];
+		const struct cfield *f = &ef->table[fi];
 		yaml_mark_t vm = p->ev.start_mark;
-		if (f->type == CF_GROUP) {
+		/* Point at the value from now on: that is what a problem is about. */
+		if (m->key || f->type != CF_GROUP) {
+			m->val[fi].line = line_of(vm);
+			m->val[fi].col = col_of(vm);
+		}
+		int rc;
+		switch (f->type) {
+		case CF_GROUP:
 			if (p->ev.type != YAML_MAPPING_START_EVENT) {
 				char what[64];
 				config_err_add(p->errs, p->name, line_of(vm), col_of(vm), key,
-					"expected a mapping, got %s", cursor_found(&p->ev, what));
-				cm->bad[fi] = 1;
-				if (cursor_skip(p) < 0)
-					return -1;
-				continue;
+					       "expected %s, got %s", ef->group_shape,
+					       cursor_found(&p->ev, what));
+				m->bad[fi] = 1;
+				rc = cursor_skip(p);
+			} else {
+				rc = config_read_entry(p, ef, base, m, arg, prefix, f->key);
 			}
-			if (parse_cmap(p, idx, cm, f->key) < 0)
-				return -1;
-			continue;
+			break;
+		case CF_NAMES:
+		case CF_SECRETS:
+		case CF_STRINGS:
+		case CF_FIELDS:
+			rc = ef->list(p, fi, base, arg, prefix, key);
+			break;
+		default:
+			rc = config_field_value(p, f, base, key, expected_value(f->type), &m->bad[fi]);
+			break;
 		}
-		/* Point at the value from now on: that is what a problem is about. */
-		cm->field[fi].line = line_of(vm);
-		cm->field[fi].col = col_of(vm);
-		if (config_field_value(p, f, comp, key, f->type == CF_INT ? "an integer" : "a string",
-				&cm->bad[fi]) < 0)
+		if (rc < 0)
 			return -1;
 	}
 	return more;
 }
+
+static const struct entry_fields component_fields = {cfields, NCFIELDS, "a component",
+						   "a mapping", NULL};
 
 /* components: a sequence of mappings; the current event is its first. */
 int config_read_components(struct parser *p)
@@ -537,7 +560,7 @@ int config_read_components(struct parser *p)
 	struct catalogue *cat = &p->c->catalogue;
 	struct provenance *mk = p->marks;
 	struct entry_walk w;
-	int more = config_entries_begin(p, &component_list, &w);
+	int more = config_entries_begin(p, &component_entries, &w);
 	if (more <= 0)
 		return more;
 	size_t cap = cat->ncomponents, mcap = 0;
@@ -561,7 +584,8 @@ int config_read_components(struct parser *p)
 		comp->health.slow_ms = 1000;
 		cm->entry.line = line_of(w.at);
 		cm->entry.col = col_of(w.at);
-		if (parse_cmap(p, idx, cm, "") < 0)
+		struct entry_marks m = {NULL, cm->field, cm->bad};
+		if (config_read_entry(p, &component_fields, comp, &m, NULL, w.key, "") < 0)
 			return -1;
 		int fname = cfield_find("name"), fown = cfield_find("ownership");
 		if (!cm->field[fname].line) {
@@ -631,48 +655,18 @@ static int parse_plist(struct parser *p, const char *key, int which,
 	}
 }
 
-/* The keys of one project mapping; the current event is its MAPPING-START. */
-static int parse_pmap(struct parser *p, size_t idx, struct proj_marks *pm)
+/* A project's lists, components: and secrets:. */
+static int project_list(struct parser *p, int fi, void *base, void *arg, const char *prefix,
+			const char *key)
 {
-	struct project_contract *proj = &p->c->catalogue.projects[idx];
-	size_t n = idx - p->marks->proj_base;
-	char owner[64];
-	snprintf(owner, sizeof owner, "projects[%zu]", n);
-	int more;
-	while ((more = cursor_next_key(p, owner, "a key")) > 0) {
-		yaml_mark_t km = p->ev.start_mark;
-		char key[128];
-		const char *name = (const char *)p->ev.data.scalar.value;
-		snprintf(key, sizeof key, "projects[%zu].%.64s", n, name);
-		snprintf(p->last_key, sizeof p->last_key, "%s", key);
-		int fi = config_field_key(p, &project_fields, "", name, pm->key, key);
-		if (fi >= 0) {
-			pm->key[fi].line = line_of(km);
-			pm->key[fi].col = col_of(km);
-		}
-		if (cursor_next(p) < 0)
-			return -1;
-		if (fi < 0) {
-			if (cursor_skip(p) < 0)
-				return -1;
-			continue;
-		}
-		const struct cfield *f = &pfields[fi];
-		yaml_mark_t vm = p->ev.start_mark;
-		pm->field[fi].line = line_of(vm);
-		pm->field[fi].col = col_of(vm);
-		if (f->type == CF_NAMES || f->type == CF_SECRETS) {
-			int which = f->type == CF_SECRETS;
-			if (parse_plist(p, key, which, which ? proj->secrets : proj->components,
-					which ? &proj->nsecrets : &proj->ncomponents, pm) < 0)
-				return -1;
-			continue;
-		}
-		if (config_field_value(p, f, proj, key, "a string", &pm->bad[fi]) < 0)
-			return -1;
-	}
-	return more;
+	struct project_contract *proj = base;
+	int which = pfields[fi].type == CF_SECRETS;
+	return parse_plist(p, key, which, which ? proj->secrets : proj->components,
+			   which ? &proj->nsecrets : &proj->ncomponents, arg);
 }
+
+static const struct entry_fields project_fields = {pfields, NPFIELDS, "a project", NULL,
+						 project_list};
 
 /* projects: a sequence of mappings; the current event is its first. */
 int config_read_projects(struct parser *p)
@@ -680,7 +674,7 @@ int config_read_projects(struct parser *p)
 	struct catalogue *cat = &p->c->catalogue;
 	struct provenance *mk = p->marks;
 	struct entry_walk w;
-	int more = config_entries_begin(p, &project_list, &w);
+	int more = config_entries_begin(p, &project_entries, &w);
 	if (more <= 0)
 		return more;
 	size_t cap = cat->nprojects, mcap = 0;
@@ -696,7 +690,8 @@ int config_read_projects(struct parser *p)
 		memset(pm, 0, sizeof *pm);
 		pm->entry.line = line_of(w.at);
 		pm->entry.col = col_of(w.at);
-		if (parse_pmap(p, idx, pm) < 0)
+		struct entry_marks m = {pm->key, pm->field, pm->bad};
+		if (config_read_entry(p, &project_fields, proj, &m, pm, w.key, "") < 0)
 			return -1;
 		if (!pm->key[PF_NAME].line) {
 			char k[96];
@@ -795,6 +790,8 @@ int config_read_secrets(struct parser *p)
 	return more;
 }
 
+static const struct entry_fields vault_fields = {vfields, NVFIELDS, "'vault'", NULL, NULL};
+
 /* vault: {addr, token}; the current event is its first. */
 int config_read_vault(struct parser *p)
 {
@@ -809,28 +806,9 @@ int config_read_vault(struct parser *p)
 			"expected a mapping with addr and token, got %s", cursor_found(&p->ev, what));
 		return cursor_skip(p);
 	}
-	int more;
-	while ((more = cursor_next_key(p, "vault", "a key")) > 0) {
-		char key[128];
-		const char *name = (const char *)p->ev.data.scalar.value;
-		snprintf(key, sizeof key, "vault.%s", name);
-		snprintf(p->last_key, sizeof p->last_key, "%s", key);
-		/* vault_field[] marks the value, so that is what a duplicate names. */
-		int ki = config_field_key(p, &vault_fields, "", name, mk->vault_field, key);
-		if (cursor_next(p) < 0)
-			return -1;
-		if (ki < 0) {
-			if (cursor_skip(p) < 0)
-				return -1;
-			continue;
-		}
-		yaml_mark_t vm = p->ev.start_mark;
-		mk->vault_field[ki].line = line_of(vm);
-		mk->vault_field[ki].col = col_of(vm);
-		if (config_field_value(p, &vfields[ki], v, key, "a string", &mk->vault_bad[ki]) < 0)
-			return -1;
-	}
-	return more;
+	/* vault_field[] marks the value, so that is what a duplicate names. */
+	struct entry_marks m = {NULL, mk->vault_field, mk->vault_bad};
+	return config_read_entry(p, &vault_fields, v, &m, NULL, "vault", "");
 }
 
 /* Runs catalogue_check and adds each problem as an error located by marks

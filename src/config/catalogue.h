@@ -49,6 +49,22 @@ struct entry_fields {
 	const struct cfield *table;
 	int n;
 	const char *noun;
+	/* what a group's value must be, for the message when it is not:
+	 * "a mapping (executor, …)"; NULL when the table has no group */
+	const char *group_shape;
+	/* reads the value of field fi when it is a sequence (CF_NAMES,
+	 * CF_SECRETS, CF_STRINGS, CF_FIELDS) into the entry at base; arg is
+	 * config_read_entry's; NULL when the table has none */
+	int (*list)(struct parser *p, int fi, void *base, void *arg, const char *prefix,
+		    const char *key);
+};
+
+/* Where an entry's keys and values were written, and which values were
+ * refused, indexed like its field table. key may be NULL: val then marks
+ * each key until its value is read, and a group by its key. */
+struct entry_marks {
+	struct mark *key, *val;
+	unsigned char *bad;
 };
 
 /* A catalogue section written as a sequence of mappings, one per entry
@@ -77,19 +93,22 @@ int config_field_find(const struct cfield *table, int n, const char *key);
 /* arr grown (doubled, zeroed) so index n fits; aborts when out of memory. */
 void *config_grow(void *arr, size_t n, size_t *cap, size_t size);
 
-/* Looks up `name`, the current key of an entry's mapping (or of its nested
- * `group`; "" = the entry's own), among ef's fields. An unknown key (with the
- * nearest known one, when one is close) and a key whose seen[] mark is set
- * are reported at the key, under `key`. Returns the field's index, or -1
- * when refused (its value is then to be skipped). */
-int config_field_key(struct parser *p, const struct entry_fields *ef, const char *group,
-		     const char *name, const struct mark *seen, const char *key);
 /* Checks the current event, the value of field f, and stores it into the
  * entry at base; `expected` ("a string") is what a value that is not a
  * scalar is told it should be. A value refused is reported where it is
  * written, under `key`, and sets *bad. Returns 0, or -1 when the YAML broke. */
 int config_field_value(struct parser *p, const struct cfield *f, void *base, const char *key,
 		       const char *expected, unsigned char *bad);
+/* The one reader of a catalogue entry: the keys of its mapping (or of its
+ * nested `group`; "" = the entry's own) looked up in ef's table, each value
+ * checked and stored into the entry at base, groups read in turn, sequences
+ * handed to ef->list with arg. Unknown and repeated keys and refused values
+ * are reported where they are written, under "<prefix>.<key>", and marked in
+ * m. The current event is the MAPPING-START. Returns 0, or -1 when the YAML
+ * broke. */
+int config_read_entry(struct parser *p, const struct entry_fields *ef, void *base,
+		      const struct entry_marks *m, void *arg, const char *prefix,
+		      const char *group);
 /* Whether entry n of `section` is past its limit; the first such entry is
  * reported (at m, under key) and *over set, so the rest pass silently. */
 int config_too_many(struct parser *p, const char *section, size_t n, size_t max,

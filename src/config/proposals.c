@@ -65,12 +65,9 @@ enum {
 	FF_VALUES = 9
 };
 
-static const struct entry_fields kind_fields = {kfields, NKFIELDS, "a proposal kind"};
-static const struct entry_fields field_fields = {ffields, NFFIELDS, "a field"};
-
-static const struct entry_list kind_list = {"proposals", "proposal kind",
+static const struct entry_list kind_entries = {"proposals", "proposal kind",
 					     "name, fields, execute, …", CONFIG_MAX_KINDS};
-static const struct entry_list field_list = {"fields", "field", "name, type, …",
+static const struct entry_list field_entries = {"fields", "field", "name, type, …",
 					      PROPOSAL_MAX_FIELDS};
 
 /* One field of a kind: where its entry, keys and values were written. */
@@ -145,48 +142,18 @@ static int parse_strings(struct parser *p, const char *key, char *base, size_t s
 	}
 }
 
-/* The keys of one field mapping; the current event is its MAPPING-START. */
-static int parse_fmap(struct parser *p, struct proposal_field *fd, struct field_marks *fm,
-		      const char *fkey)
+/* A field's one list, values:. */
+static int field_list_values(struct parser *p, int fi, void *base, void *arg, const char *prefix,
+			     const char *key)
 {
-	int more;
-	while ((more = cursor_next_key(p, fkey, "a key")) > 0) {
-		yaml_mark_t km = p->ev.start_mark;
-		char key[256];
-		const char *name = (const char *)p->ev.data.scalar.value;
-		snprintf(key, sizeof key, "%.128s.%.64s", fkey, name);
-		snprintf(p->last_key, sizeof p->last_key, "%s", key);
-		int fi = config_field_key(p, &field_fields, "", name, fm->key, key);
-		if (fi >= 0) {
-			fm->key[fi].line = line_of(km);
-			fm->key[fi].col = col_of(km);
-		}
-		if (cursor_next(p) < 0)
-			return -1;
-		if (fi < 0) {
-			if (cursor_skip(p) < 0)
-				return -1;
-			continue;
-		}
-		const struct cfield *f = &ffields[fi];
-		yaml_mark_t vm = p->ev.start_mark;
-		fm->val[fi].line = line_of(vm);
-		fm->val[fi].col = col_of(vm);
-		if (f->type == CF_STRINGS) {
-			if (parse_strings(p, key, fd->values[0], sizeof fd->values[0],
-					  PROPOSAL_MAX_VALUES, &fd->nvalues, fm->item, fm->item_bad,
-					  &fm->bad[fi], "[deploy, ci]") < 0)
-				return -1;
-			continue;
-		}
-		const char *expected = f->type == CF_INT || f->type == CF_LLONG ? "an integer"
-				       : f->type == CF_BOOL			 ? "true or false"
-										 : "a string";
-		if (config_field_value(p, f, fd, key, expected, &fm->bad[fi]) < 0)
-			return -1;
-	}
-	return more;
+	struct proposal_field *fd = base;
+	struct field_marks *fm = arg;
+	return parse_strings(p, key, fd->values[0], sizeof fd->values[0], PROPOSAL_MAX_VALUES,
+			     &fd->nvalues, fm->item, fm->item_bad, &fm->bad[fi], "[deploy, ci]");
 }
+
+static const struct entry_fields field_fields = {ffields, NFFIELDS, "a field", NULL,
+					       field_list_values};
 
 /* The keys that only some field types take, and whether a field of type t
  * may carry key fi. */
@@ -211,7 +178,7 @@ static int parse_kfields(struct parser *p, struct proposal_kind *k, struct kind_
 			 const char *kkey)
 {
 	struct entry_walk w;
-	int more = config_entries_begin(p, &field_list, &w);
+	int more = config_entries_begin(p, &field_entries, &w);
 	if (more <= 0) {
 		km->bad[KF_FIELDS] = 1;
 		return more;
@@ -228,7 +195,8 @@ static int parse_kfields(struct parser *p, struct proposal_kind *k, struct kind_
 		fd->max = LLONG_MAX;
 		fm->entry.line = line_of(w.at);
 		fm->entry.col = col_of(w.at);
-		if (parse_fmap(p, fd, fm, fkey) < 0)
+		struct entry_marks m = {fm->key, fm->val, fm->bad};
+		if (config_read_entry(p, &field_fields, fd, &m, fm, fkey, "") < 0)
 			return -1;
 		const char *need = !fm->key[FF_NAME].line   ? "name"
 				   : !fm->key[FF_TYPE].line ? "type"
@@ -267,72 +235,21 @@ static int parse_kfields(struct parser *p, struct proposal_kind *k, struct kind_
 	return more;
 }
 
-/* The keys of one kind mapping (or of its nested `group`, execute); the
- * current event is the MAPPING-START. */
-static int parse_kmap(struct parser *p, struct proposal_kind *k, struct kind_marks *km,
-		      const char *kkey, const char *group)
+/* A kind's lists: fields: and execute.argv. */
+static int kind_list_values(struct parser *p, int fi, void *base, void *arg, const char *prefix,
+			    const char *key)
 {
-	char owner[128];
-	snprintf(owner, sizeof owner, "%s%s%s", kkey, group[0] ? "." : "", group);
-	int more;
-	while ((more = cursor_next_key(p, owner, "a key")) > 0) {
-		yaml_mark_t kmk = p->ev.start_mark;
-		char key[192], full[96];
-		const char *name = (const char *)p->ev.data.scalar.value;
-		snprintf(full, sizeof full, "%s%s%.64s", group, group[0] ? "." : "", name);
-		snprintf(key, sizeof key, "%s.%s", kkey, full);
-		snprintf(p->last_key, sizeof p->last_key, "%s", key);
-		int fi = config_field_key(p, &kind_fields, group, name, km->key, key);
-		if (fi >= 0) {
-			km->key[fi].line = line_of(kmk);
-			km->key[fi].col = col_of(kmk);
-		}
-		if (cursor_next(p) < 0)
-			return -1;
-		if (fi < 0) {
-			if (cursor_skip(p) < 0)
-				return -1;
-			continue;
-		}
-		const struct cfield *f = &kfields[fi];
-		yaml_mark_t vm = p->ev.start_mark;
-		km->val[fi].line = line_of(vm);
-		km->val[fi].col = col_of(vm);
-		if (f->type == CF_GROUP) {
-			if (p->ev.type != YAML_MAPPING_START_EVENT) {
-				char what[64];
-				config_err_add(p->errs, p->name, line_of(vm), col_of(vm), key,
-					"expected a mapping (executor, …), got %s",
-					cursor_found(&p->ev, what));
-				km->bad[fi] = 1;
-				if (cursor_skip(p) < 0)
-					return -1;
-				continue;
-			}
-			if (parse_kmap(p, k, km, kkey, f->key) < 0)
-				return -1;
-			continue;
-		}
-		if (f->type == CF_FIELDS) {
-			if (parse_kfields(p, k, km, kkey) < 0)
-				return -1;
-			continue;
-		}
-		if (f->type == CF_STRINGS) {
-			if (parse_strings(p, key, k->argv[0], sizeof k->argv[0], PROPOSAL_MAX_ARGV,
-					  &k->nargv, km->argv, km->argv_bad, &km->bad[fi],
-					  "[\"/bin/echo\", \"{project}\"]") < 0)
-				return -1;
-			continue;
-		}
-		const char *expected = f->type == CF_INT ? "an integer"
-				       : f->type == CF_BOOL ? "true or false"
-							    : "a string";
-		if (config_field_value(p, f, k, key, expected, &km->bad[fi]) < 0)
-			return -1;
-	}
-	return more;
+	struct proposal_kind *k = base;
+	struct kind_marks *km = arg;
+	if (kfields[fi].type == CF_FIELDS)
+		return parse_kfields(p, k, km, prefix);
+	return parse_strings(p, key, k->argv[0], sizeof k->argv[0], PROPOSAL_MAX_ARGV, &k->nargv,
+			     km->argv, km->argv_bad, &km->bad[fi],
+			     "[\"/bin/echo\", \"{project}\"]");
 }
+
+static const struct entry_fields kind_fields = {kfields, NKFIELDS, "a proposal kind",
+					      "a mapping (executor, …)", kind_list_values};
 
 /* proposals: a sequence of kind mappings; the current event is its first. */
 int config_read_proposals(struct parser *p)
@@ -340,7 +257,7 @@ int config_read_proposals(struct parser *p)
 	struct catalogue *cat = &p->c->catalogue;
 	struct provenance *mk = p->marks;
 	struct entry_walk w;
-	int more = config_entries_begin(p, &kind_list, &w);
+	int more = config_entries_begin(p, &kind_entries, &w);
 	if (more <= 0)
 		return more;
 	size_t cap = cat->nkinds, mcap = 0;
@@ -361,7 +278,8 @@ int config_read_proposals(struct parser *p)
 		k->max_attempts = 3;
 		km->entry.line = line_of(w.at);
 		km->entry.col = col_of(w.at);
-		if (parse_kmap(p, k, km, w.key, "") < 0)
+		struct entry_marks m = {km->key, km->val, km->bad};
+		if (config_read_entry(p, &kind_fields, k, &m, km, w.key, "") < 0)
 			return -1;
 		char kk[96];
 		if (!km->key[KF_NAME].line) {

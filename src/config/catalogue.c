@@ -373,7 +373,7 @@ static int field_key(struct parser *p, const struct entry_fields *ef, const char
 	}
 	if (seen[fi].line) {
 		config_err_add(p->errs, p->name, line_of(km), col_of(km), key,
-			"duplicate key, first set at line %d", seen[fi].line);
+			       "duplicate key, first set at line %d", seen[fi].line);
 		return -1;
 	}
 	return fi;
@@ -411,7 +411,7 @@ int config_too_many(struct parser *p, const char *section, size_t n, size_t max,
 		return 0;
 	if (!*over)
 		config_err_add(p->errs, p->name, line_of(m), col_of(m), key, "too many %s: at most %zu",
-			section, max);
+			       section, max);
 	*over = 1;
 	return 1;
 }
@@ -434,8 +434,8 @@ int config_entries_begin(struct parser *p, const struct entry_list *list, struct
 	yaml_mark_t sm = p->ev.start_mark;
 	char what[64];
 	config_err_add(p->errs, p->name, line_of(sm), col_of(sm), list->section,
-		"expected a sequence of %s (- name: …), got %s", list->section,
-		cursor_found(&p->ev, what));
+		       "expected a sequence of %s (- name: …), got %s", list->section,
+		       cursor_found(&p->ev, what));
 	return cursor_skip(p) < 0 ? -1 : 0;
 }
 
@@ -462,8 +462,8 @@ int config_entries_next(struct parser *p, struct entry_walk *w)
 		if (p->ev.type != YAML_MAPPING_START_EVENT) {
 			char what[64];
 			config_err_add(p->errs, p->name, line_of(w->at), col_of(w->at), w->key,
-				"expected a %s (a mapping with %s), got %s", l->noun, l->holds,
-				cursor_found(&p->ev, what));
+				       "expected a %s (a mapping with %s), got %s", l->noun, l->holds,
+				       cursor_found(&p->ev, what));
 			if (cursor_skip(p) < 0)
 				return -1;
 			continue;
@@ -567,7 +567,7 @@ int config_read_components(struct parser *p)
 	mk->comp_base = cat->ncomponents;
 	while ((more = config_entries_next(p, &w)) > 0) {
 		cat->components = config_grow(cat->components, cat->ncomponents, &cap,
-				       sizeof *cat->components);
+					      sizeof *cat->components);
 		mk->comps = config_grow(mk->comps, w.n, &mcap, sizeof *mk->comps);
 		size_t idx = cat->ncomponents++;
 		mk->ncomps = w.n + 1;
@@ -592,13 +592,13 @@ int config_read_components(struct parser *p)
 			char k[96];
 			snprintf(k, sizeof k, "%s.name", w.key);
 			config_err_add(p->errs, p->name, cm->entry.line, cm->entry.col, k,
-				"every component needs a name");
+				       "every component needs a name");
 		}
 		if (!cm->field[fown].line) {
 			char k[96];
 			snprintf(k, sizeof k, "%s.ownership", w.key);
 			config_err_add(p->errs, p->name, cm->entry.line, cm->entry.col, k,
-				"every component needs an ownership: owned or endpoint");
+				       "every component needs an ownership: owned or endpoint");
 		}
 		cm->identity_bad = !cm->field[fname].line || !cm->field[fown].line ||
 				   cm->bad[fname] || cm->bad[fown];
@@ -620,9 +620,9 @@ static int parse_plist(struct parser *p, const char *key, int which,
 	if (p->ev.type != YAML_SEQUENCE_START_EVENT) {
 		char what_found[64];
 		config_err_add(p->errs, p->name, line_of(sm), col_of(sm), key,
-			"expected a sequence of %s names (e.g. %s), got %s", what,
-			which ? "[atlas_deploy_key]" : "[daytona, temporal]",
-			cursor_is_null(&p->ev) ? "nothing" : cursor_found(&p->ev, what_found));
+			       "expected a sequence of %s names (e.g. %s), got %s", what,
+			       which ? "[atlas_deploy_key]" : "[daytona, temporal]",
+			       cursor_is_null(&p->ev) ? "nothing" : cursor_found(&p->ev, what_found));
 		pm->bad[which ? PF_SECRETS : PF_COMPONENTS] = 1;
 		return cursor_skip(p);
 	}
@@ -639,8 +639,8 @@ static int parse_plist(struct parser *p, const char *key, int which,
 		if (*n >= PROJECT_MAX_NEEDS) {
 			if (!over)
 				config_err_add(p->errs, p->name, line_of(im), col_of(im), ikey,
-					"too many %ss: a project lists at most %d", what,
-					PROJECT_MAX_NEEDS);
+					       "too many %ss: a project lists at most %d", what,
+					       PROJECT_MAX_NEEDS);
 			over = 1;
 			if (cursor_skip(p) < 0)
 				return -1;
@@ -650,7 +650,7 @@ static int parse_plist(struct parser *p, const char *key, int which,
 		pm->item[which][k].line = line_of(im);
 		pm->item[which][k].col = col_of(im);
 		if (config_field_value(p, &f, names[k], ikey, which ? "a secret name" : "a component name",
-				&pm->item_bad[which][k]) < 0)
+				       &pm->item_bad[which][k]) < 0)
 			return -1;
 	}
 }
@@ -697,7 +697,7 @@ int config_read_projects(struct parser *p)
 			char k[96];
 			snprintf(k, sizeof k, "%s.name", w.key);
 			config_err_add(p->errs, p->name, pm->entry.line, pm->entry.col, k,
-				"every project needs a name (as events name it in `project`)");
+				       "every project needs a name (as events name it in `project`)");
 		}
 		pm->identity_bad = !pm->key[PF_NAME].line || pm->bad[PF_NAME];
 		if (!proj->title[0])
@@ -715,8 +715,8 @@ int config_read_secrets(struct parser *p)
 	yaml_mark_t sm = p->ev.start_mark;
 	if (p->ev.type != YAML_MAPPING_START_EVENT) {
 		config_err_add(p->errs, p->name, line_of(sm), col_of(sm), "secrets",
-			"expected a mapping of secret names to env:VAR, file:/path or "
-			"vault:mount/path#key, got %s", cursor_kind(&p->ev));
+			       "expected a mapping of secret names to env:VAR, file:/path or "
+			       "vault:mount/path#key, got %s", cursor_kind(&p->ev));
 		return cursor_skip(p);
 	}
 	size_t cap = cat->nsecrets, mcap = 0;
@@ -737,7 +737,7 @@ int config_read_secrets(struct parser *p)
 		for (size_t i = 0; i < n && !skip; i++) {
 			if (strcmp(cat->secrets[mk->secret_base + i].name, name) == 0) {
 				config_err_add(p->errs, p->name, line_of(km), col_of(km), key,
-					"duplicate key, first set at line %d", mk->secrets[i].key.line);
+					       "duplicate key, first set at line %d", mk->secrets[i].key.line);
 				skip = 1;
 			}
 		}
@@ -759,14 +759,14 @@ int config_read_secrets(struct parser *p)
 		snprintf(s->name, sizeof s->name, "%s", name);
 		if (too_long || !secret_name_valid(name)) {
 			config_err_add(p->errs, p->name, line_of(km), col_of(km), key,
-				"a secret name is 1 to 63 lower-case letters, digits, '_' or '-'");
+				       "a secret name is 1 to 63 lower-case letters, digits, '_' or '-'");
 			smk->bad = 1;
 		}
 		yaml_mark_t vm = p->ev.start_mark;
 		if (p->ev.type != YAML_SCALAR_EVENT) {
 			config_err_add(p->errs, p->name, line_of(vm), col_of(vm), key,
-				"expected env:VAR, file:/path or vault:mount/path#key, got %s",
-				cursor_kind(&p->ev));
+				       "expected env:VAR, file:/path or vault:mount/path#key, got %s",
+				       cursor_kind(&p->ev));
 			smk->bad = 1;
 			if (cursor_skip(p) < 0)
 				return -1;
@@ -776,11 +776,11 @@ int config_read_secrets(struct parser *p)
 		struct perr e = {0};
 		if (cursor_is_null(&p->ev)) {
 			config_err_add(p->errs, p->name, line_of(vm), col_of(vm), key,
-				"expected env:VAR, file:/path or vault:mount/path#key, got nothing");
+				       "expected env:VAR, file:/path or vault:mount/path#key, got nothing");
 			smk->bad = 1;
 		} else if (strlen(v) != p->ev.data.scalar.length) {
 			config_err_add(p->errs, p->name, line_of(vm), col_of(vm), key,
-				"must not contain a NUL character");
+				       "must not contain a NUL character");
 			smk->bad = 1;
 		} else if (secret_ref_parse(v, s, &e) < 0) {
 			config_err_add(p->errs, p->name, line_of(vm), col_of(vm), key, "%s", e.msg);
@@ -803,7 +803,7 @@ int config_read_vault(struct parser *p)
 	if (p->ev.type != YAML_MAPPING_START_EVENT) {
 		char what[64];
 		config_err_add(p->errs, p->name, line_of(sm), col_of(sm), "vault",
-			"expected a mapping with addr and token, got %s", cursor_found(&p->ev, what));
+			       "expected a mapping with addr and token, got %s", cursor_found(&p->ev, what));
 		return cursor_skip(p);
 	}
 	/* vault_field[] marks the value, so that is what a duplicate names. */

@@ -92,20 +92,20 @@ static int parse_value(struct parser *p, const struct config_setting *s)
 	o->bad = 1; /* until the value is taken */
 	if (ev->type != YAML_SCALAR_EVENT) {
 		config_err_add(p->errs, p->name, line_of(m), col_of(m), s->key, "expected %s, got %s",
-			s->type == SET_PROXIES ? "a list of addresses or CIDRs"
+			       s->type == SET_PROXIES ? "a list of addresses or CIDRs"
 					       : setting_type_name(s->type),
-			cursor_kind(ev));
+			       cursor_kind(ev));
 		return cursor_skip(p);
 	}
 	const char *v = (const char *)ev->data.scalar.value;
 	if (cursor_is_null(ev)) {
 		config_err_add(p->errs, p->name, line_of(m), col_of(m), s->key, "expected %s, got %s",
-			setting_type_name(s->type), *v ? "null" : "nothing");
+			       setting_type_name(s->type), *v ? "null" : "nothing");
 		return 0;
 	}
 	if (strlen(v) != ev->data.scalar.length) {
 		config_err_add(p->errs, p->name, line_of(m), col_of(m), s->key,
-			"must not contain a NUL character");
+			       "must not contain a NUL character");
 		return 0;
 	}
 	int quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
@@ -135,7 +135,7 @@ static int parse_section(struct parser *p, const char *section)
 			int *seen = &p->seen_line[s - config_settings];
 			if (*seen && !p->repeated)
 				config_err_add(p->errs, p->name, line_of(km), col_of(km), key,
-					"duplicate key, first set at line %d", *seen);
+					       "duplicate key, first set at line %d", *seen);
 			else if (!*seen)
 				*seen = line_of(km);
 		}
@@ -167,7 +167,7 @@ static int parse_sections(struct parser *p)
 			config_err_add(p->errs, p->name, line_of(km), col_of(km), section, "%s", msg);
 		} else if (p->section_line[si]) {
 			config_err_add(p->errs, p->name, line_of(km), col_of(km), section,
-				"duplicate key, first set at line %d", p->section_line[si]);
+				       "duplicate key, first set at line %d", p->section_line[si]);
 		} else {
 			p->section_line[si] = line_of(km);
 		}
@@ -195,7 +195,7 @@ static int parse_sections(struct parser *p)
 			yaml_mark_t vm = p->ev.start_mark;
 			char what[64];
 			config_err_add(p->errs, p->name, line_of(vm), col_of(vm), section,
-				"expected a mapping of settings, got %s", cursor_found(&p->ev, what));
+				       "expected a mapping of settings, got %s", cursor_found(&p->ev, what));
 			if (cursor_skip(p) < 0)
 				return -1;
 			continue;
@@ -224,8 +224,8 @@ static void parse_stream(struct parser *p)
 		yaml_mark_t m = p->ev.start_mark;
 		char what[64];
 		config_err_add(p->errs, p->name, line_of(m), col_of(m), "",
-			"the file must be a mapping of sections (" SECTION_LIST "), got %s",
-			cursor_found(&p->ev, what));
+			       "the file must be a mapping of sections (" SECTION_LIST "), got %s",
+			       cursor_found(&p->ev, what));
 		if (cursor_skip(p) < 0)
 			return;
 	}
@@ -236,7 +236,7 @@ static void parse_stream(struct parser *p)
 	if (p->ev.type == YAML_DOCUMENT_START_EVENT) {
 		yaml_mark_t m = p->ev.start_mark;
 		config_err_add(p->errs, p->name, line_of(m), col_of(m), "",
-			"the file must hold one YAML document, found a second one");
+			       "the file must hold one YAML document, found a second one");
 	}
 }
 
@@ -374,7 +374,7 @@ static void apply_flags(struct config *c, const struct config_source *src,
 					near = &config_settings[j];
 			if (near)
 				config_err_add(errs, "command line", 0, 0, key,
-					"unknown flag; did you mean '--%s'?", near->flag);
+					       "unknown flag; did you mean '--%s'?", near->flag);
 			else
 				config_err_add(errs, "command line", 0, 0, key, "unknown flag");
 			continue;
@@ -542,13 +542,13 @@ int config_build(struct config *c, const struct config_source *src,
 		struct buf text = BUF_INIT;
 		if (read_file(src->path, &text) < 0)
 			config_err_add(errs, src->path, 0, 0, "", "cannot read: %s",
-				errno == EFBIG ? "larger than 1048576 bytes" : strerror(errno));
+				       errno == EFBIG ? "larger than 1048576 bytes" : strerror(errno));
 		else
 			parse_text(c, src->path, buf_cstr(&text), text.len, errs, &marks);
 		buf_free(&text);
 		if (strlen(src->path) >= sizeof c->path)
 			config_err_add(errs, "command line", 0, 0, "--config",
-				"the path must be shorter than %zu characters", sizeof c->path);
+				       "the path must be shorter than %zu characters", sizeof c->path);
 	}
 	apply_env(c, src->envp, marks.setting, errs);
 	apply_flags(c, src, marks.setting, errs);

@@ -55,11 +55,11 @@ int cursor_next(struct parser *p)
 		const char *problem = p->yp.problem ? p->yp.problem : "cannot parse";
 		if (p->yp.context)
 			config_err_add(p->errs, p->name, line_of(m), col_of(m), p->last_key,
-				"YAML syntax error: %s (%s at line %d, column %d)", problem,
-				p->yp.context, line_of(p->yp.context_mark), col_of(p->yp.context_mark));
+				       "YAML syntax error: %s (%s at line %d, column %d)", problem,
+				       p->yp.context, line_of(p->yp.context_mark), col_of(p->yp.context_mark));
 		else
 			config_err_add(p->errs, p->name, line_of(m), col_of(m), p->last_key,
-				"YAML syntax error: %s", problem);
+				       "YAML syntax error: %s", problem);
 		return -1;
 	}
 	p->have_ev = 1;
@@ -138,7 +138,7 @@ int cursor_next_key(struct parser *p, const char *owner, const char *what)
 			return 1;
 		yaml_mark_t km = p->ev.start_mark;
 		config_err_add(p->errs, p->name, line_of(km), col_of(km), owner, "expected %s, got %s",
-			what, cursor_kind(&p->ev));
+			       what, cursor_kind(&p->ev));
 		if (cursor_skip(p) < 0 || cursor_next(p) < 0 || cursor_skip(p) < 0)
 			return -1;
 	}
@@ -154,19 +154,19 @@ const char *cursor_scalar(struct parser *p, const char *key, const char *expecte
 	*rc = 0;
 	if (ev->type != YAML_SCALAR_EVENT) {
 		config_err_add(p->errs, p->name, line_of(m), col_of(m), key, "expected %s, got %s",
-			expected, cursor_kind(ev));
+			       expected, cursor_kind(ev));
 		*rc = cursor_skip(p);
 		return NULL;
 	}
 	const char *v = (const char *)ev->data.scalar.value;
 	if (cursor_is_null(ev)) {
 		config_err_add(p->errs, p->name, line_of(m), col_of(m), key, "expected %s, got %s",
-			expected, *v ? "null" : "nothing");
+			       expected, *v ? "null" : "nothing");
 		return NULL;
 	}
 	if (strlen(v) != ev->data.scalar.length) {
 		config_err_add(p->errs, p->name, line_of(m), col_of(m), key,
-			"must not contain a NUL character");
+			       "must not contain a NUL character");
 		return NULL;
 	}
 	return v;

@@ -99,8 +99,8 @@ static int parse_strings(struct parser *p, const char *key, char *base, size_t s
 	if (p->ev.type != YAML_SEQUENCE_START_EVENT) {
 		char what[64];
 		config_err_add(p->errs, p->name, line_of(sm), col_of(sm), key,
-			"expected a sequence of strings (e.g. %s), got %s", example,
-			cursor_is_null(&p->ev) ? "nothing" : cursor_found(&p->ev, what));
+			       "expected a sequence of strings (e.g. %s), got %s", example,
+			       cursor_is_null(&p->ev) ? "nothing" : cursor_found(&p->ev, what));
 		*list_bad = 1;
 		return cursor_skip(p);
 	}
@@ -117,7 +117,7 @@ static int parse_strings(struct parser *p, const char *key, char *base, size_t s
 		if (*n >= max) {
 			if (!over)
 				config_err_add(p->errs, p->name, line_of(im), col_of(im), ikey,
-					"too many items: at most %zu", max);
+					       "too many items: at most %zu", max);
 			over = 1;
 			*list_bad = 1;
 			if (cursor_skip(p) < 0)
@@ -130,8 +130,8 @@ static int parse_strings(struct parser *p, const char *key, char *base, size_t s
 		if (p->ev.type == YAML_MAPPING_START_EVENT) {
 			/* "{project}" unquoted is YAML for a mapping */
 			config_err_add(p->errs, p->name, line_of(im), col_of(im), ikey,
-				"expected a string, got a mapping (quote an element that holds a "
-				"placeholder: \"{name}\")");
+				       "expected a string, got a mapping (quote an element that holds a "
+				       "placeholder: \"{name}\")");
 			bad[k] = 1;
 			if (cursor_skip(p) < 0)
 				return -1;
@@ -205,8 +205,8 @@ static int parse_kfields(struct parser *p, struct proposal_kind *k, struct kind_
 			char kk[160];
 			snprintf(kk, sizeof kk, "%s.%s", fkey, need);
 			config_err_add(p->errs, p->name, fm->entry.line, fm->entry.col, kk,
-				"every field needs a name and a type (string, integer, boolean "
-				"or enum)");
+				       "every field needs a name and a type (string, integer, boolean "
+				       "or enum)");
 			fm->bad[need[0] == 'n' ? FF_NAME : FF_TYPE] = 1;
 			continue;
 		}
@@ -218,11 +218,11 @@ static int parse_kfields(struct parser *p, struct proposal_kind *k, struct kind_
 			char kk[160];
 			snprintf(kk, sizeof kk, "%s.%s", fkey, ffields[fi].key);
 			config_err_add(p->errs, p->name, fm->key[fi].line, fm->key[fi].col, kk,
-				"%s is for %s fields, and '%s' is not one",
-				ffields[fi].key,
-				fi == FF_VALUES ? "enum"
-				: fi == FF_MIN || fi == FF_MAX ? "integer" : "string",
-				fd->name);
+				       "%s is for %s fields, and '%s' is not one",
+				       ffields[fi].key,
+				       fi == FF_VALUES ? "enum"
+				       : fi == FF_MIN || fi == FF_MAX ? "integer" : "string",
+				       fd->name);
 			fm->bad[fi] = 1;
 		}
 		if (fd->type == PFIELD_STRING && !fm->key[FF_MAX_LEN].line)
@@ -285,18 +285,18 @@ int config_read_proposals(struct parser *p)
 		if (!km->key[KF_NAME].line) {
 			snprintf(kk, sizeof kk, "%s.name", w.key);
 			config_err_add(p->errs, p->name, km->entry.line, km->entry.col, kk,
-				"every proposal kind needs a name");
+				       "every proposal kind needs a name");
 		}
 		if (!km->key[KF_EXECUTE].line) {
 			snprintf(kk, sizeof kk, "%s.execute", w.key);
 			config_err_add(p->errs, p->name, km->entry.line, km->entry.col, kk,
-				"every proposal kind needs execute: with executor exec, http or "
-				"temporal");
+				       "every proposal kind needs execute: with executor exec, http or "
+				       "temporal");
 		} else if (!km->bad[KF_EXECUTE] && !km->key[KF_EXECUTOR].line) {
 			snprintf(kk, sizeof kk, "%s.execute.executor", w.key);
 			config_err_add(p->errs, p->name, km->val[KF_EXECUTE].line,
-				km->val[KF_EXECUTE].col, kk,
-				"execute needs an executor: exec, http or temporal");
+				       km->val[KF_EXECUTE].col, kk,
+				       "execute needs an executor: exec, http or temporal");
 		}
 		km->identity_bad = !km->key[KF_NAME].line || km->bad[KF_NAME] ||
 				   !km->key[KF_EXECUTOR].line || km->bad[KF_EXECUTE] ||

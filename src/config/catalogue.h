@@ -10,8 +10,9 @@
 #include "config/cursor.h"
 #include "core/contract.h"
 
-/* One field of a component or project entry. Keys with a dot live in a nested
- * mapping ("health.path"); CF_GROUP is that mapping's own key. */
+/* One field of a catalogue entry (a component, a project, a proposal kind or
+ * one of its fields, the vault). Keys with a dot live in a nested mapping
+ * ("health.path"); CF_GROUP is that mapping's own key. */
 enum cfield_type {
 	CF_GROUP,     /* a nested mapping */
 	CF_NAME,      /* [a-z0-9-]{1,63} */

@@ -153,6 +153,11 @@ const char *const config_sections[] = {"server",     "store",    "live",      "l
 				       "auth",       "proof",    "lineage",   "components",
 				       "projects",   "proposals", "secrets",  "vault"};
 
+_Static_assert(sizeof config_settings / sizeof config_settings[0] == SETTINGS_COUNT,
+	       "SETTINGS_COUNT (settings.h) must be the number of rows of the table");
+_Static_assert(sizeof config_sections / sizeof config_sections[0] == CONFIG_NSECTIONS,
+	       "CONFIG_NSECTIONS (settings.h) must be the number of sections");
+
 int config_setting_count(void)
 {
 	return SETTINGS_COUNT;

@@ -51,14 +51,15 @@ const struct config_setting *config_setting_at(int i);
 
 struct config;
 
+/* The table's rows (settings.c checks there are SETTINGS_COUNT of them). */
 #define SETTINGS_COUNT 34
-extern const struct config_setting config_settings[SETTINGS_COUNT];
+extern const struct config_setting config_settings[];
 
 /* The file's sections in the order the file and the docs present them. The
  * first seven hold settings; the last five the catalogue (file only, no
  * overrides). */
 #define CONFIG_NSECTIONS 12
-extern const char *const config_sections[CONFIG_NSECTIONS];
+extern const char *const config_sections[];
 #define SECTION_LIST \
 	"server, store, live, log, auth, proof, lineage, components, projects, proposals, " \
 	"secrets, vault"

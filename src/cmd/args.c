@@ -63,7 +63,10 @@ int cmd_parse_words(const struct cmd_spec *spec, int positional, int argc, char 
 		}
 		int is_config = len == 6 && strncmp(name, "config", 6) == 0;
 		int is_option = listed(spec->options, name, len);
-		if (!is_config && !is_option && !listed(spec->flags, name, len)) {
+		char flag[64];
+		snprintf(flag, sizeof flag, "%.*s", (int)len, name);
+		int is_setting = len < sizeof flag && config_flag_taken(flag, spec->settings);
+		if (!is_config && !is_option && !is_setting) {
 			fprintf(stderr, "portal %s: unknown option '--%.*s' (see portal %s --help)\n",
 				spec->name, (int)len, name, spec->name);
 			return 2;
@@ -126,7 +129,7 @@ void cmd_help(const struct cmd_spec *spec, FILE *out)
 	fprintf(out, "  --config FILE          configuration file (env PORTAL_CONFIG)\n");
 	for (const char *const *o = spec->options; o && *o; o++)
 		fprintf(out, "  --%s VALUE\n", *o);
-	config_print_flags(out, spec->flags);
+	config_print_command_flags(out, spec->settings);
 	for (const char *const *s = spec->switches; s && *s; s++)
 		fprintf(out, "  --%s\n", *s);
 	fprintf(out, "  --help                 show this help\n\n"

@@ -1,8 +1,9 @@
-/* check: `portal check` — builds the configuration exactly as `serve` would
- * (file, PORTAL_* environment, flags) and reports every problem at once. It
- * binds no port and, without --audit, opens no database: it judges the
- * settings, not the host. With --audit it verifies the proposal audit chain
- * of an existing database instead, changing nothing in it. */
+/* check: `portal check` — builds the configuration exactly as `serve` and
+ * `worker` would (file, PORTAL_* environment, every flag either takes) and
+ * reports every problem at once. It binds no port and, without --audit,
+ * opens no database: it judges the settings, not the host. With --audit it
+ * verifies the proposal audit chain of an existing database instead,
+ * changing nothing in it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,27 +12,21 @@
 #include "cmd/cmd.h"
 #include "store/store.h"
 
-static const char *const check_flags[] = {
-	"listen", "db", "db-password-secret", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes", "read-timeout-ms",
-	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms",
-	"stream-max-pending-bytes", "stream-slow-drop-ms", "log-level",
-	"session-idle-ms", "session-max-ms", "preview", "trusted-proxies", "identity-header", NULL,
-};
-
 static const char *const check_switches[] = {"audit", NULL};
 
 static const struct cmd_spec check_spec = {
 	"check",
 	"Validate the configuration (the file, PORTAL_* variables and the flags given here,\n"
-	"combined as `portal serve` would) and exit: 0 and a one-line summary when valid,\n"
-	"1 and every error as file:line:column: key: message when not. A valid configuration's\n"
-	"secrets are then resolved (env:, file:, vault:) and each one that is missing or\n"
-	"unreadable is reported with the components that need it, never its value; exit 1\n"
-	"when one that something needs is missing or unreadable.\n"
+	"combined as `portal serve` and `portal worker` would: every flag of either is taken)\n"
+	"and exit: 0 and a one-line summary when valid, 1 and every error as\n"
+	"file:line:column: key: message when not. A valid configuration's secrets are then\n"
+	"resolved (env:, file:, vault:) and each one that is missing or unreadable is reported\n"
+	"with the components that need it, never its value; exit 1 when one that something\n"
+	"needs is missing or unreadable.\n"
 	"With --audit, instead verify the proposal audit log of the database (--db): recompute\n"
 	"every row's hash and its link to the row before; 0 and \"audit: N rows, chain intact\",\n"
 	"or 1 naming the first broken row. The database is not changed or migrated.",
-	check_flags,
+	CONFIG_CMD_CHECK,
 	check_switches,
 	NULL,
 };

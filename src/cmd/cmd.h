@@ -17,13 +17,14 @@ int cmd_replay(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 
-/* What a command accepts. flags: the config settings it takes as --flag
- * (NULL-terminated); "config" is always accepted. switches: boolean flags of
- * its own (NULL-terminated, may be NULL). */
+/* What a command accepts. settings: the CONFIG_CMD_* bits naming the rows of
+ * the settings table it takes as --flag (the table says which commands take
+ * each); "config" is always accepted. switches: boolean flags of its own
+ * (NULL-terminated, may be NULL). */
 struct cmd_spec {
 	const char *name;
 	const char *summary;
-	const char *const *flags;
+	unsigned settings;
 	const char *const *switches;
 	/* value options of the command itself, not settings (may be NULL) */
 	const char *const *options;

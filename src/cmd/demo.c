@@ -10,7 +10,6 @@
 #include "store/store.h"
 #include "util/clock.h"
 
-static const char *const demo_flags[] = {"db", "db-password-secret", "busy-timeout-ms", "log-level", NULL};
 static const char *const demo_switches[] = {"if-empty", NULL};
 
 static const struct cmd_spec demo_spec = {
@@ -19,7 +18,7 @@ static const struct cmd_spec demo_spec = {
 	"sessions across five projects, Ouroboros cycles, runtime health and proposals,\n"
 	"timed up to now. The events have fixed ids, so running it again adds nothing.\n"
 	"--if-empty loads nothing when the event log already holds events.",
-	demo_flags,
+	CONFIG_CMD_DEMO,
 	demo_switches,
 	NULL,
 };

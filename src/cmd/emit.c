@@ -11,7 +11,6 @@
 #include "store/store.h"
 #include "util/clock.h"
 
-static const char *const emit_flags[] = {"db", "db-password-secret", "busy-timeout-ms", "log-level", NULL};
 static const char *const emit_options[] = {"type", "project", "session", "data", "id",
 					   "source", "ts", NULL};
 
@@ -20,7 +19,7 @@ static const struct cmd_spec emit_spec = {
 	.summary = "Append one event to portal_live_events, validated like POST /api/v1/events.\n"
 		   "  --type T --project P [--session S] [--data JSON] [--id ID] [--source S] [--ts MS]\n"
 		   "The id defaults to a random one; source to \"cli\"; ts to now. Prints the seq.",
-	.flags = emit_flags,
+	.settings = CONFIG_CMD_EMIT,
 	.options = emit_options,
 };
 

@@ -8,14 +8,12 @@
 #include "cmd/cmd.h"
 #include "store/store.h"
 
-static const char *const migrate_flags[] = {"db", "db-password-secret", "busy-timeout-ms", "log-level", NULL};
-
 static const struct cmd_spec migrate_spec = {
 	"migrate",
 	"Create the database if it is missing and apply every pending schema migration,\n"
 	"each in its own transaction. Running it again changes nothing. A database made\n"
 	"by a newer portal is refused, untouched.",
-	migrate_flags,
+	CONFIG_CMD_MIGRATE,
 	NULL,
 	NULL,
 };

@@ -11,14 +11,11 @@
 #include "store/store.h"
 #include "util/clock.h"
 
-static const char *const replay_flags[] = {"db", "db-password-secret", "busy-timeout-ms", "idle-after-ms", "log-level",
-					   NULL};
-
 static const struct cmd_spec replay_spec = {
 	.name = "replay",
 	.summary = "Rebuild the projection from portal_live_events and print\n"
 		   "  version=<n> sha256=<hex of the served snapshot bytes> events=<n> ms=<time>",
-	.flags = replay_flags,
+	.settings = CONFIG_CMD_REPLAY,
 };
 
 static int fold(void *arg, const struct event *ev)

@@ -27,45 +27,25 @@
 #include "util/log.h"
 #include "web/web.h"
 
-static const char *const serve_flags[] = {
-	"listen", "db", "db-password-secret", "threads", "environment", "max-body-bytes", "max-header-bytes", "read-timeout-ms",
-	"drain-timeout-ms", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms",
-	"stream-max-pending-bytes", "stream-slow-drop-ms", "mode", "log-level",
-	"session-idle-ms", "session-max-ms", "preview", "trusted-proxies", "identity-header",
-	"datahub-component", "datahub-secret", NULL,
-};
-
 static const struct cmd_spec serve_spec = {
 	"serve",
 	"Run Portal: pages, API, metrics and probes on one HTTP listener, on the embedded\n"
 	"SQLite store (migrated at start-up). SIGHUP reloads the configuration; SIGTERM or\n"
 	"SIGINT stops accepting, finishes in-flight requests, closes the store, exits 0.",
-	serve_flags,
+	CONFIG_CMD_SERVE,
 	NULL,
 	NULL,
 };
 
-/* Settings that only take effect at start: a reload keeps the running value
- * and says so. */
+/* Settings that only take effect at start (the table says which): a reload
+ * keeps the running value and says so. */
 static void keep_restart_only(const struct config *old, struct config *fresh)
 {
-#define KEEP(field, key)                                                                 \
-	if (memcmp(&old->field, &fresh->field, sizeof old->field) != 0) {                \
-		log_emit(LOG_WARN, "setting needs a restart to take effect",             \
-			 json_pack("{s:s}", "key", key));                                \
-		memcpy(&fresh->field, &old->field, sizeof old->field);                   \
-	}
-	KEEP(listen, "server.listen")
-	KEEP(threads, "server.threads")
-	KEEP(max_body_bytes, "server.max_body_bytes")
-	KEEP(max_header_bytes, "server.max_header_bytes")
-	KEEP(read_timeout_ms, "server.read_timeout_ms")
-	KEEP(db, "store.db")
-	KEEP(busy_timeout_ms, "store.busy_timeout_ms")
-	KEEP(idle_after_ms, "live.idle_after_ms")
-	KEEP(stream_max_pending_bytes, "live.stream_max_pending_bytes")
-	KEEP(stream_slow_drop_ms, "live.stream_slow_drop_ms")
-#undef KEEP
+	const char *keys[64];
+	int n = config_keep_restart_only(old, fresh, keys, 64);
+	for (int i = 0; i < n && i < 64; i++)
+		log_emit(LOG_WARN, "setting needs a restart to take effect",
+			 json_pack("{s:s}", "key", keys[i]));
 }
 
 static struct probing *probing_now;

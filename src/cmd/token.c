@@ -13,7 +13,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-static const char *const token_flags[] = {"db", "db-password-secret", "busy-timeout-ms", "log-level", NULL};
 static const char *const token_options[] = {"name", "scope", NULL};
 
 static const struct cmd_spec token_spec = {
@@ -22,7 +21,7 @@ static const struct cmd_spec token_spec = {
 		   "  portal token create --name NAME --scope events:write   prints the token once\n"
 		   "  portal token list                                       names, scopes, state\n"
 		   "  portal token revoke NAME                                stops it working",
-	.flags = token_flags,
+	.settings = CONFIG_CMD_TOKEN,
 	.options = token_options,
 };
 

@@ -23,7 +23,6 @@
 #define GENERATED_BYTES 15
 #define PW_BUF (PASSWORD_MAX + 3) /* a line one over the limit, a '\r', the NUL */
 
-static const char *const user_flags[] = {"db", "db-password-secret", "busy-timeout-ms", "log-level", NULL};
 static const char *const opt_name[] = {"name", NULL};
 static const char *const opt_name_role[] = {"name", "role", NULL};
 static const char *const sw_password[] = {"password-stdin", NULL};
@@ -45,7 +44,7 @@ static const struct cmd_spec user_spec = {
 		   "  portal user signout --name NAME                     ends its sign-ins\n"
 		   "  portal user list [--json]                           never shows hashes\n"
 		   "'portal user SUB --help' describes one of them.",
-	.flags = user_flags,
+	.settings = CONFIG_CMD_USER,
 };
 
 enum sub { SUB_ADD, SUB_PASSWD, SUB_DISABLE, SUB_ENABLE, SUB_SIGNOUT, SUB_LIST, SUB_COUNT };
@@ -58,28 +57,28 @@ static const struct cmd_spec sub_specs[SUB_COUNT] = {
 		     "Create an account with a role (viewer, operator, approver or admin).\n"
 		     "  portal user add --name NAME --role ROLE [--password-stdin]\n"
 		     "NAME is 1-63 characters of a-z, 0-9, '.', '_' and '-'.\n" PASSWORD_HELP,
-		     user_flags, sw_password, opt_name_role},
+		     CONFIG_CMD_USER, sw_password, opt_name_role},
 	[SUB_PASSWD] = {"user passwd",
 			"Set a new password for an account and sign it out everywhere.\n"
 			"  portal user passwd --name NAME [--password-stdin]\n" PASSWORD_HELP,
-			user_flags, sw_password, opt_name},
+			CONFIG_CMD_USER, sw_password, opt_name},
 	[SUB_DISABLE] = {"user disable",
 			 "Stop an account from signing in, and end its sign-in sessions.\n"
 			 "  portal user disable --name NAME",
-			 user_flags, NULL, opt_name},
+			 CONFIG_CMD_USER, NULL, opt_name},
 	[SUB_ENABLE] = {"user enable",
 			"Let a disabled account sign in again (with its old password).\n"
 			"  portal user enable --name NAME",
-			user_flags, NULL, opt_name},
+			CONFIG_CMD_USER, NULL, opt_name},
 	[SUB_SIGNOUT] = {"user signout",
 			 "End every sign-in session of an account; it may sign in again.\n"
 			 "  portal user signout --name NAME",
-			 user_flags, NULL, opt_name},
+			 CONFIG_CMD_USER, NULL, opt_name},
 	[SUB_LIST] = {"user list",
 		      "List accounts: name, role, state (enabled or disabled), when created.\n"
 		      "  portal user list [--json]\n"
 		      "Password hashes are never shown.",
-		      user_flags, sw_json, NULL},
+		      CONFIG_CMD_USER, sw_json, NULL},
 };
 
 static int valid_name(const char *s)

@@ -25,12 +25,6 @@ extern char **environ;
 
 #define WORKER_DEFAULT_CONCURRENCY 4
 
-static const char *const worker_flags[] = {
-	"db", "db-password-secret", "busy-timeout-ms", "drain-timeout-ms", "log-level",
-	"proof-graph", "proof-graph-component", "proof-graph-secret", "proof-warehouse",
-	"proof-warehouse-component", "proof-warehouse-database", "proof-warehouse-user",
-	"proof-warehouse-secret", "proof-evidence", "proof-evidence-component",
-	"proof-evidence-secret", NULL};
 static const char *const worker_opts[] = {"concurrency", "id", "lease-slack-ms", NULL};
 
 /* A numeric command-line option within [min, max]; -1 after saying why. */
@@ -60,7 +54,7 @@ static const struct cmd_spec worker_spec = {
 		   "                    (100-3600000, default 30000)\n"
 		   "SIGHUP re-reads the secrets; SIGTERM or SIGINT stops leasing, lets running\n"
 		   "attempts finish within the drain timeout, gives the rest back, exits 0.",
-	.flags = worker_flags,
+	.settings = CONFIG_CMD_WORKER,
 	.options = worker_opts,
 };
 

@@ -1,6 +1,6 @@
 /* config: Portal's typed settings, built from four layers in a fixed order:
  * built-in defaults < portal.yaml < PORTAL_* environment < command-line flags.
- * One table (config.c) declares every setting once: its YAML key, flag,
+ * One table (settings.c) declares every setting once: its YAML key, flag,
  * environment variable, type, bounds and help; the loader, the env and flag
  * overrides, `--help` and docs/configuration.md all follow that table.
  * This module reads the one file it is given and nothing else; it never
@@ -127,13 +127,48 @@ int config_build(struct config *c, const struct config_source *src,
 /* "file:line:column: key: message" (no location part when line is 0). */
 void config_error_format(const struct config_error *e, struct buf *out);
 
+/* The commands that take settings as --flag, as bits of a row's `commands`
+ * (config/settings.h). A command takes a setting when its bits and the row's
+ * meet. */
+enum {
+	CONFIG_CMD_SERVE = 1 << 0,
+	CONFIG_CMD_WORKER = 1 << 1,
+	CONFIG_CMD_MIGRATE = 1 << 2,
+	CONFIG_CMD_EMIT = 1 << 3,
+	CONFIG_CMD_TOKEN = 1 << 4,
+	CONFIG_CMD_USER = 1 << 5,
+	CONFIG_CMD_DEMO = 1 << 6,
+	CONFIG_CMD_REPLAY = 1 << 7,
+};
+/* Every command that opens the store: each takes the settings it needs to. */
+#define CONFIG_CMD_STORE                                                              \
+	(CONFIG_CMD_SERVE | CONFIG_CMD_WORKER | CONFIG_CMD_MIGRATE | CONFIG_CMD_EMIT |   \
+	 CONFIG_CMD_TOKEN | CONFIG_CMD_USER | CONFIG_CMD_DEMO | CONFIG_CMD_REPLAY)
+/* `portal check` builds the configuration as serve and worker do, so it takes
+ * every flag either of them takes. */
+#define CONFIG_CMD_CHECK (CONFIG_CMD_SERVE | CONFIG_CMD_WORKER)
+
 /* Whether `flag` (without dashes) names a setting; lets commands accept
  * exactly the flags the table declares. */
 int config_flag_known(const char *flag);
 
+/* Whether `flag` (without dashes) names a setting that one of `commands`
+ * (CONFIG_CMD_* bits) takes. */
+int config_flag_taken(const char *flag, unsigned commands);
+
 /* Prints "  --flag VALUE   help (env VAR)" for each flag named in `flags`
  * (a NULL-terminated list) to out, for `portal <command> --help`. */
 void config_print_flags(FILE *out, const char *const *flags);
+
+/* The same for every setting one of `commands` takes, in the table's order. */
+void config_print_command_flags(FILE *out, unsigned commands);
+
+/* After a reload: for each setting read at start only (SETTING_AT_START)
+ * whose value in fresh differs from old's, puts old's value back into fresh
+ * and its key into keys[] (up to cap of them). Returns how many there were,
+ * so the caller can say which need a restart. */
+int config_keep_restart_only(const struct config *old, struct config *fresh,
+			     const char **keys, int cap);
 
 /* The number of settings in the table (for the `check` summary). */
 int config_setting_count(void);

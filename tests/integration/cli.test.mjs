@@ -40,6 +40,34 @@ test('each command explains its options with --help', () => {
   assert.match(run(['serve', '--help']).stdout, /--listen .*PORTAL_LISTEN/);
 });
 
+// The setting flags a command's --help lists: "  --flag VALUE  help (env VAR, default D)".
+const settingFlags = (c) => {
+  const r = run([c, '--help']);
+  assert.equal(r.status, 0, `${c} --help`);
+  return new Map(r.stdout.split('\n').filter((l) => /\(env PORTAL_[A-Z_]+, default /.test(l))
+    .map((l) => [l.trim().split(/\s+/)[0], l.match(/\(env PORTAL_[A-Z_]+, default (.*)\)$/)[1]]));
+};
+
+test('check --help lists every flag that serve --help and worker --help list', () => {
+  const check = settingFlags('check');
+  for (const c of ['serve', 'worker']) {
+    const flags = settingFlags(c);
+    assert.ok(flags.size > 0, c);
+    for (const f of flags.keys()) assert.ok(check.has(f), `check --help lacks ${f} of ${c}`);
+  }
+  assert.ok(check.has('--proof-graph') && check.has('--listen') && check.has('--datahub-component'));
+});
+
+test('check accepts every flag that serve or worker accepts', () => {
+  const flags = new Map([...settingFlags('serve'), ...settingFlags('worker')]);
+  for (const [f, def] of flags) {
+    const r = run(['check', `${f}=${def === 'none' ? '' : def}`], { env: { PATH: process.env.PATH } });
+    assert.equal(r.status, 0, `check ${f}=${def}: ${r.stderr}`);
+  }
+  const r = run(['check', '--proof-graph', 'embedded'], { env: { PATH: process.env.PATH } });
+  assert.equal(r.status, 0, r.stderr);
+});
+
 test('an unknown command or option exits 2 and says what was wrong', () => {
   let r = run(['frobnicate']);
   assert.equal(r.status, 2);

@@ -6,8 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
 #include "cmd/demo.h"
 #include "config/config.h"
+#include "config/settings.h"
 #include "core/role.h"
 
 static struct config cfg;
@@ -572,52 +574,162 @@ Test(config, flag_help_names_the_variable_and_the_default)
 	free(text);
 }
 
+/* Reads a file of the repository (the tests run from its root) into b. */
+static void read_repo_file(const char *path, struct buf *b)
+{
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "cannot open %s (run from the repository root)", path);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_append(b, chunk, n);
+	fclose(f);
+}
+
 Test(config, every_flag_is_documented_in_the_reference_and_the_example)
 {
-	static const char *const all[] = {
-		"listen", "threads", "environment", "mode", "max-body-bytes", "max-header-bytes", "read-timeout-ms",
-		"drain-timeout-ms", "db", "db-password-secret", "busy-timeout-ms", "ready-interval-ms", "idle-after-ms",
-		"stream-max-pending-bytes", "stream-slow-drop-ms",
-		"log-level", "session-idle-ms", "session-max-ms", "preview", "trusted-proxies",
-		"identity-header", "proof-graph", "proof-graph-component", "proof-graph-secret",
-		"proof-warehouse", "proof-warehouse-component", "proof-warehouse-database",
-		"proof-warehouse-user", "proof-warehouse-secret", "proof-evidence",
-		"proof-evidence-component", "proof-evidence-secret", "datahub-component",
-		"datahub-secret", NULL,
-	};
-	cr_assert_eq((int)(sizeof all / sizeof all[0]) - 1, config_setting_count());
 	struct buf docs = BUF_INIT, example = BUF_INIT;
-	const char *files[] = {"docs/configuration.md", "config/portal.example.yaml"};
-	struct buf *into[] = {&docs, &example};
-	for (int i = 0; i < 2; i++) {
-		FILE *f = fopen(files[i], "r");
-		cr_assert_not_null(f, "cannot open %s (run from the repository root)", files[i]);
-		char chunk[4096];
-		size_t n;
-		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-			buf_append(into[i], chunk, n);
-		fclose(f);
-	}
-	for (const char *const *fl = all; *fl; fl++) {
-		cr_expect(config_flag_known(*fl), "--%s", *fl);
-		char *help = NULL;
-		size_t len = 0;
-		FILE *out = open_memstream(&help, &len);
-		const char *const one[] = {*fl, NULL};
-		config_print_flags(out, one);
-		fclose(out);
-		char var[64] = "", want[80];
-		const char *env = strstr(help, "(env ");
-		cr_assert_not_null(env, "%s", help);
-		sscanf(env + 5, "%63[A-Z_]", var);
-		snprintf(want, sizeof want, "| `--%s` | `%s` |", *fl, var);
+	read_repo_file("docs/configuration.md", &docs);
+	read_repo_file("config/portal.example.yaml", &example);
+	for (int i = 0; i < config_setting_count(); i++) {
+		const struct config_setting *s = config_setting_at(i);
+		char want[128];
+		cr_expect(config_flag_known(s->flag), "--%s", s->flag);
+		snprintf(want, sizeof want, "| `%s` | `--%s` | `%s` |", s->key, s->flag, s->env);
 		cr_expect(strstr(buf_cstr(&docs), want) != NULL, "docs lack the row for %s", want);
-		snprintf(want, sizeof want, "# flag --%s, env %s", *fl, var);
+		snprintf(want, sizeof want, "# flag --%s, env %s", s->flag, s->env);
 		cr_expect(strstr(buf_cstr(&example), want) != NULL, "example lacks '%s'", want);
-		free(help);
 	}
+	cr_expect_null(config_setting_at(config_setting_count()));
 	buf_free(&docs);
 	buf_free(&example);
+}
+
+/* --- which commands take each flag, and what a reload applies */
+
+/* Each command with its CONFIG_CMD_* bits, as its spec in src/cmd/ names them. */
+static const struct {
+	const char *name;
+	unsigned bits;
+} commands[] = {
+	{"serve", CONFIG_CMD_SERVE}, {"worker", CONFIG_CMD_WORKER},
+	{"migrate", CONFIG_CMD_MIGRATE}, {"emit", CONFIG_CMD_EMIT},
+	{"token", CONFIG_CMD_TOKEN}, {"user", CONFIG_CMD_USER},
+	{"demo", CONFIG_CMD_DEMO}, {"replay", CONFIG_CMD_REPLAY},
+	{"check", CONFIG_CMD_CHECK},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+Test(config, every_setting_is_taken_by_some_command)
+{
+	for (int i = 0; i < config_setting_count(); i++) {
+		const struct config_setting *s = config_setting_at(i);
+		cr_expect_neq(s->commands, 0u, "no command takes --%s", s->flag);
+		cr_expect_eq(s->commands & ~(unsigned)CONFIG_CMD_STORE, 0u,
+			     "--%s names an unknown command", s->flag);
+	}
+}
+
+Test(config, check_takes_every_flag_that_serve_or_worker_takes)
+{
+	for (int i = 0; i < config_setting_count(); i++) {
+		const struct config_setting *s = config_setting_at(i);
+		int served = (s->commands & (CONFIG_CMD_SERVE | CONFIG_CMD_WORKER)) != 0;
+		cr_expect_eq(config_flag_taken(s->flag, CONFIG_CMD_CHECK), served, "--%s", s->flag);
+	}
+	cr_expect(config_flag_taken("proof-graph", CONFIG_CMD_CHECK));
+	cr_expect(config_flag_taken("datahub-component", CONFIG_CMD_CHECK));
+}
+
+Test(config, each_command_accepts_exactly_the_flags_its_rows_name)
+{
+	for (size_t c = 0; c < NCOMMANDS; c++) {
+		struct cmd_spec spec = {.name = commands[c].name, .summary = "",
+					.settings = commands[c].bits};
+		for (int i = 0; i < config_setting_count(); i++) {
+			const struct config_setting *s = config_setting_at(i);
+			char flag[80];
+			snprintf(flag, sizeof flag, "--%s", s->flag);
+			char *argv[] = {(char *)commands[c].name, flag, "value", NULL};
+			struct cmd_args args;
+			FILE *quiet = freopen("/dev/null", "w", stderr);
+			int rc = cmd_parse(&spec, 3, argv, &args);
+			cr_assert_not_null(quiet);
+			int taken = (s->commands & commands[c].bits) != 0;
+			cr_expect_eq(rc, taken ? 0 : 2, "portal %s %s", commands[c].name, flag);
+			if (taken) {
+				cr_expect_eq(args.src.nflags, 1);
+				cr_expect_str_eq(args.src.flags[0][0], s->flag);
+			}
+		}
+	}
+}
+
+Test(config, each_commands_help_lists_exactly_its_settings)
+{
+	for (size_t c = 0; c < NCOMMANDS; c++) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *out = open_memstream(&text, &len);
+		config_print_command_flags(out, commands[c].bits);
+		fclose(out);
+		for (int i = 0; i < config_setting_count(); i++) {
+			const struct config_setting *s = config_setting_at(i);
+			char want[128];
+			snprintf(want, sizeof want, "  --%s %s", s->flag, s->metavar);
+			int taken = (s->commands & commands[c].bits) != 0;
+			cr_expect_eq(strstr(text, want) != NULL, taken, "portal %s --help and --%s",
+				     commands[c].name, s->flag);
+		}
+		free(text);
+	}
+}
+
+Test(config, a_reload_applies_every_reloadable_setting_and_keeps_the_rest)
+{
+	struct config old, fresh;
+	config_defaults(&old);
+	config_defaults(&fresh);
+	/* every setting's field differs between the running and the new config */
+	for (int i = 0; i < config_setting_count(); i++)
+		((unsigned char *)&fresh)[config_setting_at(i)->offset] ^= 1;
+	const char *keys[64];
+	int n = config_keep_restart_only(&old, &fresh, keys, 64);
+	int kept = 0;
+	for (int i = 0; i < config_setting_count(); i++) {
+		const struct config_setting *s = config_setting_at(i);
+		int same = memcmp((char *)&old + s->offset, (char *)&fresh + s->offset, s->size) == 0;
+		if (s->reload == SETTING_RELOADS) {
+			cr_expect_not(same, "a reload should apply %s", s->key);
+			continue;
+		}
+		cr_expect(same, "a reload should keep the running %s", s->key);
+		cr_assert_lt(kept, n);
+		cr_expect_str_eq(keys[kept], s->key);
+		kept++;
+	}
+	cr_expect_eq(n, kept);
+	cr_expect_gt(kept, 0);
+	/* nothing changed: nothing to keep */
+	cr_expect_eq(config_keep_restart_only(&old, &old, keys, 64), 0);
+}
+
+Test(config, every_setting_read_at_start_says_restart_in_the_reference)
+{
+	struct buf docs = BUF_INIT;
+	read_repo_file("docs/configuration.md", &docs);
+	for (int i = 0; i < config_setting_count(); i++) {
+		const struct config_setting *s = config_setting_at(i);
+		char head[128];
+		snprintf(head, sizeof head, "| `%s` | `--%s` |", s->key, s->flag);
+		const char *row = strstr(buf_cstr(&docs), head);
+		cr_assert_not_null(row, "docs lack the row for %s", s->key);
+		size_t len = strcspn(row, "\n");
+		int restart = len > 11 && strncmp(row + len - 11, "| restart |", 11) == 0;
+		if (s->reload == SETTING_AT_START)
+			cr_expect(restart, "docs should say %s needs a restart", s->key);
+	}
+	buf_free(&docs);
 }
 
 Test(config, flag_help_says_none_for_an_empty_default)

@@ -1,8 +1,8 @@
 /* prober: one thread, one curl multi handle, one easy handle per component
  * (made by util/httpc and kept for the prober's life so connections are
- * reused). The loop starts
- * whatever is due, lets curl work, classifies what finished and sleeps in
- * curl_multi_poll until the next due probe or socket activity.
+ * reused). The loop starts whatever is due, lets curl work, classifies what
+ * finished and sleeps in curl_multi_poll until the next due probe or socket
+ * activity.
  * It does not log and never puts a URL, host, port or credential in a result:
  * curl's error buffer (which names the host) is deliberately not used. */
 #include "adapters/prober.h"

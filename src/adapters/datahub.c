@@ -1,8 +1,9 @@
 /* datahub: DataHub's GraphQL API over libcurl, one POST per call on a fresh
  * easy handle, so a handle shares nothing between threads but read-only
- * settings and the connection pool (which locks itself). It reads the catalog only: no mutation, no retry, no cache, no
- * log. The URL and the token never reach an error: messages say "DataHub",
- * and a GraphQL error that quotes either is withheld. */
+ * settings and the connection pool (which locks itself). It reads the
+ * catalog only: no mutation, no retry, no cache, no log. The URL and the
+ * token never reach an error: messages say "DataHub", and a GraphQL error
+ * that quotes either is withheld. */
 #include "adapters/datahub.h"
 
 #include <jansson.h>

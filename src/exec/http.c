@@ -135,7 +135,8 @@ static int http_run(const struct exec_job *job, struct exec_result *out)
 	long status = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	if (cc == CURLE_OK || cc == CURLE_ABORTED_BY_CALLBACK || status > 0) {
-		out->evidence = exec_evidence("http", (const unsigned char *)buf_cstr(&b.b), b.b.len, b.over);
+		out->evidence = exec_evidence("http", (const unsigned char *)buf_cstr(&b.b),
+					      b.b.len, b.over);
 		if (out->evidence && status > 0)
 			json_object_set_new(out->evidence, "status", json_integer(status));
 	}

@@ -26,8 +26,8 @@ CFLAGS_FUZZ := $(COMMON) -O1 -g -fno-omit-frame-pointer \
 LDFLAGS_FUZZ := -fsanitize=fuzzer,address,undefined
 
 SRC := $(sort $(shell find src -name '*.c' ! -path src/main.c))
-UNIT := $(sort $(wildcard tests/unit/*.c))
-FUZZ_SUPPORT := $(sort $(wildcard tests/fuzz/support/*.c))
+UNIT := $(sort $(wildcard tests/unit/*.c tests/support/*.c))
+FUZZ_SUPPORT := $(sort $(wildcard tests/fuzz/support/*.c tests/support/*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 
 # Files compiled into the binary: static assets, migrations, the API document,
@@ -68,7 +68,7 @@ $(eval $(call flavour,build-san,$(CFLAGS_SAN),$(LDFLAGS_SAN),$$(CC)))
 $(eval $(call flavour,build-fuzz,$(CFLAGS_FUZZ),$(LDFLAGS_FUZZ),$$(FUZZ_CC)))
 
 # --- fuzz targets: one per parser of outside input (docs/fuzzing.md), each
-# linked with the shared helpers in tests/fuzz/support/
+# linked with the shared helpers in tests/fuzz/support/ and tests/support/
 build-fuzz/fuzz_%: build-fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_SUPPORT:%.c=build-fuzz/obj/%.o) \
 		build-fuzz/libportal.a
 	$(FUZZ_CC) $(LDFLAGS_FUZZ) -o $@ $^ $(PKG_LIBS)

@@ -1,11 +1,12 @@
 /* clickhouse: the HTTP client (see clickhouse.h). One easy handle is kept
  * for the client's life so consecutive calls reuse the connection; a call
- * that finds it busy makes a handle of its own rather than wait.
+ * that finds it busy makes a handle of its own rather than wait, drawing on
+ * the same connection pool.
  * It does not retry: whether a statement may run twice is the caller's call. */
 #include "adapters/clickhouse.h"
+#include "util/httpc.h"
 #include "util/utf8.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -31,16 +32,8 @@ struct clickhouse {
 	struct curl_slist *headers; /* may hold the credential: wiped on free */
 	pthread_mutex_t lock;       /* held while easy is in use */
 	CURL *easy;
+	struct httpc_pool *pool;    /* the server's idle connections, for every handle */
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_started = CURLE_FAILED_INIT;
-
-static void curl_start(void)
-{
-	/* Never cleaned up: the process keeps using libcurl. */
-	curl_started = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* --- strings */
 
@@ -280,25 +273,14 @@ static int url_check(const char *url, struct perr *err)
 	return rc;
 }
 
-static int header_add(struct curl_slist **h, const char *name, const char *value)
+static void header_add(struct curl_slist **h, const char *name, const char *value)
 {
 	struct buf line = BUF_INIT;
 	buf_puts(&line, name);
 	buf_puts(&line, value);
-	struct curl_slist *n = curl_slist_append(*h, buf_cstr(&line));
+	httpc_header_add(h, buf_cstr(&line));
 	sodium_memzero(line.data, line.len);
 	buf_free(&line);
-	if (!n)
-		return -1;
-	*h = n;
-	return 0;
-}
-
-static void headers_free(struct curl_slist *h)
-{
-	for (struct curl_slist *p = h; p; p = p->next)
-		sodium_memzero(p->data, strlen(p->data));
-	curl_slist_free_all(h);
 }
 
 static void secret_free(char *s)
@@ -315,8 +297,9 @@ void clickhouse_free(struct clickhouse *ch)
 		return;
 	if (ch->easy)
 		curl_easy_cleanup(ch->easy);
+	httpc_pool_free(ch->pool);
 	pthread_mutex_destroy(&ch->lock);
-	headers_free(ch->headers);
+	httpc_headers_free(ch->headers);
 	free(ch->url);
 	free(ch->base);
 	free(ch->user);
@@ -336,25 +319,13 @@ static char *dup_or_empty(const char *s)
 /* A fresh easy handle with everything but the body set. */
 static CURL *easy_new(const struct clickhouse *ch)
 {
-	CURL *e = curl_easy_init();
+	CURL *e = httpc_easy_new(CLICKHOUSE_USER_AGENT, ch->timeout_ms, ch->pool);
 	if (!e)
 		return NULL;
 	int bad = 0;
 	bad |= curl_easy_setopt(e, CURLOPT_URL, ch->url) != CURLE_OK;
-#if LIBCURL_VERSION_NUM >= 0x075500
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-#else
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
-#endif
 	bad |= curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, ch->headers) != CURLE_OK;
-	/* A redirect would carry the credential wherever it points. */
-	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)ch->timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)ch->timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, CLICKHOUSE_USER_AGENT) != CURLE_OK;
-	/* TLS verification stays at curl's default (on); it is never turned off. */
 	if (bad) {
 		curl_easy_cleanup(e);
 		return NULL;
@@ -387,8 +358,7 @@ int clickhouse_new(const struct clickhouse_config *cfg, struct clickhouse **out,
 	if (cfg->timeout_ms < 0)
 		return perr_set(err, PERR_INVALID, "timeout_ms",
 				"the ClickHouse timeout must not be negative");
-	pthread_once(&curl_once, curl_start);
-	if (curl_started != CURLE_OK || sodium_init() < 0)
+	if (httpc_global_init() < 0 || sodium_init() < 0)
 		return perr_set(err, PERR_INTERNAL, NULL, "the ClickHouse client failed to start");
 
 	struct clickhouse *ch = calloc(1, sizeof *ch);
@@ -413,13 +383,14 @@ int clickhouse_new(const struct clickhouse_config *cfg, struct clickhouse **out,
 	ch->name = dup_or_empty(cfg->name && cfg->name[0] ? cfg->name : "ClickHouse");
 	ch->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : CLICKHOUSE_TIMEOUT_MS;
 
-	int bad = header_add(&ch->headers, "Content-Type: ", "text/plain; charset=UTF-8");
-	bad |= header_add(&ch->headers, "Expect:", ""); /* no 100-continue round trip */
+	header_add(&ch->headers, "Content-Type: ", "text/plain; charset=UTF-8");
+	header_add(&ch->headers, "Expect:", ""); /* no 100-continue round trip */
 	if (user[0])
-		bad |= header_add(&ch->headers, "X-ClickHouse-User: ", user);
+		header_add(&ch->headers, "X-ClickHouse-User: ", user);
 	if (secret[0])
-		bad |= header_add(&ch->headers, "X-ClickHouse-Key: ", secret);
-	ch->easy = bad ? NULL : easy_new(ch);
+		header_add(&ch->headers, "X-ClickHouse-Key: ", secret);
+	ch->pool = httpc_pool_new();
+	ch->easy = ch->pool ? easy_new(ch) : NULL;
 	if (!ch->easy) {
 		clickhouse_free(ch);
 		return perr_set(err, PERR_INTERNAL, NULL, "the ClickHouse client failed to start");
@@ -445,11 +416,11 @@ static int is_signin_code(int code)
 
 /* Fills err from an answer that carries ClickHouse's exception, its text
  * cleared of the URL and the credentials. */
-static int refused(const struct clickhouse *ch, long status, const struct buf_capped *a,
+static int refused(const struct clickhouse *ch, long status, const struct httpc_body *a,
 		   const char *verb, struct perr *err)
 {
 	char text[200];
-	int code = clickhouse_exception(buf_cstr(&a->body), a->body.len, text, sizeof text);
+	int code = clickhouse_exception(buf_cstr(&a->b), a->b.len, text, sizeof text);
 	if (is_signin_code(code) || (status == 401 && code > 0))
 		return perr_set(err, PERR_UNAVAILABLE, NULL,
 				"ClickHouse refused the credentials (Code: %d)", code);
@@ -484,18 +455,17 @@ int clickhouse_exec(struct clickhouse *ch, const char *sql, const char *data, si
 		buf_free(&req);
 		return perr_set(err, PERR_INTERNAL, NULL, "the ClickHouse client failed to start");
 	}
-	struct buf_capped a = {BUF_INIT, CLICKHOUSE_ANSWER_MAX, 0};
+	struct httpc_body a = {BUF_INIT, CLICKHOUSE_ANSWER_MAX, 1, 0};
 	int bad = 0;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, req.data) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.len) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, buf_capped_write) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, &a) != CURLE_OK;
+	bad |= httpc_body_set(e, &a) < 0;
 	CURLcode cc = bad ? CURLE_FAILED_INIT : curl_easy_perform(e);
 	long status = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	/* The handle must not keep pointers into this call's memory. */
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+	httpc_body_unset(e);
 	if (mine)
 		curl_easy_cleanup(e);
 	else
@@ -503,7 +473,7 @@ int clickhouse_exec(struct clickhouse *ch, const char *sql, const char *data, si
 	buf_free(&req);
 
 	int rc = 0;
-	if (a.too_large)
+	if (a.over)
 		rc = perr_set(err, PERR_TOO_LARGE, NULL, "%s answered more than %d MiB", ch->name,
 			      CLICKHOUSE_ANSWER_MAX / (1024 * 1024));
 	else if (bad)
@@ -516,11 +486,11 @@ int clickhouse_exec(struct clickhouse *ch, const char *sql, const char *data, si
 			      curl_easy_strerror(cc));
 	else if (status < 200 || status > 299)
 		rc = refused(ch, status, &a, "refused the query", err);
-	else if (clickhouse_exception(buf_cstr(&a.body), a.body.len, NULL, 0) > 0)
+	else if (clickhouse_exception(buf_cstr(&a.b), a.b.len, NULL, 0) > 0)
 		/* wait_end_of_query makes this rare: an error after the first bytes. */
 		rc = refused(ch, status, &a, "failed while answering", err);
 	else if (out)
-		buf_append(out, buf_cstr(&a.body), a.body.len);
-	buf_free(&a.body);
+		buf_append(out, buf_cstr(&a.b), a.b.len);
+	httpc_body_free(&a);
 	return rc;
 }

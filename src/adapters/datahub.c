@@ -1,11 +1,11 @@
 /* datahub: DataHub's GraphQL API over libcurl, one POST per call on a fresh
  * easy handle, so a handle shares nothing between threads but read-only
- * settings. It reads the catalog only: no mutation, no retry, no cache, no
- * log. The URL and the token never reach an error: messages say "DataHub",
- * and a GraphQL error that quotes either is withheld. */
+ * settings and the connection pool (which locks itself). It reads the
+ * catalog only: no mutation, no retry, no cache, no log. The URL and the
+ * token never reach an error: messages say "DataHub", and a GraphQL error
+ * that quotes either is withheld. */
 #include "adapters/datahub.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -15,6 +15,7 @@
 
 #include "util/buf.h"
 #include "util/embedded.h"
+#include "util/httpc.h"
 
 #ifndef PORTAL_VERSION
 #define PORTAL_VERSION "dev"
@@ -41,6 +42,7 @@ struct datahub {
 	int timeout_ms;
 	char *lineage_doc;            /* lineage.graphql + entity_fields.graphql */
 	char *entity_doc;             /* entity.graphql + entity_fields.graphql */
+	struct httpc_pool *pool;      /* GMS's idle connections */
 };
 
 /* --- start-up */
@@ -51,7 +53,7 @@ static int global_rc;
 static void global_start(void)
 {
 	/* Never cleaned up: the process keeps using libcurl. */
-	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (sodium_init() < 0 || httpc_global_init() < 0)
 		global_rc = -1;
 }
 
@@ -101,6 +103,11 @@ int datahub_open(const struct datahub_conf *c, struct datahub **out, struct perr
 	d->timeout_ms = c->timeout_ms ? c->timeout_ms : DATAHUB_DEFAULT_TIMEOUT_MS;
 	d->lineage_doc = document(DOC_LINEAGE);
 	d->entity_doc = document(DOC_ENTITY);
+	d->pool = httpc_pool_new();
+	if (!d->pool) {
+		datahub_close(d);
+		return perr_set(err, PERR_INTERNAL, NULL, "the DataHub client could not start");
+	}
 	if (!d->lineage_doc || !d->entity_doc) {
 		datahub_close(d);
 		return perr_set(err, PERR_INTERNAL, NULL,
@@ -125,21 +132,13 @@ void datahub_close(struct datahub *d)
 	if (!d)
 		return;
 	sodium_free(d->auth); /* wipes; NULL is fine */
+	httpc_pool_free(d->pool);
 	free(d->lineage_doc);
 	free(d->entity_doc);
 	free(d);
 }
 
 /* --- one request */
-
-/* Out of memory aborts, as buf does. */
-static void header_add(struct curl_slist **h, const char *line)
-{
-	struct curl_slist *n = curl_slist_append(*h, line);
-	if (!n)
-		abort();
-	*h = n;
-}
 
 /* curl's failure in words that name no host, port or URL. */
 static const char *transport_failure(CURLcode rc)
@@ -233,42 +232,29 @@ static int post(struct datahub *d, const char *doc, const char *op, json_t *vars
 				vars);
 	char *payload = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
-	CURL *e = curl_easy_init();
+	CURL *e = httpc_easy_new(USER_AGENT, d->timeout_ms, d->pool);
 	struct curl_slist *headers = NULL;
-	struct buf_capped bd = {BUF_INIT, DATAHUB_BODY_MAX, 0};
+	struct httpc_body bd = {BUF_INIT, DATAHUB_BODY_MAX, 1, 0};
 	int rc;
 	if (!payload || !e) {
 		rc = perr_set(err, PERR_INTERNAL, NULL, "could not build the request to DataHub");
 		goto done;
 	}
-	header_add(&headers, "Content-Type: application/json");
-	header_add(&headers, "Accept: application/json");
-	header_add(&headers, "Expect:"); /* no 100-continue round trip */
+	httpc_header_add(&headers, "Content-Type: application/json");
+	httpc_header_add(&headers, "Accept: application/json");
+	httpc_header_add(&headers, "Expect:"); /* no 100-continue round trip */
 	if (d->auth)
-		header_add(&headers, d->auth);
+		httpc_header_add(&headers, d->auth);
 
 	int bad = 0;
 	bad |= curl_easy_setopt(e, CURLOPT_URL, d->endpoint) != CURLE_OK;
-#if LIBCURL_VERSION_NUM >= 0x075500
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-#else
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
-#endif
 	bad |= curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, payload) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(payload)) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
-	/* A redirect would carry the token to wherever it points. */
-	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)d->timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)d->timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT) != CURLE_OK;
 	/* An announced size over the cap fails before any byte is read. */
 	bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)DATAHUB_BODY_MAX) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, buf_capped_write) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, &bd) != CURLE_OK;
-	/* TLS verification stays at curl's default (on); it is never turned off. */
+	bad |= httpc_body_set(e, &bd) < 0;
 	if (bad) {
 		rc = perr_set(err, PERR_INTERNAL, NULL, "could not prepare the request to DataHub");
 		goto done;
@@ -277,7 +263,7 @@ static int post(struct datahub *d, const char *doc, const char *op, json_t *vars
 	CURLcode cc = curl_easy_perform(e);
 	long status = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-	if (bd.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
+	if (bd.over || cc == CURLE_FILESIZE_EXCEEDED) {
 		rc = perr_set(err, PERR_TOO_LARGE, NULL,
 			      "DataHub's answer is larger than the %d MiB limit (DATAHUB_BODY_MAX)",
 			      DATAHUB_BODY_MAX / (1024 * 1024));
@@ -296,7 +282,7 @@ static int post(struct datahub *d, const char *doc, const char *op, json_t *vars
 		rc = perr_set(err, PERR_UNAVAILABLE, NULL, "DataHub answered HTTP %ld", status);
 	} else {
 		json_error_t jerr; /* its text may quote the answer: not used */
-		*root = json_loadb(buf_cstr(&bd.body), bd.body.len, 0, &jerr);
+		*root = json_loadb(buf_cstr(&bd.b), bd.b.len, 0, &jerr);
 		json_t *errors = json_object_get(*root, "errors");
 		if (!json_is_object(*root))
 			rc = perr_set(err, PERR_UNAVAILABLE, NULL,
@@ -316,12 +302,10 @@ static int post(struct datahub *d, const char *doc, const char *op, json_t *vars
 	}
 
 done:
-	for (struct curl_slist *s = headers; s; s = s->next)
-		sodium_memzero(s->data, strlen(s->data));
-	curl_slist_free_all(headers);
+	httpc_headers_free(headers);
 	if (e)
 		curl_easy_cleanup(e);
-	buf_free(&bd.body);
+	httpc_body_free(&bd);
 	free(payload);
 	return rc;
 }

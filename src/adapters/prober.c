@@ -1,12 +1,12 @@
 /* prober: one thread, one curl multi handle, one easy handle per component
- * (kept for the prober's life so connections are reused). The loop starts
- * whatever is due, lets curl work, classifies what finished and sleeps in
- * curl_multi_poll until the next due probe or socket activity.
+ * (made by util/httpc and kept for the prober's life so connections are
+ * reused). The loop starts whatever is due, lets curl work, classifies what
+ * finished and sleeps in curl_multi_poll until the next due probe or socket
+ * activity.
  * It does not log and never puts a URL, host, port or credential in a result:
  * curl's error buffer (which names the host) is deliberately not used. */
 #include "adapters/prober.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "util/clock.h"
+#include "util/httpc.h"
 
 #ifndef PORTAL_VERSION
 #define PORTAL_VERSION "dev"
@@ -52,7 +53,6 @@ struct prober {
 	prober_report_fn fn;
 	void *arg;
 	pthread_t thread;
-	int curl_started;
 	uint64_t rng; /* splitmix64 state, seeded from libsodium; prober thread only */
 	atomic_int stop;
 	atomic_ullong probes;
@@ -402,9 +402,7 @@ static void comp_free(struct probe_comp *pc)
 	if (pc->easy)
 		curl_easy_cleanup(pc->easy);
 	pc->easy = NULL;
-	for (struct curl_slist *s = pc->headers; s; s = s->next)
-		sodium_memzero(s->data, strlen(s->data));
-	curl_slist_free_all(pc->headers);
+	httpc_headers_free(pc->headers);
 	pc->headers = NULL;
 	free(pc->body);
 	pc->body = NULL;
@@ -420,8 +418,6 @@ static void prober_free(struct prober *p)
 	if (p->multi)
 		curl_multi_cleanup(p->multi);
 	free(p->comps);
-	if (p->curl_started)
-		curl_global_cleanup();
 	free(p);
 }
 
@@ -453,29 +449,21 @@ static int comp_init(struct probe_comp *pc, struct prober *p, const struct probe
 	char url[sizeof c->internal_url.s + sizeof c->health.path];
 	snprintf(url, sizeof url, "%.*s%s", (int)blen, base, path);
 
-	pc->easy = curl_easy_init();
-	if (!pc->easy)
+	/* The multi handle keeps the connections: no pool. */
+	pc->easy = httpc_easy_new(PROBER_USER_AGENT, pc->h.timeout_ms, NULL);
+	if (!pc->easy) {
+		sodium_memzero(url, sizeof url);
 		return perr_set(err, PERR_INTERNAL, NULL, "could not create a probe for %s",
 				pc->name);
+	}
 	CURL *e = pc->easy;
 	int bad = 0;
 	bad |= curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK;
 	sodium_memzero(url, sizeof url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-#else
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
-#endif
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)pc->h.timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)pc->h.timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, PROBER_USER_AGENT) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, pc) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)pc) != CURLE_OK;
-	/* TLS verification stays at curl's default (on); it is never turned off. */
 
 	const char *cred = t->credential;
 	if (cred && cred[0] && c->auth == CONTRACT_AUTH_BEARER) {
@@ -525,11 +513,10 @@ int prober_start(struct prober **out, const struct prober_target *targets, size_
 	p->fn = fn;
 	p->arg = arg;
 	randombytes_buf(&p->rng, sizeof p->rng);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (httpc_global_init() < 0) {
 		free(p);
 		return perr_set(err, PERR_INTERNAL, NULL, "libcurl could not start");
 	}
-	p->curl_started = 1;
 	p->comps = calloc(n ? n : 1, sizeof *p->comps);
 	p->multi = curl_multi_init();
 	if (!p->comps || !p->multi) {

@@ -4,7 +4,6 @@
  * say "vault", not where it is. It does not log; the caller reports. */
 #include "adapters/secrets.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/httpc.h"
 
 /* ---- locked memory ------------------------------------------------------ */
 
@@ -305,6 +305,7 @@ struct vault_ctx {
 	char unreachable_detail[256];
 	struct vault_doc *docs;
 	size_t ndocs;
+	struct httpc_pool *pool; /* one connection for every document; NULL: none kept */
 };
 
 /* Splits "mount/path#key"; returns 0 when all three parts are non-empty. */
@@ -377,15 +378,6 @@ static void json_wipe(json_t *j)
 	}
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_started = CURLE_FAILED_INIT;
-
-static void curl_start(void)
-{
-	/* Never cleaned up: the process keeps using libcurl (prober, check). */
-	curl_started = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* GETs {addr}/v1/{mount}/data/{path} into doc. */
 static void vault_fetch(struct vault_ctx *vc, struct vault_doc *doc)
 {
@@ -394,8 +386,8 @@ static void vault_fetch(struct vault_ctx *vc, struct vault_doc *doc)
 		copy_str(doc->detail, sizeof doc->detail, vc->unreachable_detail);
 		return;
 	}
-	pthread_once(&curl_once, curl_start);
-	CURL *h = curl_started == CURLE_OK ? curl_easy_init() : NULL;
+	/* No User-Agent header, as ever. */
+	CURL *h = httpc_easy_new(NULL, SECRETS_VAULT_TIMEOUT_MS, vc->pool);
 	if (!h) {
 		doc->state = SECRET_UNREADABLE;
 		detail_fmt(doc->detail, sizeof doc->detail, "vault client failed to start");
@@ -421,28 +413,17 @@ static void vault_fetch(struct vault_ctx *vc, struct vault_doc *doc)
 	if (!headers)
 		abort();
 
+	/* The answer holds secrets: it goes to locked memory, not an httpc_body. */
 	struct body bd = {{0}, 0};
 	curl_easy_setopt(h, CURLOPT_URL, buf_cstr(&url));
 	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &bd);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)SECRETS_VAULT_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)SECRETS_VAULT_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	/* A redirect would carry X-Vault-Token to wherever it points. */
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
 	CURLcode rc = curl_easy_perform(h);
 	long status = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(headers);
+	httpc_headers_free(headers);
 	curl_easy_cleanup(h);
 	buf_free(&url);
 
@@ -624,6 +605,7 @@ int secrets_resolve(const struct catalogue *cat, char **envp, struct secret_valu
 		vc.docs = calloc(nvault, sizeof *vc.docs);
 		if (!vc.docs)
 			abort();
+		vc.pool = httpc_pool_new();
 		vault_token_pick(&vc, cat, sts, v);
 		for (size_t i = 0; i < ns; i++) {
 			const struct secret_contract *sc = &cat->secrets[i];
@@ -640,6 +622,7 @@ int secrets_resolve(const struct catalogue *cat, char **envp, struct secret_valu
 			json_decref(vc.docs[i].root);
 		}
 		free(vc.docs);
+		httpc_pool_free(vc.pool);
 	}
 
 	*values = v;

@@ -3,6 +3,7 @@
  * output, its size, and its start as text). The backends are exec.c,
  * http.c and temporal_run.c (on temporal.c). */
 #include "exec/executor.h"
+#include "util/httpc.h"
 #include "util/utf8.h"
 
 #include <pthread.h>
@@ -11,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <sodium.h>
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -19,7 +19,7 @@ static int global_rc;
 
 static void global_start(void)
 {
-	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (sodium_init() < 0 || httpc_global_init() < 0)
 		global_rc = -1;
 }
 

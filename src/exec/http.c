@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-#include <sodium.h>
+#include "util/httpc.h"
 
 #ifndef PORTAL_VERSION
 #define PORTAL_VERSION "dev"
@@ -18,37 +17,10 @@
 #define HTTP_USER_AGENT "portal-worker/" PORTAL_VERSION
 #define HTTP_DEFAULT_TIMEOUT_MS 30000
 
-struct body {
-	unsigned char *data; /* EXEC_OUTPUT_MAX bytes */
-	size_t kept;
-	int truncated;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct body *b = arg;
-	size_t len = size * n, room = EXEC_OUTPUT_MAX - b->kept;
-	size_t take = len < room ? len : room;
-	memcpy(b->data + b->kept, p, take);
-	b->kept += take;
-	if (take < len)
-		b->truncated = 1;
-	return len; /* read on past the cap, keep nothing of it */
-}
-
 static int on_progress(void *arg, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
 {
 	const atomic_int *cancel = arg;
 	return cancel && atomic_load(cancel) ? 1 : 0;
-}
-
-/* Out of memory aborts, as buf does. */
-static void header_add(struct curl_slist **h, const char *line)
-{
-	struct curl_slist *n = curl_slist_append(*h, line);
-	if (!n)
-		abort();
-	*h = n;
 }
 
 /* A proposal id goes into headers: it must be a plain token. */
@@ -117,63 +89,42 @@ static int http_run(const struct exec_job *job, struct exec_result *out)
 	json_t *req = json_pack("{s:s,s:s,s:o}", "proposal", id, "kind", k->name, "input", input);
 	char *payload = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
-	struct body b = {malloc(EXEC_OUTPUT_MAX), 0, 0};
-	CURL *e = curl_easy_init();
+	int timeout_ms = job->timeout_ms > 0 ? job->timeout_ms
+			 : k->timeout_ms > 0  ? k->timeout_ms
+					      : HTTP_DEFAULT_TIMEOUT_MS;
+	struct httpc_body b = {BUF_INIT, EXEC_OUTPUT_MAX, 0, 0};
+	CURL *e = httpc_easy_new(HTTP_USER_AGENT, timeout_ms, NULL);
 	struct curl_slist *headers = NULL;
 	int rc = -1;
-	if (!payload || !b.data || !e) {
+	if (!payload || !e) {
 		rc = exec_fail(out, 1, "out of memory for the request to the executor of %s",
 			       k->component);
 		goto done;
 	}
 
 	char line[64 + STORE_PROPOSAL_ID_MAX];
-	header_add(&headers, "Content-Type: application/json");
-	header_add(&headers, "Accept: application/json");
-	header_add(&headers, "Expect:"); /* no 100-continue round trip */
+	httpc_header_add(&headers, "Content-Type: application/json");
+	httpc_header_add(&headers, "Accept: application/json");
+	httpc_header_add(&headers, "Expect:"); /* no 100-continue round trip */
 	snprintf(line, sizeof line, "X-Request-Id: %s", id);
-	header_add(&headers, line);
+	httpc_header_add(&headers, line);
 	snprintf(line, sizeof line, "Idempotency-Key: %s", id);
-	header_add(&headers, line);
-	if (job->secret_value && job->secret_value[0]) {
-		static const char prefix[] = "Authorization: Bearer ";
-		size_t len = sizeof prefix + strlen(job->secret_value);
-		char *hdr = malloc(len);
-		if (!hdr)
-			abort();
-		snprintf(hdr, len, "%s%s", prefix, job->secret_value);
-		header_add(&headers, hdr);
-		sodium_memzero(hdr, len);
-		free(hdr);
-	}
+	httpc_header_add(&headers, line);
+	if (job->secret_value && job->secret_value[0])
+		httpc_header_bearer(&headers, job->secret_value);
 
-	int timeout_ms = job->timeout_ms > 0 ? job->timeout_ms
-			 : k->timeout_ms > 0  ? k->timeout_ms
-					      : HTTP_DEFAULT_TIMEOUT_MS;
 	int bad = 0;
 	bad |= curl_easy_setopt(e, CURLOPT_URL, c->executor_url.s) != CURLE_OK;
-#if LIBCURL_VERSION_NUM >= 0x075500
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-#else
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
-#endif
 	bad |= curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, payload) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(payload)) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_USER_AGENT) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, &b) != CURLE_OK;
+	bad |= httpc_body_set(e, &b) < 0;
 	if (job->cancel) {
 		bad |= curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
 		bad |= curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK;
 		bad |= curl_easy_setopt(e, CURLOPT_XFERINFODATA, (void *)job->cancel) != CURLE_OK;
 	}
-	/* TLS verification stays at curl's default (on); it is never turned off. */
 	if (bad) {
 		rc = exec_fail(out, 0, "could not prepare the request to the executor of %s",
 			       k->component);
@@ -184,7 +135,8 @@ static int http_run(const struct exec_job *job, struct exec_result *out)
 	long status = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	if (cc == CURLE_OK || cc == CURLE_ABORTED_BY_CALLBACK || status > 0) {
-		out->evidence = exec_evidence("http", b.data, b.kept, b.truncated);
+		out->evidence = exec_evidence("http", (const unsigned char *)buf_cstr(&b.b),
+					      b.b.len, b.over);
 		if (out->evidence && status > 0)
 			json_object_set_new(out->evidence, "status", json_integer(status));
 	}
@@ -209,12 +161,10 @@ static int http_run(const struct exec_job *job, struct exec_result *out)
 	}
 
 done:
-	for (struct curl_slist *s = headers; s; s = s->next)
-		sodium_memzero(s->data, strlen(s->data));
-	curl_slist_free_all(headers);
+	httpc_headers_free(headers);
 	if (e)
 		curl_easy_cleanup(e);
-	free(b.data);
+	httpc_body_free(&b);
 	free(payload);
 	return rc;
 }

@@ -6,7 +6,6 @@
  * its own addresses. */
 #include "exec/temporal.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -18,6 +17,7 @@
 
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/httpc.h"
 #include "util/perr.h"
 
 #ifndef PORTAL_VERSION
@@ -133,15 +133,6 @@ struct session {
 	const char *comp;
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_started = CURLE_FAILED_INIT;
-
-static void curl_start(void)
-{
-	/* Never cleaned up: the process keeps using libcurl. */
-	curl_started = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* Sets out's error (prefixed "Temporal (<component>) ") and class, returns
  * the code for temporal_run. */
 static int fail(struct session *s, int retryable, int code, const char *fmt, ...)
@@ -162,69 +153,27 @@ static int fail(struct session *s, int retryable, int code, const char *fmt, ...
 	return retryable ? PERR_UNAVAILABLE : code;
 }
 
-static void headers_free(struct curl_slist *h)
-{
-	for (struct curl_slist *p = h; p; p = p->next)
-		sodium_memzero(p->data, strlen(p->data));
-	curl_slist_free_all(h);
-}
-
 static struct curl_slist *headers_new(const char *bearer, int with_body)
 {
-	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
-	if (h && with_body) {
-		struct curl_slist *n = curl_slist_append(h, "Content-Type: application/json");
-		if (!n) {
-			headers_free(h);
-			return NULL;
-		}
-		h = n;
-	}
-	if (h && bearer && bearer[0]) {
-		static const char prefix[] = "Authorization: Bearer ";
-		size_t len = sizeof prefix + strlen(bearer);
-		char *line = malloc(len);
-		if (!line) {
-			headers_free(h);
-			return NULL;
-		}
-		snprintf(line, len, "%s%s", prefix, bearer);
-		struct curl_slist *n = curl_slist_append(h, line);
-		sodium_memzero(line, len);
-		free(line);
-		if (!n) {
-			headers_free(h);
-			return NULL;
-		}
-		h = n;
-	}
+	struct curl_slist *h = NULL;
+	httpc_header_add(&h, "Accept: application/json");
+	if (with_body)
+		httpc_header_add(&h, "Content-Type: application/json");
+	if (bearer && bearer[0])
+		httpc_header_bearer(&h, bearer);
 	return h;
 }
 
 static int session_open(struct session *s)
 {
-	pthread_once(&curl_once, curl_start);
-	if (curl_started != CURLE_OK || sodium_init() < 0)
+	if (sodium_init() < 0)
 		return fail(s, 1, PERR_INTERNAL, "client failed to start");
-	s->easy = curl_easy_init();
+	/* The time limit is set per request, from what is left of the deadline. */
+	s->easy = httpc_easy_new(TEMPORAL_USER_AGENT, 0, NULL);
+	if (!s->easy)
+		return fail(s, 1, PERR_INTERNAL, "client failed to start");
 	s->get_headers = headers_new(s->t->bearer, 0);
 	s->post_headers = headers_new(s->t->bearer, 1);
-	if (!s->easy || !s->get_headers || !s->post_headers)
-		return fail(s, 1, PERR_INTERNAL, "client failed to start");
-	CURL *e = s->easy;
-	int bad = 0;
-#if LIBCURL_VERSION_NUM >= 0x075500
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-#else
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
-#endif
-	/* A redirect would carry the credential wherever it points. */
-	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, TEMPORAL_USER_AGENT) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, buf_capped_write) != CURLE_OK;
-	if (bad)
-		return fail(s, 1, PERR_INTERNAL, "client failed to start");
 	return 0;
 }
 
@@ -232,8 +181,8 @@ static void session_close(struct session *s)
 {
 	if (s->easy)
 		curl_easy_cleanup(s->easy);
-	headers_free(s->get_headers);
-	headers_free(s->post_headers);
+	httpc_headers_free(s->get_headers);
+	httpc_headers_free(s->post_headers);
 }
 
 static long long left_ms(const struct session *s)
@@ -245,7 +194,7 @@ static long long left_ms(const struct session *s)
  * transport failure (refused, reset, timed out, answer too large) is
  * returned as a negative code with out filled. */
 static int request(struct session *s, const char *path_and_query, const char *body,
-		   long *status, struct buf_capped *a)
+		   long *status, struct httpc_body *a)
 {
 	struct buf url = BUF_INIT;
 	const char *base = s->t->base_url;
@@ -261,9 +210,8 @@ static int request(struct session *s, const char *path_and_query, const char *bo
 	CURL *e = s->easy;
 	int bad = 0;
 	bad |= curl_easy_setopt(e, CURLOPT_URL, buf_cstr(&url)) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)left) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, a) != CURLE_OK;
+	bad |= httpc_set_timeout(e, (long)left) < 0;
+	bad |= httpc_body_set(e, a) < 0;
 	if (body) {
 		bad |= curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK;
 		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) != CURLE_OK;
@@ -280,7 +228,8 @@ static int request(struct session *s, const char *path_and_query, const char *bo
 	CURLcode rc = curl_easy_perform(e);
 	*status = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
-	if (a->too_large)
+	httpc_body_unset(e);
+	if (a->over)
 		return fail(s, 0, PERR_TOO_LARGE, "answered more than %d MiB",
 			    TEMPORAL_ANSWER_MAX / (1024 * 1024));
 	if (rc != CURLE_OK) /* curl_easy_strerror names the failure, not the host */
@@ -308,9 +257,9 @@ static void copy_str(char *dst, size_t cap, const char *src)
 
 /* A 409 on start: started already by this proposal (0, run_id set) or by
  * someone else (an error). */
-static int already_started(struct session *s, const struct buf_capped *a)
+static int already_started(struct session *s, const struct httpc_body *a)
 {
-	json_t *root = json_loadb(buf_cstr(&a->body), a->body.len, 0, NULL);
+	json_t *root = json_loadb(buf_cstr(&a->b), a->b.len, 0, NULL);
 	json_t *details = json_object_get(root, "details");
 	size_t i;
 	json_t *d;
@@ -347,7 +296,7 @@ static int start(struct session *s)
 		return fail(s, 1, PERR_INTERNAL, "request could not be written");
 
 	long status;
-	struct buf_capped a = {BUF_INIT, TEMPORAL_ANSWER_MAX, 0};
+	struct httpc_body a = {BUF_INIT, TEMPORAL_ANSWER_MAX, 1, 0};
 	int rc = request(s, path, text, &status, &a);
 	free(text);
 	if (rc < 0)
@@ -360,7 +309,7 @@ static int start(struct session *s)
 		rc = http_failure(s, "start", status);
 		goto done;
 	}
-	json_t *root = json_loadb(buf_cstr(&a.body), a.body.len, 0, NULL);
+	json_t *root = json_loadb(buf_cstr(&a.b), a.b.len, 0, NULL);
 	const char *run = json_string_value(json_object_get(root, "runId"));
 	if (!run || !run[0] || strlen(run) >= sizeof s->run_id) {
 		rc = fail(s, 1, PERR_IO, "answered the start without a run id");
@@ -370,14 +319,14 @@ static int start(struct session *s)
 	}
 	json_decref(root);
 done:
-	buf_free(&a.body);
+	httpc_body_free(&a);
 	return rc;
 }
 
-static void evidence_set(struct session *s, const char *status, const struct buf_capped *a)
+static void evidence_set(struct session *s, const char *status, const struct httpc_body *a)
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, (const unsigned char *)buf_cstr(&a->body), a->body.len);
+	crypto_hash_sha256(h, (const unsigned char *)buf_cstr(&a->b), a->b.len);
 	char hex[2 * sizeof h + 1];
 	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
 	char digest[sizeof hex + 8];
@@ -392,7 +341,7 @@ static void evidence_set(struct session *s, const char *status, const struct buf
 				     "status", status,
 				     "location", buf_cstr(&loc),
 				     "digest", digest,
-				     "size", (json_int_t)a->body.len);
+				     "size", (json_int_t)a->b.len);
 	buf_free(&loc);
 }
 
@@ -409,7 +358,7 @@ static int describe(struct session *s)
 		buf_put_escaped(&path, s->run_id);
 	}
 	long status;
-	struct buf_capped a = {BUF_INIT, TEMPORAL_ANSWER_MAX, 0};
+	struct httpc_body a = {BUF_INIT, TEMPORAL_ANSWER_MAX, 1, 0};
 	int rc = request(s, buf_cstr(&path), NULL, &status, &a);
 	buf_free(&path);
 	if (rc < 0)
@@ -418,7 +367,7 @@ static int describe(struct session *s)
 		rc = http_failure(s, "describe", status);
 		goto done;
 	}
-	json_t *root = json_loadb(buf_cstr(&a.body), a.body.len, 0, NULL);
+	json_t *root = json_loadb(buf_cstr(&a.b), a.b.len, 0, NULL);
 	json_t *info = json_object_get(root, "workflowExecutionInfo");
 	const char *st = json_string_value(json_object_get(info, "status"));
 	const char *run = json_string_value(
@@ -456,7 +405,7 @@ static int describe(struct session *s)
 	}
 	json_decref(root);
 done:
-	buf_free(&a.body);
+	httpc_body_free(&a);
 	return rc;
 }
 

@@ -4,8 +4,6 @@
  * neither the host, a URL nor the token. */
 #include "proof/http_json.h"
 
-#include <curl/curl.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +14,6 @@
 #define PORTAL_VERSION "dev"
 #endif
 #define HTTP_JSON_USER_AGENT "portal/" PORTAL_VERSION
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_started = CURLE_FAILED_INIT;
-
-static void curl_start(void)
-{
-	/* Never cleaned up: the process keeps using libcurl. */
-	curl_started = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static char *str_dup(const char *s)
 {
@@ -55,8 +44,7 @@ int http_json_open(struct http_json *h, const char *what, const struct proof_rem
 		return perr_set(err, PERR_INVALID, "timeout_ms",
 				"%s's timeout_ms must be 0 (the default, %d ms) or more", what,
 				HTTP_JSON_DEFAULT_TIMEOUT_MS);
-	pthread_once(&curl_once, curl_start);
-	if (curl_started != CURLE_OK)
+	if (httpc_global_init() < 0)
 		return perr_set(err, PERR_INTERNAL, NULL, "libcurl could not start");
 
 	/* Messages below never quote the URL: it is internal. */
@@ -88,6 +76,9 @@ int http_json_open(struct http_json *h, const char *what, const struct proof_rem
 		h->host = str_dup(host);
 		h->secret = r->secret && r->secret[0] ? str_dup(r->secret) : NULL;
 		h->timeout_ms = r->timeout_ms ? r->timeout_ms : HTTP_JSON_DEFAULT_TIMEOUT_MS;
+		h->pool = httpc_pool_new();
+		if (!h->pool)
+			abort(); /* libcurl started above: only memory can fail */
 	}
 	curl_free(scheme);
 	curl_free(host);
@@ -102,6 +93,7 @@ void http_json_close(struct http_json *h)
 	free(h->secret);
 	free(h->base);
 	free(h->host);
+	httpc_pool_free(h->pool);
 	memset(h, 0, sizeof *h);
 }
 
@@ -114,22 +106,6 @@ void http_json_escape(struct buf *b, const char *s)
 		abort();
 	buf_puts(b, e);
 	curl_free(e);
-}
-
-/* Out of memory aborts, as buf does. */
-static void header_add(struct curl_slist **h, const char *line)
-{
-	struct curl_slist *n = curl_slist_append(*h, line);
-	if (!n)
-		abort();
-	*h = n;
-}
-
-static void headers_free(struct curl_slist *h)
-{
-	for (struct curl_slist *p = h; p; p = p->next)
-		sodium_memzero(p->data, strlen(p->data));
-	curl_slist_free_all(h);
 }
 
 /* Why a request got no answer, in words that name no host, port or URL. */
@@ -169,49 +145,28 @@ int http_json_request(const struct http_json *h, const char *method, const char 
 		if (!text)
 			abort(); /* a value Portal built: only memory can fail */
 	}
-	CURL *e = curl_easy_init();
+	CURL *e = httpc_easy_new(HTTP_JSON_USER_AGENT, h->timeout_ms, h->pool);
 	if (!e) {
 		free(text);
 		return perr_set(err, PERR_INTERNAL, NULL, "could not start a request to %s",
 				h->what);
 	}
 	struct curl_slist *headers = NULL;
-	header_add(&headers, "Accept: application/json");
-	header_add(&headers, "Expect:"); /* no 100-continue round trip */
+	httpc_header_add(&headers, "Accept: application/json");
+	httpc_header_add(&headers, "Expect:"); /* no 100-continue round trip */
 	if (text)
-		header_add(&headers, "Content-Type: application/json");
-	if (h->secret) {
-		static const char prefix[] = "Authorization: Bearer ";
-		size_t len = sizeof prefix + strlen(h->secret);
-		char *line = malloc(len);
-		if (!line)
-			abort();
-		snprintf(line, len, "%s%s", prefix, h->secret);
-		header_add(&headers, line);
-		sodium_memzero(line, len);
-		free(line);
-	}
+		httpc_header_add(&headers, "Content-Type: application/json");
+	if (h->secret)
+		httpc_header_bearer(&headers, h->secret);
 	struct buf url = BUF_INIT;
 	buf_puts(&url, h->base);
 	buf_puts(&url, path);
-	struct buf_capped a = {BUF_INIT, HTTP_JSON_ANSWER_MAX, 0};
+	struct httpc_body a = {BUF_INIT, HTTP_JSON_ANSWER_MAX, 1, 0};
 
 	int bad = 0;
 	bad |= curl_easy_setopt(e, CURLOPT_URL, buf_cstr(&url)) != CURLE_OK;
-#if LIBCURL_VERSION_NUM >= 0x075500
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-#else
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
-#endif
-	/* A redirect would carry the token wherever it points. */
-	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_JSON_USER_AGENT) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->timeout_ms) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, buf_capped_write) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, &a) != CURLE_OK;
+	bad |= httpc_body_set(e, &a) < 0;
 	if (text) {
 		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, text) != CURLE_OK;
 		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(text)) != CURLE_OK;
@@ -220,7 +175,6 @@ int http_json_request(const struct http_json *h, const char *method, const char 
 	} else if (strcmp(method, "GET") != 0) {
 		bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK;
 	}
-	/* TLS verification stays at curl's default (on); it is never turned off. */
 
 	int rc;
 	if (bad) {
@@ -228,7 +182,7 @@ int http_json_request(const struct http_json *h, const char *method, const char 
 			      h->what);
 	} else {
 		CURLcode cc = curl_easy_perform(e);
-		if (a.too_large) {
+		if (a.over) {
 			rc = perr_set(err, PERR_UNAVAILABLE, NULL, "%s answered more than %d MiB",
 				      h->what, HTTP_JSON_ANSWER_MAX / (1024 * 1024));
 		} else if (cc != CURLE_OK) {
@@ -236,15 +190,15 @@ int http_json_request(const struct http_json *h, const char *method, const char 
 		} else {
 			rc = 0;
 			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
-			if (a.body.len)
-				*answer = json_loadb(a.body.data, a.body.len,
+			if (a.b.len)
+				*answer = json_loadb(a.b.data, a.b.len,
 						     JSON_REJECT_DUPLICATES, NULL);
 		}
 	}
-	headers_free(headers);
+	httpc_headers_free(headers);
 	curl_easy_cleanup(e);
 	buf_free(&url);
-	buf_free(&a.body);
+	httpc_body_free(&a);
 	free(text);
 	return rc;
 }

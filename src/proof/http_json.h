@@ -1,6 +1,7 @@
 /* http_json: the client the remote graph and evidence planes share
  * (docs/proof-planes.md): one blocking JSON request per call on its own curl
- * handle, an optional bearer token, answers capped at HTTP_JSON_ANSWER_MAX,
+ * handle from util/httpc, with the service's connections kept in a pool so
+ * consecutive calls reuse one, an optional bearer token, answers capped at HTTP_JSON_ANSWER_MAX,
  * and errors that name the service ("the graph service") but never its URL,
  * its host or the token. It does not retry, follow redirects or log. */
 #ifndef PORTAL_PROOF_HTTP_JSON_H
@@ -11,20 +12,22 @@
 
 #include "proof/proof.h"
 #include "util/buf.h"
+#include "util/httpc.h"
 #include "util/perr.h"
 
 #define HTTP_JSON_ANSWER_MAX (4 * 1024 * 1024)
 #define HTTP_JSON_DEFAULT_TIMEOUT_MS 5000
 #define HTTP_JSON_MESSAGE_MAX 160 /* bytes of a service's own error message shown */
 
-/* One service. Immutable once opened, so calls from several threads may
- * share it. */
+/* One service. Immutable once opened (the pool locks itself), so calls from
+ * several threads may share it. */
 struct http_json {
 	const char *what; /* "the graph service": starts every error; static */
 	char *base;       /* the URL, without trailing '/' */
 	char *host;       /* the URL's host: kept only to keep it out of errors */
 	char *secret;     /* NULL: no Authorization header */
 	int timeout_ms;
+	struct httpc_pool *pool; /* the service's idle connections */
 };
 
 /* Checks r and keeps copies of what a request needs. r->url must be an

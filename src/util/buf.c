@@ -110,15 +110,3 @@ void buf_put_escaped(struct buf *b, const char *s)
 		}
 	}
 }
-
-size_t buf_capped_write(char *data, size_t size, size_t n, void *arg)
-{
-	struct buf_capped *a = arg;
-	size_t len = size * n;
-	if (a->too_large || len > a->cap - a->body.len) {
-		a->too_large = 1;
-		return 0;
-	}
-	buf_append(&a->body, data, len);
-	return len;
-}

@@ -34,15 +34,4 @@ const char *buf_cstr(const struct buf *b);
  * byte but RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~) is %XX. */
 void buf_put_escaped(struct buf *b, const char *s);
 
-/* An answer's body kept up to cap bytes. buf_capped_write has the shape of
- * a libcurl write callback (CURLOPT_WRITEFUNCTION, with the struct as
- * CURLOPT_WRITEDATA): past cap it sets too_large and returns 0, which stops
- * the transfer with a write error. */
-struct buf_capped {
-	struct buf body;
-	size_t cap;
-	int too_large;
-};
-size_t buf_capped_write(char *data, size_t size, size_t n, void *arg);
-
 #endif

@@ -17,6 +17,7 @@
 
 #include "adapters/prober.h"
 #include "support/fake_http.h"
+#include "util/httpc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -103,9 +104,8 @@ static void contract(struct component_contract *c, const char *name, const char 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!grid.name[0]) {
-		/* Held for the whole run, so each prober's cleanup does not
-		 * tear libcurl down and start it again. */
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		/* libcurl starts once for the run, as in the server. */
+		if (httpc_global_init() < 0)
 			abort();
 		const char *u = fake_http_url();
 		snprintf(port, sizeof port, ":%s", strrchr(u, ':') + 1);

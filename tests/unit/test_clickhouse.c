@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../support/loopback_http.h"
 #include "adapters/clickhouse.h"
 #include "proof/proof.h"
 #include "util/buf.h"
@@ -930,10 +931,7 @@ struct fake_req {
 };
 
 static struct {
-	struct event_base *base;
-	struct evhttp *http;
-	pthread_t thread;
-	int port;
+	struct loopback_http srv;
 	char url[64];
 	pthread_mutex_t mu;
 	int n;
@@ -984,12 +982,6 @@ static void fake_on_request(struct evhttp_request *req, void *arg)
 	evbuffer_free(out);
 }
 
-static void *fake_main(void *arg)
-{
-	event_base_dispatch(fake.base);
-	return NULL;
-}
-
 static void fake_answer(int status, const char *answer)
 {
 	fake.status = status;
@@ -1000,28 +992,16 @@ static void fake_answer(int status, const char *answer)
 
 static void fake_start(void)
 {
-	evthread_use_pthreads();
-	fake.base = event_base_new();
-	fake.http = evhttp_new(fake.base);
-	cr_assert(fake.base && fake.http);
-	evhttp_set_gencb(fake.http, fake_on_request, NULL);
-	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(fake.http, "127.0.0.1", 0);
-	cr_assert(bs, "could not listen on loopback");
-	struct sockaddr_in sa;
-	socklen_t len = sizeof sa;
-	cr_assert_eq(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &len), 0);
-	fake.port = ntohs(sa.sin_port);
-	snprintf(fake.url, sizeof fake.url, "http://127.0.0.1:%d", fake.port);
+	loopback_http_open(&fake.srv);
+	evhttp_set_gencb(fake.srv.http, fake_on_request, NULL);
+	snprintf(fake.url, sizeof fake.url, "http://127.0.0.1:%d", fake.srv.port);
 	fake_answer(200, "");
-	cr_assert_eq(pthread_create(&fake.thread, NULL, fake_main, NULL), 0);
+	loopback_http_run(&fake.srv);
 }
 
 static void fake_stop(void)
 {
-	event_base_loopexit(fake.base, NULL);
-	pthread_join(fake.thread, NULL);
-	evhttp_free(fake.http);
-	event_base_free(fake.base);
+	loopback_http_close(&fake.srv);
 	for (int i = 0; i < FAKE_REQS; i++)
 		buf_free(&fake.req[i].body);
 	free(fake.answer);
@@ -1052,6 +1032,18 @@ Test(clickhouse, credentials_travel_only_in_headers_and_the_database_in_the_url,
 			 "SELECT proposal, project, kind, event, at, actor, artifact, digest FROM "
 			 "portal_lifecycle_facts WHERE proposal = 'p-1' ORDER BY at, recorded "
 			 "FORMAT JSONEachRow");
+}
+
+Test(clickhouse, consecutive_statements_share_one_connection, .init = fake_start,
+     .fini = fake_stop)
+{
+	struct warehouse w = plane_on(fake.url, "", NULL, NULL, 0);
+	facts_ok(&w, "p-1");
+	facts_ok(&w, "p-2");
+	warehouse_close(&w);
+	cr_assert_geq(fake.n, 3, "%d statements", fake.n);
+	cr_assert_eq(atomic_load(&fake.srv.connections), 1, "%d connections for %d statements",
+		     atomic_load(&fake.srv.connections), fake.n);
 }
 
 Test(clickhouse, without_credentials_no_credential_header_is_sent, .init = fake_start,

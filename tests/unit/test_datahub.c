@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../support/loopback_http.h"
 #include "adapters/datahub.h"
 #include "util/clock.h"
 
@@ -30,10 +31,7 @@
 
 /* --- the loopback server: every path answers the canned reply */
 
-static struct event_base *srv_base;
-static struct evhttp *srv_http;
-static pthread_t srv_thread;
-static int srv_port, refused_port;
+static struct loopback_http srv;
 
 /* What the next request gets. */
 static struct {
@@ -49,19 +47,13 @@ static char seen_method[8], seen_uri[256], seen_auth[256], seen_type[64], seen_a
 static char seen_body[32768];
 static int seen_has_auth;
 
-static void copy_header(struct evhttp_request *req, const char *name, char *out, size_t cap)
-{
-	const char *v = evhttp_find_header(evhttp_request_get_input_headers(req), name);
-	snprintf(out, cap, "%s", v ? v : "");
-}
-
 static void on_any(struct evhttp_request *req, void *arg)
 {
 	seen_has_auth = evhttp_find_header(evhttp_request_get_input_headers(req),
 					   "Authorization") != NULL;
-	copy_header(req, "Authorization", seen_auth, sizeof seen_auth);
-	copy_header(req, "Content-Type", seen_type, sizeof seen_type);
-	copy_header(req, "Accept", seen_accept, sizeof seen_accept);
+	loopback_http_header(req, "Authorization", seen_auth, sizeof seen_auth);
+	loopback_http_header(req, "Content-Type", seen_type, sizeof seen_type);
+	loopback_http_header(req, "Accept", seen_accept, sizeof seen_accept);
 	snprintf(seen_method, sizeof seen_method, "%s",
 		 evhttp_request_get_command(req) == EVHTTP_REQ_POST ? "POST" : "other");
 	snprintf(seen_uri, sizeof seen_uri, "%s", evhttp_request_get_uri(req));
@@ -99,46 +91,17 @@ static void on_any(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
-static void *srv_main(void *arg)
-{
-	event_base_dispatch(srv_base);
-	return NULL;
-}
-
-static int port_of(int fd)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof sa;
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	return ntohs(sa.sin_port);
-}
-
 static void server_start(void)
 {
-	evthread_use_pthreads();
-	srv_base = event_base_new();
-	srv_http = evhttp_new(srv_base);
-	cr_assert(srv_base && srv_http);
-	evhttp_set_gencb(srv_http, on_any, NULL);
-	evhttp_set_max_body_size(srv_http, 1 << 20);
-	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(srv_http, "127.0.0.1", 0);
-	cr_assert(bs, "could not listen on loopback");
-	srv_port = port_of(evhttp_bound_socket_get_fd(bs));
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	refused_port = port_of(fd);
-	close(fd);
-	cr_assert_eq(pthread_create(&srv_thread, NULL, srv_main, NULL), 0);
+	loopback_http_open(&srv);
+	evhttp_set_gencb(srv.http, on_any, NULL);
+	evhttp_set_max_body_size(srv.http, 1 << 20);
+	loopback_http_run(&srv);
 }
 
 static void server_stop(void)
 {
-	event_base_loopexit(srv_base, NULL);
-	pthread_join(srv_thread, NULL);
-	evhttp_free(srv_http);
-	event_base_free(srv_base);
+	loopback_http_close(&srv);
 }
 
 TestSuite(datahub, .init = server_start, .fini = server_stop, .timeout = 20);
@@ -157,7 +120,7 @@ static void answer(int status, const char *body)
 static struct datahub *open_at(int port, const char *path, const char *token, int timeout_ms)
 {
 	char url[128];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port ? port : srv_port, path);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port ? port : srv.port, path);
 	struct datahub_conf c = {.url = url, .token = token, .timeout_ms = timeout_ms};
 	struct datahub *d = NULL;
 	struct perr err = {0};
@@ -175,8 +138,8 @@ static struct datahub *open_default(const char *token)
 static void error_must_be_clean(const struct perr *err)
 {
 	char port[16], rport[16];
-	snprintf(port, sizeof port, "%d", srv_port);
-	snprintf(rport, sizeof rport, "%d", refused_port);
+	snprintf(port, sizeof port, "%d", srv.port);
+	snprintf(rport, sizeof rport, "%d", srv.refused_port);
 	const char *bad[] = {"127.0.0.1", "localhost", "http:", "https:", "/api/graphql",
 			     port, rport, SECRET, "Bearer"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -275,6 +238,19 @@ Test(datahub, upstream_is_sent_as_UPSTREAM)
 	cr_assert_str_eq(str(json_object_get(body, "variables"), "direction"), "UPSTREAM");
 	json_decref(body);
 	datahub_lineage_clear(&l);
+	datahub_close(d);
+}
+
+Test(datahub, lookups_on_one_handle_share_one_connection)
+{
+	answer(200, ENTITY_ANSWER);
+	struct datahub *d = open_default(SECRET);
+	struct datahub_entity e;
+	struct perr err;
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(datahub_entity(d, ORDERS, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(atomic_load(&seen_count), 3);
+	cr_assert_eq(atomic_load(&srv.connections), 1);
 	datahub_close(d);
 }
 
@@ -734,7 +710,7 @@ Test(datahub, a_server_that_never_answers_times_out)
 
 Test(datahub, a_refused_connection_says_datahub_did_not_answer)
 {
-	struct datahub *d = open_at(refused_port, "", SECRET, 2000);
+	struct datahub *d = open_at(srv.refused_port, "", SECRET, 2000);
 	struct datahub_lineage l;
 	struct perr err;
 	cr_assert_eq(datahub_lineage(d, ORDERS, DATAHUB_UPSTREAM, 10, &l, &err),

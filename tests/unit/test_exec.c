@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../support/loopback_http.h"
 #include "exec/executor.h"
 #include "util/clock.h"
 
@@ -298,35 +299,22 @@ Test(exec, a_temporal_kind_without_its_component_is_refused_without_naming_a_url
 
 /* --- http: the loopback server */
 
-static struct event_base *srv_base;
-static struct evhttp *srv_http;
-static pthread_t srv_thread;
-static int srv_port, refused_port;
+static struct loopback_http srv;
 /* What the last request to /record carried. */
 static char seen_auth[256], seen_request_id[64], seen_idem[64], seen_type[64], seen_body[1024];
 static char seen_method[8];
 
 static void reply(struct evhttp_request *req, int code, const char *body)
 {
-	struct evbuffer *b = evbuffer_new();
-	if (body)
-		evbuffer_add(b, body, strlen(body));
-	evhttp_send_reply(req, code, code < 300 ? "OK" : "No", b);
-	evbuffer_free(b);
-}
-
-static void copy_header(struct evhttp_request *req, const char *name, char *out, size_t cap)
-{
-	const char *v = evhttp_find_header(evhttp_request_get_input_headers(req), name);
-	snprintf(out, cap, "%s", v ? v : "");
+	loopback_http_reply(req, code, NULL, body);
 }
 
 static void on_record(struct evhttp_request *req, void *arg)
 {
-	copy_header(req, "Authorization", seen_auth, sizeof seen_auth);
-	copy_header(req, "X-Request-Id", seen_request_id, sizeof seen_request_id);
-	copy_header(req, "Idempotency-Key", seen_idem, sizeof seen_idem);
-	copy_header(req, "Content-Type", seen_type, sizeof seen_type);
+	loopback_http_header(req, "Authorization", seen_auth, sizeof seen_auth);
+	loopback_http_header(req, "X-Request-Id", seen_request_id, sizeof seen_request_id);
+	loopback_http_header(req, "Idempotency-Key", seen_idem, sizeof seen_idem);
+	loopback_http_header(req, "Content-Type", seen_type, sizeof seen_type);
 	snprintf(seen_method, sizeof seen_method, "%s",
 		 evhttp_request_get_command(req) == EVHTTP_REQ_POST ? "POST" : "other");
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -348,52 +336,23 @@ static void on_hang(struct evhttp_request *req, void *arg)
 	/* never answers */
 }
 
-static void *srv_main(void *arg)
-{
-	event_base_dispatch(srv_base);
-	return NULL;
-}
-
-static int port_of(int fd)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof sa;
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	return ntohs(sa.sin_port);
-}
-
 static void server_start(void)
 {
-	evthread_use_pthreads();
-	srv_base = event_base_new();
-	srv_http = evhttp_new(srv_base);
-	cr_assert(srv_base && srv_http);
-	evhttp_set_cb(srv_http, "/record", on_record, NULL);
-	evhttp_set_cb(srv_http, "/hang", on_hang, NULL);
+	loopback_http_open(&srv);
+	evhttp_set_cb(srv.http, "/record", on_record, NULL);
+	evhttp_set_cb(srv.http, "/hang", on_hang, NULL);
 	static const int codes[] = {200, 204, 301, 400, 401, 404, 408, 409, 429, 500, 502, 503};
 	static char paths[sizeof codes / sizeof codes[0]][16];
 	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
 		snprintf(paths[i], sizeof paths[i], "/%d", codes[i]);
-		evhttp_set_cb(srv_http, paths[i], on_status, (void *)(intptr_t)codes[i]);
+		evhttp_set_cb(srv.http, paths[i], on_status, (void *)(intptr_t)codes[i]);
 	}
-	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(srv_http, "127.0.0.1", 0);
-	cr_assert(bs, "could not listen on loopback");
-	srv_port = port_of(evhttp_bound_socket_get_fd(bs));
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	refused_port = port_of(fd);
-	close(fd);
-	cr_assert_eq(pthread_create(&srv_thread, NULL, srv_main, NULL), 0);
+	loopback_http_run(&srv);
 }
 
 static void server_stop(void)
 {
-	event_base_loopexit(srv_base, NULL);
-	pthread_join(srv_thread, NULL);
-	evhttp_free(srv_http);
-	event_base_free(srv_base);
+	loopback_http_close(&srv);
 }
 
 TestSuite(http, .init = server_start, .fini = server_stop, .timeout = 10);
@@ -411,7 +370,7 @@ static void setup_http(const char *path, int port)
 	snprintf(comp.name, sizeof comp.name, "runner");
 	comp.ownership = OWNERSHIP_OWNED;
 	snprintf(comp.executor_url.s, sizeof comp.executor_url.s, "http://127.0.0.1:%d%s",
-		 port ? port : srv_port, path);
+		 port ? port : srv.port, path);
 	memset(&cat, 0, sizeof cat);
 	cat.components = &comp;
 	cat.ncomponents = 1;
@@ -429,8 +388,8 @@ static void setup_http(const char *path, int port)
 static void error_must_be_clean(const struct exec_result *r)
 {
 	char port[16], rport[16];
-	snprintf(port, sizeof port, "%d", srv_port);
-	snprintf(rport, sizeof rport, "%d", refused_port);
+	snprintf(port, sizeof port, "%d", srv.port);
+	snprintf(rport, sizeof rport, "%d", srv.refused_port);
 	const char *bad[] = {"127.0.0.1", "localhost", "http:", "https:", port, rport, SECRET,
 			     "/record", "/hang"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -526,7 +485,7 @@ Test(http, each_status_is_classified)
 
 Test(http, a_refused_connection_is_retryable_and_names_no_address)
 {
-	setup_http("/record", refused_port);
+	setup_http("/record", srv.refused_port);
 	struct exec_result r;
 	cr_assert_eq(run_http(SECRET, &r), -1);
 	cr_assert(r.retryable);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../support/loopback_http.h"
 #include "adapters/prober.h"
 #include "util/clock.h"
 
@@ -27,25 +28,14 @@
 
 /* --- the loopback server */
 
-static struct event_base *srv_base;
-static struct evhttp *srv_http;
-static pthread_t srv_thread;
-static int srv_port;
-static int refused_port; /* bound once, then closed: nothing listens there */
+static struct loopback_http srv;
 static atomic_int flip_status = 200;
 static atomic_int hits_500;
 static atomic_int hits_ok;
 
 static void reply(struct evhttp_request *req, int code, const char *body)
 {
-	struct evbuffer *b = evbuffer_new();
-	if (body) {
-		evbuffer_add(b, body, strlen(body));
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-				  "application/json");
-	}
-	evhttp_send_reply(req, code, code < 300 ? "OK" : "No", b);
-	evbuffer_free(b);
+	loopback_http_reply(req, code, body ? "application/json" : NULL, body);
 }
 
 static void on_ok(struct evhttp_request *req, void *arg)
@@ -77,7 +67,7 @@ static void slow_done(evutil_socket_t fd, short what, void *arg)
 static void on_slow(struct evhttp_request *req, void *arg)
 {
 	struct timeval tv = {0, 300 * 1000};
-	event_base_once(srv_base, -1, EV_TIMEOUT, slow_done, req, &tv);
+	event_base_once(srv.base, -1, EV_TIMEOUT, slow_done, req, &tv);
 }
 
 static void on_hang(struct evhttp_request *req, void *arg)
@@ -94,7 +84,7 @@ static void on_500(struct evhttp_request *req, void *arg)
 static void on_redirect(struct evhttp_request *req, void *arg)
 {
 	char loc[64];
-	snprintf(loc, sizeof loc, "http://127.0.0.1:%d/ok", srv_port);
+	snprintf(loc, sizeof loc, "http://127.0.0.1:%d/ok", srv.port);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
 	reply(req, 302, NULL);
 }
@@ -130,58 +120,27 @@ static void on_agent(struct evhttp_request *req, void *arg)
 	reply(req, ua && strncmp(ua, "portal-prober/", 14) == 0 ? 200 : 400, "{}");
 }
 
-static void *srv_main(void *arg)
-{
-	event_base_dispatch(srv_base);
-	return NULL;
-}
-
-static int port_of(int fd)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof sa;
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	return ntohs(sa.sin_port);
-}
-
 static void server_start(void)
 {
-	evthread_use_pthreads();
-	srv_base = event_base_new();
-	srv_http = evhttp_new(srv_base);
-	cr_assert(srv_base && srv_http);
-	evhttp_set_cb(srv_http, "/ok", on_ok, NULL);
-	evhttp_set_cb(srv_http, "/notready", on_notready, NULL);
-	evhttp_set_cb(srv_http, "/text", on_text, NULL);
-	evhttp_set_cb(srv_http, "/nocontent", on_nocontent, NULL);
-	evhttp_set_cb(srv_http, "/slow", on_slow, NULL);
-	evhttp_set_cb(srv_http, "/hang", on_hang, NULL);
-	evhttp_set_cb(srv_http, "/500", on_500, NULL);
-	evhttp_set_cb(srv_http, "/redirect", on_redirect, NULL);
-	evhttp_set_cb(srv_http, "/basic", on_basic, NULL);
-	evhttp_set_cb(srv_http, "/bearer", on_bearer, NULL);
-	evhttp_set_cb(srv_http, "/flip", on_flip, NULL);
-	evhttp_set_cb(srv_http, "/agent", on_agent, NULL);
-	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(srv_http, "127.0.0.1", 0);
-	cr_assert(bs, "could not listen on loopback");
-	srv_port = port_of(evhttp_bound_socket_get_fd(bs));
-
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	refused_port = port_of(fd);
-	close(fd);
-
-	cr_assert_eq(pthread_create(&srv_thread, NULL, srv_main, NULL), 0);
+	loopback_http_open(&srv);
+	evhttp_set_cb(srv.http, "/ok", on_ok, NULL);
+	evhttp_set_cb(srv.http, "/notready", on_notready, NULL);
+	evhttp_set_cb(srv.http, "/text", on_text, NULL);
+	evhttp_set_cb(srv.http, "/nocontent", on_nocontent, NULL);
+	evhttp_set_cb(srv.http, "/slow", on_slow, NULL);
+	evhttp_set_cb(srv.http, "/hang", on_hang, NULL);
+	evhttp_set_cb(srv.http, "/500", on_500, NULL);
+	evhttp_set_cb(srv.http, "/redirect", on_redirect, NULL);
+	evhttp_set_cb(srv.http, "/basic", on_basic, NULL);
+	evhttp_set_cb(srv.http, "/bearer", on_bearer, NULL);
+	evhttp_set_cb(srv.http, "/flip", on_flip, NULL);
+	evhttp_set_cb(srv.http, "/agent", on_agent, NULL);
+	loopback_http_run(&srv);
 }
 
 static void server_stop(void)
 {
-	event_base_loopexit(srv_base, NULL);
-	pthread_join(srv_thread, NULL);
-	evhttp_free(srv_http);
-	event_base_free(srv_base);
+	loopback_http_close(&srv);
 }
 
 /* --- reports */
@@ -195,8 +154,8 @@ static char leak[512]; /* the first detail that named a host, port or credential
 static void detail_must_be_clean(const struct probe_result *r)
 {
 	char port[16], rport[16];
-	snprintf(port, sizeof port, "%d", srv_port);
-	snprintf(rport, sizeof rport, "%d", refused_port);
+	snprintf(port, sizeof port, "%d", srv.port);
+	snprintf(rport, sizeof rport, "%d", srv.refused_port);
 	const char *bad[] = {"127.0.0.1", "localhost", "http:", "https:", port, rport,
 			     BEARER_TOKEN, BASIC_CRED, "hunter2", "alice", "YWxpY2U"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -287,7 +246,7 @@ static struct component_contract *add(const char *name, const char *path, int po
 	memset(c, 0, sizeof *c);
 	snprintf(c->name, sizeof c->name, "%s", name);
 	snprintf(c->internal_url.s, sizeof c->internal_url.s, "http://127.0.0.1:%d",
-		 port ? port : srv_port);
+		 port ? port : srv.port);
 	snprintf(c->health.path, sizeof c->health.path, "%s", path);
 	c->health.interval_ms = 100;
 	c->health.timeout_ms = 1000;
@@ -370,7 +329,7 @@ Test(prober, endpoint_that_never_answers_is_down_after_its_timeout)
 
 Test(prober, refused_connection_is_down)
 {
-	add("gone", "/ok", refused_port);
+	add("gone", "/ok", srv.refused_port);
 	start();
 	struct probe_result r = expect_state("gone", "down", "connection refused");
 	cr_expect_eq(r.http_status, 0);
@@ -508,7 +467,7 @@ Test(prober, the_credential_is_copied_at_start)
 Test(prober, tls_failure_is_down_without_naming_the_host)
 {
 	struct component_contract *c = add("tls", "/ok", 0);
-	snprintf(c->internal_url.s, sizeof c->internal_url.s, "https://127.0.0.1:%d", srv_port);
+	snprintf(c->internal_url.s, sizeof c->internal_url.s, "https://127.0.0.1:%d", srv.port);
 	start();
 	expect_state("tls", "down", "TLS");
 }
@@ -520,7 +479,7 @@ Test(prober, every_component_is_probed_concurrently)
 	add("hang", "/hang", 0)->health.timeout_ms = 1500;
 	add("slow", "/slow", 0);
 	add("ok", "/ok", 0);
-	add("gone", "/ok", refused_port);
+	add("gone", "/ok", srv.refused_port);
 	add("broken", "/500", 0);
 	add("auth", "/basic", 0);
 	start();

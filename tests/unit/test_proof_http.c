@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../support/loopback_http.h"
 #include "proof/proof.h"
 #include "util/clock.h"
 
@@ -34,10 +35,7 @@
  * The first path segment picks how it behaves: "svc" keeps the contract;
  * the others answer one way to everything (see serve). */
 
-static struct event_base *srv_base;
-static struct evhttp *srv_http;
-static pthread_t srv_thread;
-static int srv_port, refused_port;
+static struct loopback_http srv;
 static json_t *graphs;  /* graph name -> array of triples */
 static json_t *records; /* id -> record */
 /* What the requests carried (written on the server thread before it answers). */
@@ -46,13 +44,7 @@ static int nrequests, nposts;
 
 static void reply(struct evhttp_request *req, int code, const char *body)
 {
-	struct evbuffer *b = evbuffer_new();
-	if (body)
-		evbuffer_add(b, body, strlen(body));
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "application/json");
-	evhttp_send_reply(req, code, code < 300 ? "OK" : "No", b);
-	evbuffer_free(b);
+	loopback_http_reply(req, code, "application/json", body);
 }
 
 static void reply_json(struct evhttp_request *req, int code, json_t *v)
@@ -72,12 +64,6 @@ static json_t *body_of(struct evhttp_request *req)
 	json_t *v = json_loadb(s, n, 0, NULL);
 	free(s);
 	return v;
-}
-
-static void copy_header(struct evhttp_request *req, const char *name, char *out, size_t cap)
-{
-	const char *v = evhttp_find_header(evhttp_request_get_input_headers(req), name);
-	snprintf(out, cap, "%s", v ? v : "");
 }
 
 /* The path's segments, each percent-decoded on its own (so an encoded '/'
@@ -222,8 +208,8 @@ static void serve(struct evhttp_request *req, void *arg)
 	nrequests++;
 	if (cmd == EVHTTP_REQ_POST)
 		nposts++;
-	copy_header(req, "Authorization", seen_auth, sizeof seen_auth);
-	copy_header(req, "Content-Type", seen_type, sizeof seen_type);
+	loopback_http_header(req, "Authorization", seen_auth, sizeof seen_auth);
+	loopback_http_header(req, "Content-Type", seen_type, sizeof seen_type);
 	snprintf(seen_method, sizeof seen_method, "%s",
 		 cmd == EVHTTP_REQ_GET ? "GET" : cmd == EVHTTP_REQ_POST ? "POST"
 					       : cmd == EVHTTP_REQ_PUT	? "PUT"
@@ -288,7 +274,7 @@ static void serve(struct evhttp_request *req, void *arg)
 				"\"digest\":\"\",\"size\":-4,\"location\":\"\",\"producer\":\"\"}]}");
 	} else if (strcmp(mode, "redirect") == 0) {
 		char loc[128];
-		snprintf(loc, sizeof loc, "http://127.0.0.1:%d/svc/evidence", srv_port);
+		snprintf(loc, sizeof loc, "http://127.0.0.1:%d/svc/evidence", srv.port);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
 		reply(req, 302, NULL);
 	} else if (strcmp(mode, "nothing") == 0) {
@@ -302,47 +288,18 @@ static void serve(struct evhttp_request *req, void *arg)
 		free(seg[i]);
 }
 
-static void *srv_main(void *arg)
-{
-	event_base_dispatch(srv_base);
-	return NULL;
-}
-
-static int port_of(int fd)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof sa;
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	return ntohs(sa.sin_port);
-}
-
 static void server_start(void)
 {
-	evthread_use_pthreads();
+	loopback_http_open(&srv);
 	graphs = json_object();
 	records = json_object();
-	srv_base = event_base_new();
-	srv_http = evhttp_new(srv_base);
-	cr_assert(srv_base && srv_http);
-	evhttp_set_gencb(srv_http, serve, NULL);
-	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(srv_http, "127.0.0.1", 0);
-	cr_assert(bs, "could not listen on loopback");
-	srv_port = port_of(evhttp_bound_socket_get_fd(bs));
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	refused_port = port_of(fd);
-	close(fd);
-	cr_assert_eq(pthread_create(&srv_thread, NULL, srv_main, NULL), 0);
+	evhttp_set_gencb(srv.http, serve, NULL);
+	loopback_http_run(&srv);
 }
 
 static void server_stop(void)
 {
-	event_base_loopexit(srv_base, NULL);
-	pthread_join(srv_thread, NULL);
-	evhttp_free(srv_http);
-	event_base_free(srv_base);
+	loopback_http_close(&srv);
 	json_decref(graphs);
 	json_decref(records);
 }
@@ -357,7 +314,7 @@ static char url_buf[256];
 static struct proof_remote remote(const char *mode, const char *secret, int port)
 {
 	snprintf(url_buf, sizeof url_buf, "http://127.0.0.1:%d/%s",
-		 port < 0 ? refused_port : srv_port, mode);
+		 port < 0 ? srv.refused_port : srv.port, mode);
 	return (struct proof_remote){.url = url_buf, .secret = secret, .timeout_ms = 3000};
 }
 
@@ -440,8 +397,8 @@ static int has_triple(const struct seen *s, const char *p, const char *o)
 static void must_be_clean(const struct perr *err)
 {
 	char port[16], rport[16];
-	snprintf(port, sizeof port, "%d", srv_port);
-	snprintf(rport, sizeof rport, "%d", refused_port);
+	snprintf(port, sizeof port, "%d", srv.port);
+	snprintf(rport, sizeof rport, "%d", srv.refused_port);
 	const char *bad[] = {"127.0.0.1", "10.1.2.3", "localhost", "http:", "://", port, rport,
 			     SECRET, "/svc", "/hang"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -475,6 +432,22 @@ Test(proof_http, triples_put_then_read_back_about_their_subject)
 		cr_assert_str_eq(s.t[i].subject, "urn:portal:proposal:p-1");
 	graph_close(&g);
 	cr_assert_null(g.ops);
+}
+
+Test(proof_http, requests_to_one_service_share_one_connection)
+{
+	struct graph g = graph_on("svc", SECRET);
+	struct proof_triple t[] = {
+		triple("urn:portal:proposal:p-1", "urn:portal:state", "\"executed\""),
+	};
+	struct perr err = {0};
+	cr_assert_eq(g.ops->put(g.impl, "atlas", t, 1, &err), 0, "%s", err.msg);
+	struct seen s = {0};
+	cr_assert_eq(g.ops->about(g.impl, "atlas", "urn:portal:proposal:p-1", keep_triple, &s,
+				  &err), 0, "%s", err.msg);
+	cr_assert_eq(s.n, 1);
+	cr_assert_eq(atomic_load(&srv.connections), 1);
+	graph_close(&g);
 }
 
 Test(proof_http, a_subject_and_graph_that_need_encoding_round_trip)
@@ -970,7 +943,7 @@ Test(proof_http, a_refused_port_is_unavailable_and_names_no_address)
 Test(proof_http, a_trailing_slash_on_the_url_is_ignored)
 {
 	char url[128];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/svc//", srv_port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/svc//", srv.port);
 	struct proof_remote r = {.url = url};
 	struct graph g = {0};
 	struct perr err = {0};

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../support/loopback_http.h"
 #include "adapters/secrets.h"
 
 #define KV_TOKEN "hvs.root-token-xyz"
@@ -177,19 +178,12 @@ static void file_teardown(void)
 
 /* ---- a loopback KV v2 server -------------------------------------------- */
 
-static struct event_base *kv_base;
-static struct evhttp *kv_http;
-static pthread_t kv_thread;
+static struct loopback_http kv;
 static atomic_int kv_requests;
 
 static void kv_reply(struct evhttp_request *req, int code, const char *body)
 {
-	struct evbuffer *out = evbuffer_new();
-	evbuffer_add(out, body, strlen(body));
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "application/json");
-	evhttp_send_reply(req, code, code == 200 ? "OK" : "No", out);
-	evbuffer_free(out);
+	loopback_http_reply(req, code, "application/json", body);
 }
 
 /* Like Vault: a bad token is 403 on any path; an unknown path is 404. */
@@ -215,27 +209,13 @@ static void kv_handle(struct evhttp_request *req, void *arg)
 		kv_reply(req, 404, "{\"errors\":[]}");
 }
 
-static void *kv_run(void *arg)
-{
-	event_base_dispatch(kv_base);
-	return NULL;
-}
-
 static void kv_setup(void)
 {
 	setup();
-	cr_assert_eq(evthread_use_pthreads(), 0);
-	kv_base = event_base_new();
-	kv_http = evhttp_new(kv_base);
-	cr_assert(kv_base && kv_http);
-	evhttp_set_gencb(kv_http, kv_handle, NULL);
-	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(kv_http, "127.0.0.1", 0);
-	cr_assert_not_null(bs);
-	struct sockaddr_in sa;
-	socklen_t len = sizeof sa;
-	cr_assert_eq(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &len), 0);
-	snprintf(vault_addr, sizeof vault_addr, "http://127.0.0.1:%d/", ntohs(sa.sin_port));
-	cr_assert_eq(pthread_create(&kv_thread, NULL, kv_run, NULL), 0);
+	loopback_http_open(&kv);
+	evhttp_set_gencb(kv.http, kv_handle, NULL);
+	snprintf(vault_addr, sizeof vault_addr, "http://127.0.0.1:%d/", kv.port);
+	loopback_http_run(&kv);
 	snprintf(cat.vault.addr.s, sizeof cat.vault.addr.s, "%s", vault_addr);
 	snprintf(cat.vault.token_secret, sizeof cat.vault.token_secret, "vault_token");
 }
@@ -243,12 +223,7 @@ static void kv_setup(void)
 static void kv_teardown(void)
 {
 	cleanup();
-	/* Not loopbreak: a loop that has not started yet would forget it.
-	 * loopexit queues an event the loop runs whenever it starts. */
-	event_base_loopexit(kv_base, NULL);
-	pthread_join(kv_thread, NULL);
-	evhttp_free(kv_http);
-	event_base_free(kv_base);
+	loopback_http_close(&kv);
 }
 
 /* A vault-backed catalogue: the token from env, datahub's token from vault. */
@@ -470,6 +445,16 @@ Test(secrets_vault, keys_of_one_path_are_fetched_once)
 	cr_expect_eq(atomic_load(&kv_requests), 1);
 }
 
+Test(secrets_vault, documents_of_one_resolve_share_one_connection)
+{
+	kv_catalogue();
+	add_secret("db_port", SECRET_VAULT, "secret/portal/odd#port");
+	resolve(kv_env);
+	cr_expect_str_eq(secret_value(values, "datahub_token"), KV_VALUE);
+	cr_expect_eq(atomic_load(&kv_requests), 2);
+	cr_expect_eq(atomic_load(&kv.connections), 1);
+}
+
 Test(secrets_vault, a_missing_token_leaves_vault_secrets_unreadable_without_asking)
 {
 	kv_catalogue();
@@ -507,13 +492,7 @@ Test(secrets_vault, no_vault_address_is_unreadable)
 Test(secrets_vault, a_vault_that_is_down_is_unreadable_and_asked_once)
 {
 	/* A port that was free a moment ago: nothing listens there. */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof sa;
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	snprintf(vault_addr, sizeof vault_addr, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+	snprintf(vault_addr, sizeof vault_addr, "http://127.0.0.1:%d", kv.refused_port);
 	snprintf(cat.vault.addr.s, sizeof cat.vault.addr.s, "%s", vault_addr);
 	kv_catalogue();
 	add_secret("nexus_token", SECRET_VAULT, "secret/portal/nexus#token");

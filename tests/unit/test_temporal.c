@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../support/loopback_http.h"
 #include "exec/temporal.h"
 #include "util/clock.h"
 
@@ -55,11 +56,7 @@ static struct {
 	char problem[512]; /* the first thing the server did not expect */
 } fake;
 
-static struct event_base *srv_base;
-static struct evhttp *srv_http;
-static pthread_t srv_thread;
-static int srv_port;
-static int refused_port;
+static struct loopback_http srv;
 
 static void problem(const char *fmt, const char *arg)
 {
@@ -69,21 +66,15 @@ static void problem(const char *fmt, const char *arg)
 
 static void reply(struct evhttp_request *req, int code, const char *body)
 {
-	struct evbuffer *b = evbuffer_new();
-	evbuffer_add(b, body, strlen(body));
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "application/json");
-	evhttp_send_reply(req, code, code < 300 ? "OK" : "No", b);
-	evbuffer_free(b);
+	loopback_http_reply(req, code, "application/json", body);
 }
 
 static void header_copy(struct evhttp_request *req, const char *name, char *dst, size_t cap,
 			int *present)
 {
-	const char *v = evhttp_find_header(evhttp_request_get_input_headers(req), name);
+	int there = loopback_http_header(req, name, dst, cap);
 	if (present)
-		*present = v != NULL;
-	snprintf(dst, cap, "%s", v ? v : "");
+		*present = there;
 }
 
 static void on_start(struct evhttp_request *req)
@@ -158,47 +149,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 }
 
-static void *srv_main(void *arg)
-{
-	event_base_dispatch(srv_base);
-	return NULL;
-}
-
-static int port_of(int fd)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof sa;
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	return ntohs(sa.sin_port);
-}
-
 static void server_start(void)
 {
-	evthread_use_pthreads();
-	srv_base = event_base_new();
-	srv_http = evhttp_new(srv_base);
-	cr_assert(srv_base && srv_http);
-	evhttp_set_gencb(srv_http, on_request, NULL);
-	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(srv_http, "127.0.0.1", 0);
-	cr_assert(bs, "could not listen on loopback");
-	srv_port = port_of(evhttp_bound_socket_get_fd(bs));
-
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	refused_port = port_of(fd);
-	close(fd);
-
-	cr_assert_eq(pthread_create(&srv_thread, NULL, srv_main, NULL), 0);
+	loopback_http_open(&srv);
+	evhttp_set_gencb(srv.http, on_request, NULL);
+	loopback_http_run(&srv);
 }
 
 static void server_stop(void)
 {
-	event_base_loopexit(srv_base, NULL);
-	pthread_join(srv_thread, NULL);
-	evhttp_free(srv_http);
-	event_base_free(srv_base);
+	loopback_http_close(&srv);
 }
 
 /* --- the call */
@@ -225,7 +185,7 @@ static void call_init(void)
 	proposal.input = "{\"account\":\"acme\",\"amount\":42,\"dry_run\":false}";
 	proposal.attempts = 1;
 
-	snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d/", srv_port);
+	snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d/", srv.port);
 	call = (struct temporal_call){.kind = &kind, .proposal = &proposal, .base_url = base_url,
 				      .bearer = BEARER, .timeout_ms = 3000, .poll_ms = 20};
 	memset(&fake, 0, sizeof fake);
@@ -235,8 +195,8 @@ static void call_init(void)
 static void expect_clean(const char *text)
 {
 	char port[16], rport[16];
-	snprintf(port, sizeof port, "%d", srv_port);
-	snprintf(rport, sizeof rport, "%d", refused_port);
+	snprintf(port, sizeof port, "%d", srv.port);
+	snprintf(rport, sizeof rport, "%d", srv.refused_port);
 	const char *bad[] = {"127.0.0.1", "localhost", "http:", "https:", "/api/v1", port, rport,
 			     BEARER, "Bearer"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -592,7 +552,7 @@ Test(temporal, a_describe_that_fails_on_the_server_is_retryable)
 
 Test(temporal, a_refused_connection_is_retryable)
 {
-	snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d", refused_port);
+	snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d", srv.refused_port);
 	struct temporal_outcome out = run();
 	cr_expect_eq(out.ok, 0);
 	cr_expect_eq(out.retryable, 1);
@@ -715,7 +675,7 @@ Test(temporal, no_error_names_the_url_or_the_credential)
 	/* Every failure above goes through run(), which checks this; here the
 	 * URL also carries a path, a user and the credential-like text. */
 	snprintf(base_url, sizeof base_url, "http://user:" BEARER "@127.0.0.1:%d/temporal",
-		 refused_port);
+		 srv.refused_port);
 	struct temporal_outcome out = run();
 	cr_expect_eq(out.retryable, 1);
 	cr_expect_null(strstr(out.error, "user"), "error \"%s\"", out.error);

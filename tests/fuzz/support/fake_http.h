@@ -10,8 +10,8 @@
  *   200 {"runId":"r1"}
  *   ---
  *   500 Code: 60. DB::Exception: Table x doesn't exist.
- * Requests past the script get the fallback answer. It does not allocate per
- * request, answers one connection at a time and closes each after answering. */
+ * Requests past the script get the fallback answer. Each connection is closed
+ * after its answer. It is served by tests/support/loopback_http. */
 #ifndef PORTAL_FUZZ_FAKE_HTTP_H
 #define PORTAL_FUZZ_FAKE_HTTP_H
 

@@ -208,15 +208,15 @@ static int cfield_apply(const struct cfield *f, void *base, const char *text, in
 		return -1;
 	}
 	case CF_EXECUTOR: {
-		static const enum executor_kind kinds[] = {EXECUTOR_EXEC, EXECUTOR_HTTP,
-							   EXECUTOR_TEMPORAL};
-		for (int i = 0; i < 3; i++)
-			if (strcmp(text, executor_kind_name(kinds[i])) == 0) {
-				memcpy(field, &kinds[i], sizeof kinds[i]);
-				return 0;
-			}
-		snprintf(msg, msgsz, "must be one of exec, http, temporal, got '%s'",
-			 config_shown(text, b));
+		int e = executor_kind_parse(text);
+		if (e >= 0) {
+			enum executor_kind kind = (enum executor_kind)e;
+			memcpy(field, &kind, sizeof kind);
+			return 0;
+		}
+		char names[128];
+		snprintf(msg, msgsz, "must be one of %s, got '%s'",
+			 executor_kind_list(0, ", ", names, sizeof names), config_shown(text, b));
 		return -1;
 	}
 	case CF_LLONG: {

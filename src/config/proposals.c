@@ -281,7 +281,8 @@ int config_read_proposals(struct parser *p)
 		struct entry_marks m = {km->key, km->val, km->bad};
 		if (config_read_entry(p, &kind_fields, k, &m, km, w.key, "") < 0)
 			return -1;
-		char kk[96];
+		char kk[96], names[128];
+		executor_kind_list(0, " or ", names, sizeof names);
 		if (!km->key[KF_NAME].line) {
 			snprintf(kk, sizeof kk, "%s.name", w.key);
 			config_err_add(p->errs, p->name, km->entry.line, km->entry.col, kk,
@@ -290,13 +291,11 @@ int config_read_proposals(struct parser *p)
 		if (!km->key[KF_EXECUTE].line) {
 			snprintf(kk, sizeof kk, "%s.execute", w.key);
 			config_err_add(p->errs, p->name, km->entry.line, km->entry.col, kk,
-				       "every proposal kind needs execute: with executor exec, http or "
-				       "temporal");
+				       "every proposal kind needs execute: with executor %s", names);
 		} else if (!km->bad[KF_EXECUTE] && !km->key[KF_EXECUTOR].line) {
 			snprintf(kk, sizeof kk, "%s.execute.executor", w.key);
 			config_err_add(p->errs, p->name, km->val[KF_EXECUTE].line,
-				       km->val[KF_EXECUTE].col, kk,
-				       "execute needs an executor: exec, http or temporal");
+				       km->val[KF_EXECUTE].col, kk, "execute needs an executor: %s", names);
 		}
 		km->identity_bad = !km->key[KF_NAME].line || km->bad[KF_NAME] ||
 				   !km->key[KF_EXECUTOR].line || km->bad[KF_EXECUTE] ||

@@ -1,7 +1,8 @@
 /* contract: the rules of a catalogue of component, project and secret
- * contracts — names, secret references, URL shape, private-host detection and
- * the checks that span fields and entries. Pure: it resolves no name, reads no
- * secret and opens no connection (inet_pton only parses a literal). */
+ * contracts and proposal kinds — names, secret references, URL shape,
+ * private-host detection, one rule per execute: key, and the checks that span
+ * fields and entries. Pure: it resolves no name, reads no secret and opens no
+ * connection (inet_pton only parses a literal). */
 #include "core/contract.h"
 
 #include <arpa/inet.h>
@@ -562,16 +563,28 @@ static void check_field(const struct proposal_kind *k, size_t i, size_t fi, stru
 	}
 }
 
-/* The exec argv template: an absolute program and placeholders that name
+/* --- a kind's execute: block. Each key that only some executors take
+ * (core/executor_kind.h) has one rule: what it must hold when the kind's
+ * executor takes it, and what is said when it is written for an executor
+ * that does not. Problems come in the order of the rules. */
+
+static const char *executor_of(const struct proposal_kind *k)
+{
+	return executor_kind_name(k->executor);
+}
+
+/* argv, the exec template: an absolute program and placeholders that name
  * declared fields (proposal_argv is the one reader of the template, so it
  * is what decides; an empty input fills every placeholder with ""). */
-static void check_argv(const struct proposal_kind *k, size_t i, struct problems *ps)
+static void argv_check(const struct catalogue *cat, size_t i, struct problems *ps)
 {
+	const struct proposal_kind *k = &cat->kinds[i];
 	char field[64];
 	snprintf(field, sizeof field, "proposals[%zu].execute.argv", i);
 	if (k->nargv == 0) {
 		add(ps, -1, -1, k->name, field,
-		    "%s runs with exec, so it needs argv: the program and its arguments", k->name);
+		    "%s runs with %s, so it needs argv: the program and its arguments", k->name,
+		    executor_of(k));
 		return;
 	}
 	if (k->nargv > PROPOSAL_MAX_ARGV) {
@@ -592,6 +605,147 @@ static void check_argv(const struct proposal_kind *k, size_t i, struct problems 
 		add(ps, -1, -1, k->name, field, "%s", e.msg);
 	}
 	json_decref(none);
+}
+
+static const char *argv_written(const struct proposal_kind *k)
+{
+	return k->nargv ? "argv" : NULL;
+}
+
+static void argv_refuse(const struct proposal_kind *k, const char *field, const char *takers,
+			struct problems *ps)
+{
+	add(ps, -1, -1, k->name, field, "%s runs with %s, which takes no argv (that is for %s)",
+	    k->name, executor_of(k), takers);
+}
+
+/* component: a declared owned component with an executor_url to call. */
+static void component_check(const struct catalogue *cat, size_t i, struct problems *ps)
+{
+	const struct proposal_kind *k = &cat->kinds[i];
+	const char *nm = k->name;
+	char field[64];
+	snprintf(field, sizeof field, "proposals[%zu].execute.component", i);
+	const struct component_contract *c = catalogue_find(cat, k->component);
+	if (!k->component[0])
+		add(ps, -1, -1, nm, field,
+		    "%s runs with %s, so it needs component: the owned component whose "
+		    "executor_url is called", nm, executor_of(k));
+	else if (!c)
+		add(ps, -1, -1, nm, field,
+		    "%s names the component '%s', which is not declared under components", nm,
+		    k->component);
+	else if (c->ownership != OWNERSHIP_OWNED)
+		add(ps, -1, -1, nm, field,
+		    "%s names '%s', an endpoint: Portal runs nothing there (name an owned "
+		    "component)", nm, k->component);
+	else if (!c->executor_url.s[0])
+		add(ps, -1, -1, nm, field, "%s names '%s', which has no executor_url to call", nm,
+		    k->component);
+}
+
+static const char *component_written(const struct proposal_kind *k)
+{
+	return k->component[0] ? "component" : NULL;
+}
+
+static void component_refuse(const struct proposal_kind *k, const char *field,
+			     const char *takers, struct problems *ps)
+{
+	add(ps, -1, -1, k->name, field,
+	    "%s runs with %s, which calls no component (remove it, or use %s)", k->name,
+	    executor_of(k), takers);
+}
+
+/* namespace, workflow_type and task_queue: all three. */
+static void workflow_check(const struct catalogue *cat, size_t i, struct problems *ps)
+{
+	const struct proposal_kind *k = &cat->kinds[i];
+	static const char *const keys[] = {"namespace", "workflow_type", "task_queue"};
+	const char *vals[] = {k->temporal_namespace, k->workflow_type, k->task_queue};
+	char field[64];
+	for (int t = 0; t < 3; t++) {
+		snprintf(field, sizeof field, "proposals[%zu].execute.%s", i, keys[t]);
+		if (!vals[t][0])
+			add(ps, -1, -1, k->name, field, "%s runs with %s, so it needs %s", k->name,
+			    executor_of(k), keys[t]);
+	}
+}
+
+static const char *workflow_written(const struct proposal_kind *k)
+{
+	return k->temporal_namespace[0] ? "namespace"
+	       : k->workflow_type[0]    ? "workflow_type"
+	       : k->task_queue[0]       ? "task_queue"
+					: NULL;
+}
+
+static void workflow_refuse(const struct proposal_kind *k, const char *field, const char *takers,
+			    struct problems *ps)
+{
+	add(ps, -1, -1, k->name, field,
+	    "%s runs with %s; namespace, workflow_type and task_queue are for %s", k->name,
+	    executor_of(k), takers);
+}
+
+/* secret: optional; when named, a declared secret contract. */
+static void secret_check(const struct catalogue *cat, size_t i, struct problems *ps)
+{
+	const struct proposal_kind *k = &cat->kinds[i];
+	char field[64];
+	snprintf(field, sizeof field, "proposals[%zu].execute.secret", i);
+	if (k->secret[0] && !secret_find(cat, k->secret))
+		add(ps, -1, -1, k->name, field,
+		    "%s names the secret '%s', which is not declared under secrets", k->name,
+		    k->secret);
+}
+
+static const char *secret_written(const struct proposal_kind *k)
+{
+	return k->secret[0] ? "secret" : NULL;
+}
+
+static void secret_refuse(const struct proposal_kind *k, const char *field, const char *takers,
+			  struct problems *ps)
+{
+	add(ps, -1, -1, k->name, field,
+	    "%s runs with %s, which sends no credential (remove the secret)", k->name,
+	    executor_of(k));
+}
+
+static const struct execute_rule {
+	unsigned key; /* EXECUTE_* */
+	/* when the executor takes the key */
+	void (*check)(const struct catalogue *cat, size_t i, struct problems *ps);
+	/* the key as written ("argv"), or NULL when the kind leaves it out */
+	const char *(*written)(const struct proposal_kind *k);
+	/* when it is written but the executor does not take it; takers names
+	 * the executors that do ("http or temporal") and field the key's path */
+	void (*refuse)(const struct proposal_kind *k, const char *field, const char *takers,
+		       struct problems *ps);
+} execute_rules[] = {
+	{EXECUTE_ARGV, argv_check, argv_written, argv_refuse},
+	{EXECUTE_COMPONENT, component_check, component_written, component_refuse},
+	{EXECUTE_WORKFLOW, workflow_check, workflow_written, workflow_refuse},
+	{EXECUTE_SECRET, secret_check, secret_written, secret_refuse},
+};
+
+static void check_execute(const struct catalogue *cat, size_t i, struct problems *ps)
+{
+	const struct proposal_kind *k = &cat->kinds[i];
+	unsigned takes = executor_kind_keys(k->executor);
+	for (size_t r = 0; r < sizeof execute_rules / sizeof execute_rules[0]; r++) {
+		const struct execute_rule *rule = &execute_rules[r];
+		const char *written = rule->written(k);
+		if (takes & rule->key) {
+			rule->check(cat, i, ps);
+		} else if (written) {
+			char field[64], takers[64];
+			snprintf(field, sizeof field, "proposals[%zu].execute.%s", i, written);
+			executor_kind_list(rule->key, " or ", takers, sizeof takers);
+			rule->refuse(k, field, takers, ps);
+		}
+	}
 }
 
 static void check_kind(const struct catalogue *cat, size_t i, struct problems *ps)
@@ -624,63 +778,7 @@ static void check_kind(const struct catalogue *cat, size_t i, struct problems *p
 	for (size_t fi = 0; fi < k->nfields && fi < PROPOSAL_MAX_FIELDS; fi++)
 		check_field(k, i, fi, ps);
 
-	if (k->executor == EXECUTOR_EXEC) {
-		check_argv(k, i, ps);
-		snprintf(field, sizeof field, "proposals[%zu].execute.component", i);
-		if (k->component[0])
-			add(ps, -1, -1, nm, field,
-			    "%s runs with exec, which calls no component (remove it, or use http "
-			    "or temporal)", nm);
-	} else {
-		snprintf(field, sizeof field, "proposals[%zu].execute.argv", i);
-		if (k->nargv)
-			add(ps, -1, -1, nm, field,
-			    "%s runs with %s, which takes no argv (that is for exec)", nm,
-			    executor_kind_name(k->executor));
-		snprintf(field, sizeof field, "proposals[%zu].execute.component", i);
-		const struct component_contract *c = catalogue_find(cat, k->component);
-		if (!k->component[0])
-			add(ps, -1, -1, nm, field,
-			    "%s runs with %s, so it needs component: the owned component whose "
-			    "executor_url is called", nm, executor_kind_name(k->executor));
-		else if (!c)
-			add(ps, -1, -1, nm, field,
-			    "%s names the component '%s', which is not declared under components",
-			    nm, k->component);
-		else if (c->ownership != OWNERSHIP_OWNED)
-			add(ps, -1, -1, nm, field,
-			    "%s names '%s', an endpoint: Portal runs nothing there (name an owned "
-			    "component)", nm, k->component);
-		else if (!c->executor_url.s[0])
-			add(ps, -1, -1, nm, field,
-			    "%s names '%s', which has no executor_url to call", nm, k->component);
-	}
-	if (k->executor == EXECUTOR_TEMPORAL) {
-		static const char *const keys[] = {"namespace", "workflow_type", "task_queue"};
-		const char *vals[] = {k->temporal_namespace, k->workflow_type, k->task_queue};
-		for (int t = 0; t < 3; t++) {
-			snprintf(field, sizeof field, "proposals[%zu].execute.%s", i, keys[t]);
-			if (!vals[t][0])
-				add(ps, -1, -1, nm, field, "%s runs with temporal, so it needs %s", nm,
-				    keys[t]);
-		}
-	} else if (k->temporal_namespace[0] || k->workflow_type[0] || k->task_queue[0]) {
-		snprintf(field, sizeof field, "proposals[%zu].execute.%s", i,
-			 k->temporal_namespace[0] ? "namespace"
-			 : k->workflow_type[0]    ? "workflow_type"
-						  : "task_queue");
-		add(ps, -1, -1, nm, field,
-		    "%s runs with %s; namespace, workflow_type and task_queue are for temporal",
-		    nm, executor_kind_name(k->executor));
-	}
-	snprintf(field, sizeof field, "proposals[%zu].execute.secret", i);
-	if (k->secret[0] && k->executor == EXECUTOR_EXEC)
-		add(ps, -1, -1, nm, field,
-		    "%s runs with exec, which sends no credential (remove the secret)", nm);
-	else if (k->secret[0] && !secret_find(cat, k->secret))
-		add(ps, -1, -1, nm, field,
-		    "%s names the secret '%s', which is not declared under secrets", nm,
-		    k->secret);
+	check_execute(cat, i, ps);
 	snprintf(field, sizeof field, "proposals[%zu].execute.max_attempts", i);
 	if (k->max_attempts < 1 || k->max_attempts > PROPOSAL_MAX_ATTEMPTS)
 		add(ps, -1, -1, nm, field, "%s's max_attempts must be between 1 and %d, got %d", nm,

@@ -1,23 +1,10 @@
-/* event: validation of the producers' contract. */
+/* event: validation of the producers' contract: the envelope every event
+ * shares, then the data fields its type needs (the check column of
+ * EVENT_TYPES). What a type does to the projection is core/projection.c's. */
 #include "core/event.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static const char *const known_types[] = {
-	"session.started", "session.tool", "session.blocked", "session.unblocked",
-	"session.resumed", "session.ended", "ouroboros.cycle.started",
-	"ouroboros.cycle.completed", "ouroboros.cycle.failed", "health.changed",
-	"proposal.transitioned", NULL,
-};
-
-int event_type_known(const char *type)
-{
-	for (const char *const *t = known_types; *t; t++)
-		if (strcmp(*t, type) == 0)
-			return 1;
-	return 0;
-}
 
 /* Character classes for identifiers. */
 enum cls { CLS_ID, CLS_TYPE, CLS_NAME, CLS_TEXT };
@@ -149,56 +136,119 @@ static const char *const blocker_classes[] = {"auth", "contract", "dependency", 
 static const char *const outcomes[] = {"success", "failure", "cancelled", NULL};
 static const char *const health_states[] = {"up", "degraded", "down", "auth", "unknown", NULL};
 
-/* The data fields each known type needs. */
+/* --- the data fields each known type needs (the check column) */
+
+static int check_session_started(const struct event *ev, struct perr *err)
+{
+	json_t *in = json_object_get(ev->data, "inputs"), *la = json_object_get(ev->data, "launch");
+	if (in && !json_is_object(in))
+		return perr_set(err, PERR_INVALID, "data.inputs", "data.inputs must be an object");
+	if (la && !json_is_object(la))
+		return perr_set(err, PERR_INVALID, "data.launch", "data.launch must be an object");
+	return data_str(ev->data, "harness", 0, 64, err);
+}
+
+static int check_session_tool(const struct event *ev, struct perr *err)
+{
+	int rc = data_str(ev->data, "tool", 1, 128, err);
+	return rc < 0 ? rc : data_str(ev->data, "family", 0, 64, err);
+}
+
+static int check_session_blocked(const struct event *ev, struct perr *err)
+{
+	int rc = data_str(ev->data, "reason", 1, 512, err);
+	return rc < 0 ? rc : data_enum(ev->data, "class", 1, blocker_classes, err);
+}
+
+static int check_session_resumed(const struct event *ev, struct perr *err)
+{
+	return data_str(ev->data, "from_session", 1, EVENT_SESSION_MAX, err);
+}
+
+static int check_session_ended(const struct event *ev, struct perr *err)
+{
+	return data_enum(ev->data, "outcome", 1, outcomes, err);
+}
+
+/* Every Ouroboros event names its cycle. */
+static int check_cycle_started(const struct event *ev, struct perr *err)
+{
+	json_t *c = json_object_get(ev->data, "cycle");
+	if (!json_is_integer(c) || json_integer_value(c) < 0)
+		return perr_set(err, PERR_INVALID, "data.cycle",
+				"data.cycle must be a non-negative integer");
+	return 0;
+}
+
+static int check_cycle_completed(const struct event *ev, struct perr *err)
+{
+	int rc = check_cycle_started(ev, err);
+	return rc < 0 ? rc : data_enum(ev->data, "outcome", 1, outcomes, err);
+}
+
+static int check_cycle_failed(const struct event *ev, struct perr *err)
+{
+	int rc = check_cycle_started(ev, err);
+	return rc < 0 ? rc : data_str(ev->data, "reason", 1, 512, err);
+}
+
+static int check_health_changed(const struct event *ev, struct perr *err)
+{
+	json_t *d = ev->data;
+	int rc;
+	if ((rc = data_str(d, "component", 1, 64, err)) < 0 ||
+	    (rc = data_enum(d, "state", 1, health_states, err)) < 0 ||
+	    (rc = data_str(d, "detail", 0, 512, err)) < 0)
+		return rc;
+	json_t *l = json_object_get(d, "latency_ms");
+	if (l && !json_is_null(l) && !(json_is_integer(l) && json_integer_value(l) >= 0))
+		return perr_set(err, PERR_INVALID, "data.latency_ms",
+				"data.latency_ms must be a non-negative integer");
+	return 0;
+}
+
+static int check_proposal_transitioned(const struct event *ev, struct perr *err)
+{
+	json_t *d = ev->data;
+	int rc;
+	if ((rc = data_str(d, "proposal", 1, 128, err)) < 0 ||
+	    (rc = data_str(d, "to", 1, 32, err)) < 0 || (rc = data_str(d, "from", 0, 32, err)) < 0)
+		return rc;
+	return data_str(d, "actor", 0, 128, err);
+}
+
+/* --- the vocabulary */
+
+const struct event_type event_types[EVENT_TYPE_COUNT] = {
+#define EVENT_TYPE_ROW(id, name, needs_session, check, fold) \
+	[EVENT_##id] = {EVENT_##id, name, needs_session, check},
+	EVENT_TYPES(EVENT_TYPE_ROW)
+#undef EVENT_TYPE_ROW
+};
+
+const struct event_type *event_type_find(const char *type)
+{
+	for (size_t i = 0; i < EVENT_TYPE_COUNT; i++)
+		if (strcmp(event_types[i].name, type) == 0)
+			return &event_types[i];
+	return NULL;
+}
+
+int event_type_known(const char *type)
+{
+	return event_type_find(type) != NULL;
+}
+
+/* The session and data fields a known type needs; anything of another type
+ * passes (it is stored and counted as unrecognised). */
 static int check_data(const struct event *ev, struct perr *err)
 {
-	const char *t = ev->type;
-	json_t *d = ev->data;
-	int rc = 0;
-	if (strncmp(t, "session.", 8) == 0 && event_type_known(t) && !ev->session)
-		return perr_set(err, PERR_INVALID, "session", "session is required for %s", t);
-	if (strcmp(t, "session.started") == 0) {
-		json_t *in = json_object_get(d, "inputs"), *la = json_object_get(d, "launch");
-		if (in && !json_is_object(in))
-			return perr_set(err, PERR_INVALID, "data.inputs", "data.inputs must be an object");
-		if (la && !json_is_object(la))
-			return perr_set(err, PERR_INVALID, "data.launch", "data.launch must be an object");
-		rc = data_str(d, "harness", 0, 64, err);
-	} else if (strcmp(t, "session.tool") == 0) {
-		if ((rc = data_str(d, "tool", 1, 128, err)) == 0)
-			rc = data_str(d, "family", 0, 64, err);
-	} else if (strcmp(t, "session.blocked") == 0) {
-		if ((rc = data_str(d, "reason", 1, 512, err)) == 0)
-			rc = data_enum(d, "class", 1, blocker_classes, err);
-	} else if (strcmp(t, "session.resumed") == 0) {
-		rc = data_str(d, "from_session", 1, EVENT_SESSION_MAX, err);
-	} else if (strcmp(t, "session.ended") == 0) {
-		rc = data_enum(d, "outcome", 1, outcomes, err);
-	} else if (strncmp(t, "ouroboros.cycle.", 16) == 0 && event_type_known(t)) {
-		json_t *c = json_object_get(d, "cycle");
-		if (!json_is_integer(c) || json_integer_value(c) < 0)
-			return perr_set(err, PERR_INVALID, "data.cycle",
-					"data.cycle must be a non-negative integer");
-		if (strcmp(t, "ouroboros.cycle.completed") == 0)
-			rc = data_enum(d, "outcome", 1, outcomes, err);
-		else if (strcmp(t, "ouroboros.cycle.failed") == 0)
-			rc = data_str(d, "reason", 1, 512, err);
-	} else if (strcmp(t, "health.changed") == 0) {
-		if ((rc = data_str(d, "component", 1, 64, err)) == 0 &&
-		    (rc = data_enum(d, "state", 1, health_states, err)) == 0)
-			rc = data_str(d, "detail", 0, 512, err);
-		json_t *l = json_object_get(d, "latency_ms");
-		if (rc == 0 && l && !json_is_null(l) &&
-		    !(json_is_integer(l) && json_integer_value(l) >= 0))
-			rc = perr_set(err, PERR_INVALID, "data.latency_ms",
-				      "data.latency_ms must be a non-negative integer");
-	} else if (strcmp(t, "proposal.transitioned") == 0) {
-		if ((rc = data_str(d, "proposal", 1, 128, err)) == 0 &&
-		    (rc = data_str(d, "to", 1, 32, err)) == 0 &&
-		    (rc = data_str(d, "from", 0, 32, err)) == 0)
-			rc = data_str(d, "actor", 0, 128, err);
-	}
-	return rc;
+	const struct event_type *t = event_type_find(ev->type);
+	if (!t)
+		return 0;
+	if (t->needs_session && !ev->session)
+		return perr_set(err, PERR_INVALID, "session", "session is required for %s", ev->type);
+	return t->check ? t->check(ev, err) : 0;
 }
 
 static const char *const fields[] = {"id", "type", "project", "session", "source", "ts", "data", NULL};

@@ -1,5 +1,7 @@
-/* projection: the fold. Entities live in binary search trees (tsearch) keyed
- * by name, so every snapshot walks them in the same order; running sessions
+/* projection: the fold, one function per known event type (the fold column
+ * of EVENT_TYPES in core/event.h); it validates nothing, that is
+ * core/event.c's. Entities live in binary search trees (tsearch) keyed by
+ * name, so every snapshot walks them in the same order; running sessions
  * also sit in a min-heap on their last event time, so advancing the clock
  * finds the ones that went idle without scanning them all. */
 #include "core/projection.h"
@@ -307,13 +309,15 @@ static struct session *session_get(struct projection *p, const struct event *ev)
 	return s;
 }
 
-/* --- applying one event */
+/* --- folding one event: the fold column of EVENT_TYPES. Each fold returns
+ * 0, or -1 before changing anything when the event lacks what it needs (the
+ * event then only counts as unrecognised). */
 
-static void apply_session(struct projection *p, const struct event *ev)
+/* Every session event is counted on its session (created by its first
+ * event, whatever the type) and moves the session's last event time. */
+static struct session *session_event(struct projection *p, const struct event *ev)
 {
 	struct session *s = session_get(p, ev);
-	const char *t = ev->type + 8; /* after "session." */
-	json_t *d = ev->data;
 	s->events++;
 	if (ev->ts > s->last_event_at) {
 		s->last_event_at = ev->ts;
@@ -321,115 +325,144 @@ static void apply_session(struct projection *p, const struct event *ev)
 			heap_fix(p, s->heap_i);
 	}
 	touch_session(p, s);
-
-	if (strcmp(t, "started") == 0) {
-		json_t *in = json_object_get(d, "inputs"), *la = json_object_get(d, "launch");
-		set_str(&s->harness, data_str(d, "harness"));
-		set_str(&s->repository, data_str(in, "repository"));
-		set_str(&s->commit, data_str(in, "commit"));
-		set_str(&s->ticket, data_str(in, "ticket"));
-		set_str(&s->parent_session, data_str(in, "parent_session"));
-		set_str(&s->launch_component, data_str(la, "component"));
-		set_str(&s->launch_status, data_str(la, "status"));
-		s->started_at = ev->ts;
-		s->ended_at = -1;
-		set_str(&s->outcome, NULL);
-		session_set_status(p, s, SESSION_RUNNING);
-	} else if (strcmp(t, "tool") == 0) {
-		s->tools++;
-		set_str(&s->last_tool, data_str(d, "tool"));
-		if (!s->first_tool_family) {
-			const char *fam = data_str(d, "family");
-			set_str(&s->first_tool_family, fam ? fam : data_str(d, "tool"));
-		}
-		if (s->status == SESSION_IDLE)
-			session_set_status(p, s, SESSION_RUNNING);
-	} else if (strcmp(t, "blocked") == 0) {
-		const char *cls = data_str(d, "class");
-		int b = BLOCK_PRODUCT;
-		for (int i = 0; i < BLOCK_COUNT; i++)
-			if (cls && strcmp(cls, block_names[i]) == 0)
-				b = i;
-		session_set_status(p, s, SESSION_BLOCKED);
-		struct project *pr = project_get(p, s->project);
-		if (s->block >= 0)
-			pr->blocked_by[s->block]--;
-		s->block = b;
-		pr->blocked_by[b]++;
-		set_str(&s->blocked_reason, data_str(d, "reason"));
-		touch_project(p, pr);
-	} else if (strcmp(t, "unblocked") == 0) {
-		if (s->status != SESSION_ENDED)
-			session_set_status(p, s, SESSION_RUNNING);
-	} else if (strcmp(t, "resumed") == 0) {
-		const char *from = data_str(d, "from_session");
-		if (from && strcmp(from, s->id) != 0) {
-			/* The chain is the predecessor's chain plus the predecessor,
-			 * without repeats and bounded: the newest entries are kept. */
-			char *chain[CHAIN_MAX * 2 + 1];
-			int n = 0;
-			const struct session *prev = NULL;
-			void *found = tfind(&from, &p->sessions, by_key);
-			if (found) {
-				prev = *(struct session **)found;
-				for (int i = 0; i < prev->nchain; i++)
-					chain[n++] = prev->chain[i];
-			}
-			chain[n++] = (char *)from;
-			int start = n > CHAIN_MAX ? n - CHAIN_MAX : 0, m = 0;
-			char *next[CHAIN_MAX];
-			for (int i = start; i < n; i++) {
-				int dup = strcmp(chain[i], s->id) == 0;
-				for (int j = 0; j < m && !dup; j++)
-					dup = strcmp(next[j], chain[i]) == 0;
-				if (!dup)
-					next[m++] = xstrdup(chain[i]);
-			}
-			for (int i = 0; i < s->nchain; i++)
-				free(s->chain[i]);
-			memcpy(s->chain, next, (size_t)m * sizeof *next);
-			s->nchain = m;
-			if (prev) {
-				struct session *pm = (struct session *)prev;
-				set_str(&pm->resumed_by, s->id);
-				touch_session(p, pm);
-			}
-		}
-		if (s->status != SESSION_BLOCKED)
-			session_set_status(p, s, SESSION_RUNNING);
-		s->ended_at = -1;
-		set_str(&s->outcome, NULL);
-	} else if (strcmp(t, "ended") == 0) {
-		set_str(&s->outcome, data_str(d, "outcome"));
-		s->ended_at = ev->ts;
-		session_set_status(p, s, SESSION_ENDED);
-		struct project *pr = project_get(p, s->project);
-		set_str(&pr->last_outcome, s->outcome);
-		touch_project(p, pr);
-	}
+	return s;
 }
 
-static void apply_ouroboros(struct projection *p, const struct event *ev)
+static int fold_session_started(struct projection *p, const struct event *ev)
 {
-	const char *t = ev->type + 16; /* after "ouroboros.cycle." */
-	long long cycle = json_integer_value(json_object_get(ev->data, "cycle"));
+	struct session *s = session_event(p, ev);
+	json_t *d = ev->data;
+	json_t *in = json_object_get(d, "inputs"), *la = json_object_get(d, "launch");
+	set_str(&s->harness, data_str(d, "harness"));
+	set_str(&s->repository, data_str(in, "repository"));
+	set_str(&s->commit, data_str(in, "commit"));
+	set_str(&s->ticket, data_str(in, "ticket"));
+	set_str(&s->parent_session, data_str(in, "parent_session"));
+	set_str(&s->launch_component, data_str(la, "component"));
+	set_str(&s->launch_status, data_str(la, "status"));
+	s->started_at = ev->ts;
+	s->ended_at = -1;
+	set_str(&s->outcome, NULL);
+	session_set_status(p, s, SESSION_RUNNING);
+	return 0;
+}
+
+static int fold_session_tool(struct projection *p, const struct event *ev)
+{
+	struct session *s = session_event(p, ev);
+	json_t *d = ev->data;
+	s->tools++;
+	set_str(&s->last_tool, data_str(d, "tool"));
+	if (!s->first_tool_family) {
+		const char *fam = data_str(d, "family");
+		set_str(&s->first_tool_family, fam ? fam : data_str(d, "tool"));
+	}
+	if (s->status == SESSION_IDLE)
+		session_set_status(p, s, SESSION_RUNNING);
+	return 0;
+}
+
+static int fold_session_blocked(struct projection *p, const struct event *ev)
+{
+	struct session *s = session_event(p, ev);
+	const char *cls = data_str(ev->data, "class");
+	int b = BLOCK_PRODUCT;
+	for (int i = 0; i < BLOCK_COUNT; i++)
+		if (cls && strcmp(cls, block_names[i]) == 0)
+			b = i;
+	session_set_status(p, s, SESSION_BLOCKED);
+	struct project *pr = project_get(p, s->project);
+	if (s->block >= 0)
+		pr->blocked_by[s->block]--;
+	s->block = b;
+	pr->blocked_by[b]++;
+	set_str(&s->blocked_reason, data_str(ev->data, "reason"));
+	touch_project(p, pr);
+	return 0;
+}
+
+static int fold_session_unblocked(struct projection *p, const struct event *ev)
+{
+	struct session *s = session_event(p, ev);
+	if (s->status != SESSION_ENDED)
+		session_set_status(p, s, SESSION_RUNNING);
+	return 0;
+}
+
+static int fold_session_resumed(struct projection *p, const struct event *ev)
+{
+	struct session *s = session_event(p, ev);
+	const char *from = data_str(ev->data, "from_session");
+	if (from && strcmp(from, s->id) != 0) {
+		/* The chain is the predecessor's chain plus the predecessor,
+		 * without repeats and bounded: the newest entries are kept. */
+		char *chain[CHAIN_MAX * 2 + 1];
+		int n = 0;
+		const struct session *prev = NULL;
+		void *found = tfind(&from, &p->sessions, by_key);
+		if (found) {
+			prev = *(struct session **)found;
+			for (int i = 0; i < prev->nchain; i++)
+				chain[n++] = prev->chain[i];
+		}
+		chain[n++] = (char *)from;
+		int start = n > CHAIN_MAX ? n - CHAIN_MAX : 0, m = 0;
+		char *next[CHAIN_MAX];
+		for (int i = start; i < n; i++) {
+			int dup = strcmp(chain[i], s->id) == 0;
+			for (int j = 0; j < m && !dup; j++)
+				dup = strcmp(next[j], chain[i]) == 0;
+			if (!dup)
+				next[m++] = xstrdup(chain[i]);
+		}
+		for (int i = 0; i < s->nchain; i++)
+			free(s->chain[i]);
+		memcpy(s->chain, next, (size_t)m * sizeof *next);
+		s->nchain = m;
+		if (prev) {
+			struct session *pm = (struct session *)prev;
+			set_str(&pm->resumed_by, s->id);
+			touch_session(p, pm);
+		}
+	}
+	if (s->status != SESSION_BLOCKED)
+		session_set_status(p, s, SESSION_RUNNING);
+	s->ended_at = -1;
+	set_str(&s->outcome, NULL);
+	return 0;
+}
+
+static int fold_session_ended(struct projection *p, const struct event *ev)
+{
+	struct session *s = session_event(p, ev);
+	set_str(&s->outcome, data_str(ev->data, "outcome"));
+	s->ended_at = ev->ts;
+	session_set_status(p, s, SESSION_ENDED);
+	struct project *pr = project_get(p, s->project);
+	set_str(&pr->last_outcome, s->outcome);
+	touch_project(p, pr);
+	return 0;
+}
+
+static long long cycle_of(const struct event *ev)
+{
+	return json_integer_value(json_object_get(ev->data, "cycle"));
+}
+
+static int fold_cycle_started(struct projection *p, const struct event *ev)
+{
 	p->ouroboros_touched = 1;
-	if (strcmp(t, "started") == 0) {
-		p->cycle_current = cycle;
-		p->cycle_started_at = ev->ts;
-		return;
-	}
-	int ok = strcmp(t, "completed") == 0 &&
-		 strcmp(data_str(ev->data, "outcome") ? data_str(ev->data, "outcome") : "", "success") == 0;
-	if (strcmp(t, "completed") == 0) {
-		p->cycles_completed++;
-		set_str(&p->cycle_last_outcome, data_str(ev->data, "outcome"));
-		set_str(&p->cycle_last_note, data_str(ev->data, "summary"));
-	} else {
-		p->cycles_failed++;
-		set_str(&p->cycle_last_outcome, "failed");
-		set_str(&p->cycle_last_note, data_str(ev->data, "reason"));
-	}
+	p->cycle_current = cycle_of(ev);
+	p->cycle_started_at = ev->ts;
+	return 0;
+}
+
+/* A cycle that completed or failed: the last one, and one more outcome in
+ * the recent window (ok: it succeeded). */
+static void cycle_end(struct projection *p, const struct event *ev, int ok)
+{
+	long long cycle = cycle_of(ev);
+	p->ouroboros_touched = 1;
 	p->cycle_last = cycle;
 	p->cycle_last_at = ev->ts;
 	if (p->cycle_current == cycle) {
@@ -442,10 +475,31 @@ static void apply_ouroboros(struct projection *p, const struct event *ev)
 		p->nrecent++;
 }
 
-static void apply_health(struct projection *p, const struct event *ev)
+static int fold_cycle_completed(struct projection *p, const struct event *ev)
+{
+	const char *outcome = data_str(ev->data, "outcome");
+	p->cycles_completed++;
+	set_str(&p->cycle_last_outcome, outcome);
+	set_str(&p->cycle_last_note, data_str(ev->data, "summary"));
+	cycle_end(p, ev, outcome && strcmp(outcome, "success") == 0);
+	return 0;
+}
+
+static int fold_cycle_failed(struct projection *p, const struct event *ev)
+{
+	p->cycles_failed++;
+	set_str(&p->cycle_last_outcome, "failed");
+	set_str(&p->cycle_last_note, data_str(ev->data, "reason"));
+	cycle_end(p, ev, 0);
+	return 0;
+}
+
+static int fold_health_changed(struct projection *p, const struct event *ev)
 {
 	int created;
 	const char *name = data_str(ev->data, "component"), *state = data_str(ev->data, "state");
+	if (!name || !state)
+		return -1;
 	struct component *c = lookup(&p->components, name, sizeof *c, &created, &p->ncomponents);
 	if (created || !c->state || strcmp(c->state, state) != 0) {
 		c->since = ev->ts;
@@ -460,6 +514,7 @@ static void apply_health(struct projection *p, const struct event *ev)
 		c->touched = 1;
 		vec_push(&p->dirty_components, c);
 	}
+	return 0;
 }
 
 static int proposal_group(const char *state)
@@ -476,12 +531,14 @@ static int proposal_group(const char *state)
 	return PROP_CLOSED;
 }
 
-static void apply_proposal(struct projection *p, const struct event *ev)
+static int fold_proposal_transitioned(struct projection *p, const struct event *ev)
 {
+	const char *id = data_str(ev->data, "proposal"), *to = data_str(ev->data, "to");
+	if (!id || !to)
+		return -1;
 	int created;
 	size_t count = 0;
-	struct proposal *pp = lookup(&p->proposals, data_str(ev->data, "proposal"), sizeof *pp,
-				     &created, &count);
+	struct proposal *pp = lookup(&p->proposals, id, sizeof *pp, &created, &count);
 	struct project *pr;
 	if (created) {
 		pp->project = xstrdup(ev->project);
@@ -490,11 +547,20 @@ static void apply_proposal(struct projection *p, const struct event *ev)
 		pr->proposals[pp->group]--;
 		touch_project(p, pr);
 	}
-	pp->group = proposal_group(data_str(ev->data, "to"));
+	pp->group = proposal_group(to);
 	pr = project_get(p, pp->project);
 	pr->proposals[pp->group]++;
 	touch_project(p, pr);
+	return 0;
 }
+
+typedef int (*fold_fn)(struct projection *p, const struct event *ev);
+
+static const fold_fn folds[EVENT_TYPE_COUNT] = {
+#define EVENT_TYPE_FOLD(id, name, needs_session, check, fold) [EVENT_##id] = fold,
+	EVENT_TYPES(EVENT_TYPE_FOLD)
+#undef EVENT_TYPE_FOLD
+};
 
 static void apply_unrecognised(struct projection *p, const struct event *ev)
 {
@@ -530,18 +596,8 @@ int projection_apply(struct projection *p, const struct event *ev, struct perr *
 		return perr_set(err, PERR_CONFLICT, "seq",
 				"event seq %lld is not after the projection's version %lld", ev->seq,
 				p->version);
-	const char *t = ev->type;
-	if (strncmp(t, "session.", 8) == 0 && event_type_known(t) && ev->session)
-		apply_session(p, ev);
-	else if (strncmp(t, "ouroboros.cycle.", 16) == 0 && event_type_known(t))
-		apply_ouroboros(p, ev);
-	else if (strcmp(t, "health.changed") == 0 && data_str(ev->data, "component") &&
-		 data_str(ev->data, "state"))
-		apply_health(p, ev);
-	else if (strcmp(t, "proposal.transitioned") == 0 && data_str(ev->data, "proposal") &&
-		 data_str(ev->data, "to"))
-		apply_proposal(p, ev);
-	else
+	const struct event_type *t = event_type_find(ev->type);
+	if (!t || (t->needs_session && !ev->session) || folds[t->id](p, ev) < 0)
 		apply_unrecognised(p, ev);
 	struct project *pr = project_get(p, ev->project);
 	pr->events++;

@@ -55,18 +55,6 @@ int proposal_transition_ok(enum proposal_state from, enum proposal_state to)
 	}
 }
 
-const char *executor_kind_name(enum executor_kind e)
-{
-	switch (e) {
-	case EXECUTOR_HTTP:
-		return "http";
-	case EXECUTOR_TEMPORAL:
-		return "temporal";
-	default:
-		return "exec";
-	}
-}
-
 /* --- validation */
 
 static const struct proposal_field *field_find(const struct proposal_kind *k, const char *name)

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "core/executor_kind.h"
 #include "util/perr.h"
 
 enum proposal_state {
@@ -64,8 +65,6 @@ struct proposal_field {
 	size_t nvalues;
 };
 
-enum executor_kind { EXECUTOR_EXEC, EXECUTOR_HTTP, EXECUTOR_TEMPORAL };
-
 /* A proposal kind: the contract a submission is checked against and the
  * backend that executes it. */
 struct proposal_kind {
@@ -77,7 +76,7 @@ struct proposal_kind {
 	int propose_role;   /* enum role: the least role that may propose */
 	int approve_role;   /* enum role: the least role that may approve or reject */
 	int self_approval;  /* 1: the proposer may approve their own (default 0) */
-	enum executor_kind executor;
+	enum executor_kind executor; /* which of these keys it takes: core/executor_kind.h */
 	/* exec: argv template; "{field}" is replaced by the field's value, each
 	 * element stays one argument (never a shell). argv[0] is an absolute path. */
 	char argv[PROPOSAL_MAX_ARGV][PROPOSAL_ARG_MAX];
@@ -107,7 +106,5 @@ int proposal_validate(const struct proposal_kind *k, const json_t *input, json_t
  * placeholder names no field or an argument would exceed PROPOSAL_ARG_MAX*2. */
 int proposal_argv(const struct proposal_kind *k, const json_t *input,
 		  char out[][PROPOSAL_ARG_MAX * 2], size_t cap, struct perr *err);
-
-const char *executor_kind_name(enum executor_kind e); /* "exec", "http", "temporal" */
 
 #endif

@@ -1,7 +1,14 @@
 /* executor: the dispatch from a kind's executor to its backend, and the
  * evidence every backend builds the same way (a SHA-256 digest of the kept
  * output, its size, and its start as text). The backends are exec.c,
- * http.c and temporal_run.c (on temporal.c). */
+ * http.c and temporal_run.c (on temporal.c).
+ *
+ * The executor table has two halves under one enum. core/executor_kind.c
+ * holds what a configuration may say (each executor's name and the
+ * execute: keys it takes), because the config loader and the catalogue
+ * check are pure and may not see this directory; backends[] below holds
+ * what runs. A core row without a backend here fails its unit test
+ * (exec/every_executor_has_a_backend_of_the_same_name), not a proposal. */
 #include "exec/executor.h"
 #include "util/httpc.h"
 #include "util/utf8.h"
@@ -48,6 +55,18 @@ void exec_result_clear(struct exec_result *out)
 	memset(out, 0, sizeof *out);
 }
 
+/* The backend of each row of executor_defs (core/executor_kind.c). */
+static const struct executor_ops *const backends[EXECUTOR_KIND_COUNT] = {
+	[EXECUTOR_EXEC] = &executor_exec,
+	[EXECUTOR_HTTP] = &executor_http,
+	[EXECUTOR_TEMPORAL] = &executor_temporal,
+};
+
+const struct executor_ops *executor_backend(enum executor_kind e)
+{
+	return (unsigned)e < EXECUTOR_KIND_COUNT ? backends[e] : NULL;
+}
+
 int executor_run(const struct exec_job *job, struct exec_result *out)
 {
 	memset(out, 0, sizeof *out);
@@ -56,18 +75,7 @@ int executor_run(const struct exec_job *job, struct exec_result *out)
 	struct perr err = {0};
 	if (executor_global_init(&err) < 0)
 		return exec_fail(out, 1, "%s", err.msg);
-	const struct executor_ops *ops = NULL;
-	switch (job->kind->executor) {
-	case EXECUTOR_EXEC:
-		ops = &executor_exec;
-		break;
-	case EXECUTOR_HTTP:
-		ops = &executor_http;
-		break;
-	case EXECUTOR_TEMPORAL:
-		ops = &executor_temporal;
-		break;
-	}
+	const struct executor_ops *ops = executor_backend(job->kind->executor);
 	if (!ops)
 		return exec_fail(out, 0, "the requested executor is not available in this build");
 	return ops->run(job, out);

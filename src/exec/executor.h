@@ -50,13 +50,19 @@ struct exec_result {
 
 /* One backend. run: the contract of executor_run. */
 struct executor_ops {
-	const char *name; /* "exec", "http", "temporal" */
+	const char *name; /* its row's name in executor_defs: "exec", "http", "temporal" */
 	int (*run)(const struct exec_job *job, struct exec_result *out);
 };
 
 extern const struct executor_ops executor_exec; /* exec.c */
 extern const struct executor_ops executor_http; /* http.c */
 extern const struct executor_ops executor_temporal; /* temporal_run.c */
+
+/* The backend that runs kinds of executor e, or NULL when this build has
+ * none (or e is out of range). Adding an executor: its row in
+ * core/executor_kind.c, its ops here, and its line in backends[] in
+ * executor.c. */
+const struct executor_ops *executor_backend(enum executor_kind e);
 
 /* Once per process, before any thread runs an executor (libcurl's global
  * start is not thread-safe). Returns 0, or PERR_INTERNAL with err filled. */

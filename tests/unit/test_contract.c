@@ -672,3 +672,83 @@ Test(contract, catalogue_kind_finds_by_name, .init = setup_kinds)
 	cr_expect_null(catalogue_kind(&cat, NULL));
 	cr_expect_null(catalogue_kind(NULL, "run-workflow"));
 }
+
+/* Fills (or, with on = 0, clears) the execute: key `key` of k so that it
+ * passes its rule: argv a program, component the owned temporal, workflow
+ * all three names, secret the declared temporal_token. */
+static void execute_key_set(struct proposal_kind *k, unsigned key, int on)
+{
+	switch (key) {
+	case EXECUTE_ARGV:
+		snprintf(k->argv[0], PROPOSAL_ARG_MAX, "%s", on ? "/bin/true" : "");
+		k->nargv = on ? 1 : 0;
+		break;
+	case EXECUTE_COMPONENT:
+		snprintf(k->component, sizeof k->component, "%s", on ? "temporal" : "");
+		break;
+	case EXECUTE_WORKFLOW:
+		snprintf(k->temporal_namespace, sizeof k->temporal_namespace, "%s", on ? "default" : "");
+		snprintf(k->workflow_type, sizeof k->workflow_type, "%s", on ? "RunWorkflow" : "");
+		snprintf(k->task_queue, sizeof k->task_queue, "%s", on ? "ops" : "");
+		break;
+	case EXECUTE_SECRET:
+		snprintf(k->secret, sizeof k->secret, "%s", on ? "temporal_token" : "");
+		break;
+	}
+}
+
+/* Every row of the executor table, against every execute: key: the keys it
+ * takes pass their rule, and each key it does not take is refused at that
+ * key's path, naming the executor and the ones that do take it. */
+Test(contract, every_executor_takes_its_keys_and_refuses_the_others, .init = setup_kinds)
+{
+	static const struct {
+		unsigned key;
+		const char *field; /* the path a refusal names */
+	} keys[] = {
+		{EXECUTE_ARGV, "argv"},
+		{EXECUTE_COMPONENT, "component"},
+		{EXECUTE_WORKFLOW, "namespace"},
+		{EXECUTE_SECRET, "secret"},
+	};
+	cat.nkinds = 1;
+	for (int e = 0; e < EXECUTOR_KIND_COUNT; e++) {
+		const struct executor_def *d = &executor_defs[e];
+		cr_assert(d->name && contract_name_valid(d->name), "executor %d has no valid name", e);
+		cr_expect_eq(executor_kind_parse(d->name), e, "%s does not parse back", d->name);
+		cr_expect_str_eq(executor_kind_name((enum executor_kind)e), d->name);
+		struct proposal_kind *k = &kinds[0];
+		memset(k, 0, sizeof *k);
+		snprintf(k->name, sizeof k->name, "kind-%s", d->name);
+		k->propose_role = ROLE_OPERATOR;
+		k->approve_role = ROLE_APPROVER;
+		k->executor = (enum executor_kind)e;
+		k->timeout_ms = 60000;
+		k->max_attempts = 3;
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+			execute_key_set(k, keys[i].key, (d->keys & keys[i].key) != 0);
+		size_t n = catalogue_check(&cat, probs, 16);
+		cr_expect_eq(n, 0, "%s with its own keys: %s: %s", d->name, probs[0].field,
+			     probs[0].msg);
+
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+			if (d->keys & keys[i].key)
+				continue;
+			execute_key_set(k, keys[i].key, 1);
+			char field[64], runs[64], takers[64];
+			snprintf(field, sizeof field, "proposals[0].execute.%s", keys[i].field);
+			snprintf(runs, sizeof runs, "runs with %s", d->name);
+			expect_one(k->name, field, runs,
+				   keys[i].key == EXECUTE_SECRET
+					   ? NULL
+					   : executor_kind_list(keys[i].key, " or ", takers, sizeof takers));
+			execute_key_set(k, keys[i].key, 0);
+		}
+	}
+	char all[64];
+	cr_expect_str_eq(executor_kind_list(0, ", ", all, sizeof all), "exec, http, temporal");
+	cr_expect_str_eq(executor_kind_list(0, " or ", all, sizeof all), "exec, http or temporal");
+	cr_expect_str_eq(executor_kind_list(EXECUTE_COMPONENT, " or ", all, sizeof all),
+			 "http or temporal");
+	cr_expect_eq(executor_kind_parse("ssh"), -1);
+}

@@ -89,3 +89,90 @@ Test(event, known_types_are_recognised_and_others_are_not)
 	cr_assert(event_type_known("proposal.transitioned"));
 	cr_assert_not(event_type_known("session.exploded"));
 }
+
+/* One event of each known type, with the data it needs: the vocabulary as a
+ * producer writes it (DESIGN.md, "Event vocabulary"). */
+static const struct {
+	const char *type, *json;
+	int empty_ok; /* every data field is optional */
+} samples[] = {
+	{"session.started", "{\"harness\":\"claude-code\",\"inputs\":{\"repository\":\"r\"},\"launch\":{\"status\":\"ok\"}}", 1},
+	{"session.tool", "{\"tool\":\"git\",\"family\":\"shell\"}", 0},
+	{"session.blocked", "{\"reason\":\"SSO expired\",\"class\":\"auth\"}", 0},
+	{"session.unblocked", "{}", 1},
+	{"session.resumed", "{\"from_session\":\"s0\"}", 0},
+	{"session.ended", "{\"outcome\":\"success\"}", 0},
+	{"ouroboros.cycle.started", "{\"cycle\":1}", 0},
+	{"ouroboros.cycle.completed", "{\"cycle\":1,\"outcome\":\"success\",\"summary\":\"ok\"}", 0},
+	{"ouroboros.cycle.failed", "{\"cycle\":2,\"reason\":\"timeout\"}", 0},
+	{"health.changed", "{\"component\":\"temporal\",\"state\":\"up\",\"latency_ms\":12}", 0},
+	{"proposal.transitioned", "{\"proposal\":\"P-1\",\"from\":\"submitted\",\"to\":\"approved\"}", 0},
+};
+
+static const char *sample_of(const char *type, int *empty_ok)
+{
+	for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
+		if (strcmp(samples[i].type, type) == 0) {
+			if (empty_ok)
+				*empty_ok = samples[i].empty_ok;
+			return samples[i].json;
+		}
+	return NULL;
+}
+
+Test(event, the_vocabulary_table_and_the_producers_contract_name_the_same_types)
+{
+	for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
+		cr_expect(event_type_known(samples[i].type), "%s is not in EVENT_TYPES",
+			  samples[i].type);
+	for (size_t i = 0; i < EVENT_TYPE_COUNT; i++) {
+		const struct event_type *t = &event_types[i];
+		cr_expect_eq(t->id, (enum event_type_id)i, "%s is not at its index", t->name);
+		cr_expect_eq(event_type_find(t->name), t);
+		cr_expect(sample_of(t->name, NULL), "%s has no sample of the producers' contract", t->name);
+		for (size_t j = 0; j < i; j++)
+			cr_expect_str_neq(event_types[j].name, t->name);
+	}
+}
+
+Test(event, every_known_type_is_accepted_with_its_data_and_refused_without_it)
+{
+	for (size_t i = 0; i < EVENT_TYPE_COUNT; i++) {
+		const struct event_type *t = &event_types[i];
+		int empty_ok = 0;
+		const char *data = sample_of(t->name, &empty_ok);
+		cr_assert(data, "%s has no sample", t->name);
+		char text[1024];
+		struct event ev;
+		struct perr err = {0};
+		snprintf(text, sizeof text,
+			 "{\"id\":\"1\",\"type\":\"%s\",\"project\":\"p\",\"session\":\"s\",\"data\":%s}",
+			 t->name, data);
+		cr_expect_eq(parse(text, &ev, &err), 0, "%s: %s: %s", t->name, err.field, err.msg);
+
+		/* Without a session: refused exactly when the row needs one. */
+		memset(&err, 0, sizeof err);
+		snprintf(text, sizeof text, "{\"id\":\"1\",\"type\":\"%s\",\"project\":\"p\",\"data\":%s}",
+			 t->name, data);
+		int rc = parse(text, &ev, &err);
+		if (t->needs_session) {
+			cr_expect_eq(rc, PERR_INVALID, "%s passed without a session", t->name);
+			cr_expect_str_eq(err.field, "session");
+		} else {
+			cr_expect_eq(rc, 0, "%s: %s: %s", t->name, err.field, err.msg);
+		}
+
+		/* With no data: refused, naming a data field, unless every field of
+		 * the type is optional. */
+		memset(&err, 0, sizeof err);
+		snprintf(text, sizeof text,
+			 "{\"id\":\"1\",\"type\":\"%s\",\"project\":\"p\",\"session\":\"s\"}", t->name);
+		rc = parse(text, &ev, &err);
+		if (!empty_ok) {
+			cr_expect_eq(rc, PERR_INVALID, "%s passed without data", t->name);
+			cr_expect_eq(strncmp(err.field, "data.", 5), 0, "%s: field %s", t->name, err.field);
+		} else {
+			cr_expect_eq(rc, 0, "%s: %s: %s", t->name, err.field, err.msg);
+		}
+	}
+}

@@ -297,6 +297,37 @@ Test(exec, a_temporal_kind_without_its_component_is_refused_without_naming_a_url
 	exec_result_clear(&r);
 }
 
+/* --- the executor table: every row of executor_defs (core) has a backend
+ * here under the same enum, of the same name */
+
+Test(exec, every_executor_has_a_backend_of_the_same_name)
+{
+	for (int e = 0; e < EXECUTOR_KIND_COUNT; e++) {
+		const struct executor_ops *ops = executor_backend((enum executor_kind)e);
+		const char *name = executor_defs[e].name;
+		cr_assert(ops, "the executor %s has no backend in exec/executor.c", name);
+		cr_expect_str_eq(ops->name, name);
+		cr_expect(ops->run, "the backend of %s cannot run", name);
+		for (int o = 0; o < e; o++)
+			cr_expect_neq(executor_backend((enum executor_kind)o), ops,
+				      "%s and %s share a backend", executor_defs[o].name, name);
+	}
+	cr_expect_null(executor_backend(EXECUTOR_KIND_COUNT));
+}
+
+Test(exec, an_executor_this_build_does_not_have_is_refused_and_not_retried)
+{
+	struct proposal_kind k = exec_kind("/bin/true", "");
+	k.executor = EXECUTOR_KIND_COUNT;
+	struct store_proposal p = {.id = "p-0000000000000001", .input = "{}"};
+	struct exec_job job = {.kind = &k, .proposal = &p};
+	struct exec_result r;
+	cr_assert_eq(executor_run(&job, &r), -1);
+	cr_assert(!r.retryable);
+	cr_assert(strstr(r.error, "not available in this build"), "%s", r.error);
+	exec_result_clear(&r);
+}
+
 /* --- http: the loopback server */
 
 static struct loopback_http srv;

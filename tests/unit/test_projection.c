@@ -226,3 +226,62 @@ Test(projection, a_resume_cycle_does_not_loop_the_chain)
 	free(s);
 	projection_free(p);
 }
+
+/* Every type of the vocabulary (EVENT_TYPES) is folded by at least one case
+ * under tests/cases/projection, so no fold goes without a byte-level check. */
+Test(projection, every_known_type_has_a_case)
+{
+	int seen[EVENT_TYPE_COUNT] = {0};
+	DIR *d = opendir(CASES);
+	cr_assert(d, "no %s (tests run from the repository root)", CASES);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *suffix = strstr(de->d_name, ".events.ndjson");
+		if (!suffix || suffix[14])
+			continue;
+		char file[512], line[8192];
+		snprintf(file, sizeof file, CASES "/%s", de->d_name);
+		FILE *f = fopen(file, "r");
+		cr_assert(f, "cannot open %s", file);
+		while (fgets(line, sizeof line, f)) {
+			json_t *obj = json_loads(line, 0, NULL);
+			const char *type = json_string_value(json_object_get(obj, "type"));
+			const struct event_type *t = type ? event_type_find(type) : NULL;
+			if (t)
+				seen[t->id] = 1;
+			json_decref(obj);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	for (size_t i = 0; i < EVENT_TYPE_COUNT; i++)
+		cr_expect(seen[i], "no case under %s folds %s", CASES, event_types[i].name);
+}
+
+/* A type of the vocabulary whose event lacks what its fold needs (a session,
+ * or the health or proposal fields) only counts, like an unknown type. */
+Test(projection, a_known_type_without_what_its_fold_needs_only_counts)
+{
+	struct projection *p = projection_new(&opts);
+	const struct event evs[] = {
+		{.seq = 1, .id = "1", .type = "session.tool", .project = "a", .ts = 10},
+		{.seq = 2, .id = "2", .type = "health.changed", .project = "a", .ts = 11},
+		{.seq = 3, .id = "3", .type = "proposal.transitioned", .project = "a", .ts = 12},
+	};
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+		struct event ev = evs[i];
+		struct perr err = {0};
+		ev.data = json_object();
+		cr_assert_eq(projection_apply(p, &ev, &err), 0, "%s", err.msg);
+		json_decref(ev.data);
+	}
+	cr_expect_eq(projection_session_count(p), 0);
+	char *bytes = snapshot(p);
+	json_t *doc = json_loads(bytes, 0, NULL);
+	json_t *u = json_object_get(doc, "unrecognised");
+	cr_expect_eq(json_integer_value(json_object_get(u, "total")), 3, "%s", bytes);
+	cr_expect_eq(json_array_size(json_object_get(doc, "health")), 0);
+	json_decref(doc);
+	free(bytes);
+	projection_free(p);
+}

@@ -22,7 +22,7 @@
 
 #include <stddef.h>
 
-#include "proof/proof.h"
+#include "core/proof_record.h"
 
 /* The vocabulary of the proposal node. */
 #define FO_NS "urn:fractalops:ns:"

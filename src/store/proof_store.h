@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "proof/proof.h"
+#include "core/proof_record.h"
 #include "store/store.h"
 
 /* What a backend fills for the planes. Every argument is checked by the

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "proof/proof.h"
+#include "core/proof_record.h"
 #include "store/store.h"
 #include "util/embedded.h"
 

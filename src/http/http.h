@@ -189,6 +189,9 @@ struct http_site {
 	/* Answers a request no route takes: c->match.status is 404 or 405 (the
 	 * Allow header is set; OPTIONS is answered before it). */
 	int (*unrouted)(struct http_ctx *c);
+	/* The error shape's "next": a new JSON array of {href, label}, the way on
+	 * after an error of this status on this site. NULL: an empty array. */
+	json_t *(*error_next)(int status);
 };
 
 /* The JSON defaults. admit: public routes run, every other one is refused

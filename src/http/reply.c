@@ -234,23 +234,6 @@ int http_reply_json(struct http_ctx *c, int status, json_t *doc)
 	return rc;
 }
 
-/* What to do next after an error status: the same model the recovery views
- * use (an unknown path is Portal's own gap, as on the 404 page). */
-static json_t *error_next(int status)
-{
-	const char *href = NULL, *label = NULL;
-	switch (status) {
-	case 401: href = "/login"; label = "Sign in, or send a bearer token"; break;
-	case 403: href = "/"; label = "Request access from an admin, naming the role"; break;
-	case 409: case 424: href = "/substrate"; label = "Check the contract named in the message"; break;
-	case 503: href = "/readyz"; label = "Retry once the dependency is back"; break;
-	case 404: case 405: href = "/"; label = "Go to the workflow path"; break;
-	case 500: href = "/"; label = "Report it, quoting the request id"; break;
-	default: return json_array();
-	}
-	return json_pack("[{s:s,s:s}]", "href", href, "label", label);
-}
-
 json_t *http_error_object(struct http_ctx *c, int status, const char *code, const char *field,
 			  const char *message)
 {
@@ -260,7 +243,8 @@ json_t *http_error_object(struct http_ctx *c, int status, const char *code, cons
 	const char *cls = k == BLOCKER_NONE ? NULL : blocker_class_name(k);
 	return json_pack("{s:s,s:s,s:o,s:s,s:o,s:o}", "code", code, "message", message, "field",
 			 field ? json_string(field) : json_null(), "request_id", c->request_id,
-			 "class", cls ? json_string(cls) : json_null(), "next", error_next(status));
+			 "class", cls ? json_string(cls) : json_null(), "next",
+			 c->site && c->site->error_next ? c->site->error_next(status) : json_array());
 }
 
 int http_reply_error(struct http_ctx *c, int status, const char *code, const char *field,

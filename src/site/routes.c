@@ -45,10 +45,29 @@ const struct route site_routes[] = {
 
 const size_t site_nroutes = sizeof site_routes / sizeof site_routes[0];
 
+/* What to do next after an error status, in the error shape: the same model
+ * the recovery views use (an unknown path is Portal's own gap, as on the 404
+ * page). */
+static json_t *error_next(int status)
+{
+	const char *href = NULL, *label = NULL;
+	switch (status) {
+	case 401: href = "/login"; label = "Sign in, or send a bearer token"; break;
+	case 403: href = "/"; label = "Request access from an admin, naming the role"; break;
+	case 409: case 424: href = "/substrate"; label = "Check the contract named in the message"; break;
+	case 503: href = "/readyz"; label = "Retry once the dependency is back"; break;
+	case 404: case 405: href = "/"; label = "Go to the workflow path"; break;
+	case 500: href = "/"; label = "Report it, quoting the request id"; break;
+	default: return json_array();
+	}
+	return json_pack("[{s:s,s:s}]", "href", href, "label", label);
+}
+
 const struct http_site site_portal = {
 	.routes = site_routes,
 	.nroutes = sizeof site_routes / sizeof site_routes[0],
 	.admit = admit_request,
 	.refuse = web_refuse,
 	.unrouted = web_reply_unrouted,
+	.error_next = error_next,
 };

@@ -4,8 +4,8 @@
  * the secrets; SIGTERM/SIGINT stop leasing, let running attempts finish up to
  * the drain timeout, give the rest back to the queue, and exit 0. Signals
  * are blocked in every thread and taken with sigwait here, as serve does.
- * The kinds come from the configuration read at start: changing them needs a
- * restart. */
+ * The kinds and the worker.* settings (concurrency, id, lease slack) come
+ * from the configuration read at start: changing them needs a restart. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

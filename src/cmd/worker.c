@@ -4,8 +4,8 @@
  * the secrets; SIGTERM/SIGINT stop leasing, let running attempts finish up to
  * the drain timeout, give the rest back to the queue, and exit 0. Signals
  * are blocked in every thread and taken with sigwait here, as serve does.
- * The kinds come from the configuration read at start: changing them needs a
- * restart. */
+ * The kinds and the worker.* settings (concurrency, id, lease slack) come
+ * from the configuration read at start: changing them needs a restart. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,39 +23,12 @@
 
 extern char **environ;
 
-#define WORKER_DEFAULT_CONCURRENCY 4
-
-static const char *const worker_opts[] = {"concurrency", "id", "lease-slack-ms", NULL};
-
-/* A numeric command-line option within [min, max]; -1 after saying why. */
-static int number_option(const struct cmd_args *args, const char *name, long min, long max, long *out)
-{
-	const char *v = cmd_option(args, name);
-	if (!v)
-		return 0;
-	char *end = NULL;
-	long n = strtol(v, &end, 10);
-	if (!*v || *end || n < min || n > max) {
-		fprintf(stderr, "portal worker: --%s must be a number from %ld to %ld\n", name, min, max);
-		return -1;
-	}
-	*out = n;
-	return 0;
-}
-
 static const struct cmd_spec worker_spec = {
 	.name = "worker",
 	.summary = "Run approved proposals from the queue on their kinds' executors.\n"
-		   "  --concurrency N   attempts at once (1-64, default 4)\n"
-		   "  --id NAME         this worker's name in leases and the audit log\n"
-		   "                    (default host:pid; unique per running worker)\n"
-		   "  --lease-slack-ms N  how long a lease outlasts the kind's timeout, so a\n"
-		   "                    dead worker's proposal is taken over after timeout + N\n"
-		   "                    (100-3600000, default 30000)\n"
 		   "SIGHUP re-reads the secrets; SIGTERM or SIGINT stops leasing, lets running\n"
 		   "attempts finish within the drain timeout, gives the rest back, exits 0.",
 	.settings = CONFIG_CMD_WORKER,
-	.options = worker_opts,
 };
 
 /* Resolves the catalogue's secrets and warns about each one a kind needs
@@ -88,18 +61,6 @@ static struct secret_values *resolve_secrets(const struct catalogue *cat)
 	return v;
 }
 
-/* A lease owner's name: printable, no spaces, 1-63 bytes. */
-static int valid_id(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63)
-		return 0;
-	for (; *s; s++)
-		if (*s <= ' ' || *s > '~')
-			return 0;
-	return 1;
-}
-
 int cmd_worker(int argc, char **argv)
 {
 	struct cmd_args args;
@@ -113,19 +74,11 @@ int cmd_worker(int argc, char **argv)
 	struct prover *pv = NULL;
 	struct prover_planes planes = {0};
 
-	long concurrency = WORKER_DEFAULT_CONCURRENCY, slack = WORKER_LEASE_SLACK_MS;
-	if (number_option(&args, "concurrency", 1, WORKER_MAX_CONCURRENCY, &concurrency) < 0 ||
-	    number_option(&args, "lease-slack-ms", 100, 3600000, &slack) < 0)
-		goto out;
+	/* worker.id was checked with the settings (printable, no spaces); empty
+	 * means a name of this host and process. */
 	char id[64];
-	const char *given = cmd_option(&args, "id");
-	if (given) {
-		if (!valid_id(given)) {
-			fprintf(stderr, "portal worker: --id must be 1-63 printable characters "
-					"without spaces\n");
-			goto out;
-		}
-		snprintf(id, sizeof id, "%s", given);
+	if (cfg.worker_id[0]) {
+		snprintf(id, sizeof id, "%s", cfg.worker_id);
 	} else {
 		char host[48] = "";
 		if (gethostname(host, sizeof host - 1) != 0 || !host[0])
@@ -162,8 +115,8 @@ int cmd_worker(int argc, char **argv)
 		goto out;
 	struct worker_options opt = {
 		.id = id,
-		.concurrency = (int)concurrency,
-		.lease_slack_ms = (int)slack,
+		.concurrency = cfg.worker_concurrency,
+		.lease_slack_ms = cfg.worker_lease_slack_ms,
 		.kinds = cfg.catalogue.kinds,
 		.nkinds = cfg.catalogue.nkinds,
 		.cat = &cfg.catalogue,
@@ -190,7 +143,7 @@ int cmd_worker(int argc, char **argv)
 	}
 	log_emit(LOG_INFO, "worker started",
 		 json_pack("{s:s,s:i,s:o,s:s,s:{s:s,s:s,s:s}}", "id", id, "concurrency",
-			   (int)concurrency, "kinds", names, "version", PORTAL_VERSION, "proof",
+			   cfg.worker_concurrency, "kinds", names, "version", PORTAL_VERSION, "proof",
 			   "graph", planes.graph.ops->name, "warehouse", planes.warehouse.ops->name,
 			   "evidence", planes.evidence.ops->name));
 

@@ -57,6 +57,10 @@ struct config {
 	char proof_evidence[16], proof_evidence_component[64], proof_evidence_secret[64];
 	/* lineage: DataHub, for catalog navigation (never proof) */
 	char datahub_component[64], datahub_secret[64];
+	/* worker: `portal worker`'s own, read at its start */
+	int worker_concurrency;    /* attempts run at once, 1..64 */
+	char worker_id[64];        /* the name in leases and the audit log; "" = host:pid */
+	int worker_lease_slack_ms; /* how long a lease outlasts the kind's timeout */
 	/* components:, secrets:, vault: (from the file only) and server.mode
 	 * (catalogue.dev_mode: 1 = dev, the default; 0 = production). The
 	 * arrays are heap memory owned by this struct: a plain `a = b` copy

@@ -145,13 +145,26 @@ const struct config_setting config_settings[] = {
 	 FIELD(datahub_secret), 0, 63, "", "SECRET",
 	 "secret contract holding the DataHub access token; empty = none",
 	 CONFIG_CMD_SERVE, SETTING_RELOADS},
+	{"worker.concurrency", "concurrency", "PORTAL_WORKER_CONCURRENCY", SET_INT,
+	 FIELD(worker_concurrency), 1, 64, "4", "N", "attempts at once, 1-64",
+	 CONFIG_CMD_WORKER, SETTING_AT_START},
+	{"worker.id", "id", "PORTAL_WORKER_ID", SET_ID, FIELD(worker_id), 1, 63, "", "NAME",
+	 "this worker's name in leases and the audit log; empty = host:pid "
+	 "(unique per running worker)",
+	 CONFIG_CMD_WORKER, SETTING_AT_START},
+	{"worker.lease_slack_ms", "lease-slack-ms", "PORTAL_WORKER_LEASE_SLACK_MS", SET_INT,
+	 FIELD(worker_lease_slack_ms), 100, 3600000, "30000", "N",
+	 "how long a lease outlasts the kind's timeout, so a dead worker's proposal is "
+	 "taken over after timeout + N ms (100-3600000)",
+	 CONFIG_CMD_WORKER, SETTING_AT_START},
 };
 
-/* Sections in the order the file and the docs present them. The first seven
+/* Sections in the order the file and the docs present them. The first eight
  * hold settings; the last five the catalogue (file only, no overrides). */
-const char *const config_sections[] = {"server",     "store",    "live",      "log",
-				       "auth",       "proof",    "lineage",   "components",
-				       "projects",   "proposals", "secrets",  "vault"};
+const char *const config_sections[] = {"server",     "store",   "live",     "log",
+				       "auth",       "proof",   "lineage",  "worker",
+				       "components", "projects", "proposals", "secrets",
+				       "vault"};
 
 _Static_assert(sizeof config_settings / sizeof config_settings[0] == SETTINGS_COUNT,
 	       "SETTINGS_COUNT (settings.h) must be the number of rows of the table");
@@ -241,7 +254,6 @@ static int valid_label(const char *v, long max, char *msg, size_t msgsz)
 	return 0;
 }
 
-/* "" (off) or an HTTP header name: 1 to max letters, digits or '-'. */
 /* Whether word is one of the alternatives in list ("a|b|c"). */
 static int choice_listed(const char *list, const char *word)
 {
@@ -256,6 +268,25 @@ static int choice_listed(const char *list, const char *word)
 	return 0;
 }
 
+/* "" or 1 to max printable ASCII characters without spaces: a name that
+ * goes into logs and rows as it is, such as a worker's lease owner. */
+static int valid_id(const char *v, long max, char *msg, size_t msgsz)
+{
+	char b[48];
+	size_t n = strlen(v);
+	int ok = n <= (size_t)max;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = v[i] > ' ' && v[i] <= '~';
+	if (!ok) {
+		snprintf(msg, msgsz,
+			 "must be empty or 1 to %ld printable characters without spaces, got '%s'",
+			 max, config_shown(v, b));
+		return -1;
+	}
+	return 0;
+}
+
+/* "" (off) or an HTTP header name: 1 to max letters, digits or '-'. */
 static int valid_header(const char *v, long max, char *msg, size_t msgsz)
 {
 	char b[48];
@@ -324,6 +355,7 @@ const char *setting_type_name(enum setting_type t)
 	case SET_CHOICE:
 		return "a word";
 	case SET_REF:
+	case SET_ID:
 		return "a name";
 	default:
 		return "a string";
@@ -453,6 +485,10 @@ int setting_apply(const struct config_setting *s, struct config *c, const char *
 				 config_shown(text, b));
 			return -1;
 		}
+		break;
+	case SET_ID:
+		if (valid_id(text, s->max, msg, msgsz) < 0)
+			return -1;
 		break;
 	}
 	snprintf(field, s->size, "%s", text);

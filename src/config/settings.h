@@ -21,9 +21,12 @@ enum setting_type {
 	SET_HEADER,  /* char[] field, an HTTP header name of [A-Za-z0-9-]; "" = off */
 	SET_CHOICE,  /* char[] field, one of the words metavar lists as "a|b|c" */
 	SET_REF,     /* char[] field, "" or a name of [a-z0-9_-] (a component, a secret) */
+	SET_ID,      /* char[] field, "" or 1..max printable ASCII characters, no spaces */
 };
 
-/* What a SIGHUP to a running `portal serve` does with a new value. */
+/* What a SIGHUP to a running `portal serve` does with a new value. (A
+ * running `portal worker` re-reads only its secrets on SIGHUP: the settings
+ * it alone uses are read at start.) */
 enum setting_reload {
 	SETTING_AT_START, /* read at start only: a reload keeps the running value */
 	SETTING_RELOADS,  /* a reload applies the new value */
@@ -52,18 +55,18 @@ const struct config_setting *config_setting_at(int i);
 struct config;
 
 /* The table's rows (settings.c checks there are SETTINGS_COUNT of them). */
-#define SETTINGS_COUNT 34
+#define SETTINGS_COUNT 37
 extern const struct config_setting config_settings[];
 
 /* The file's sections in the order the file and the docs present them. The
- * first seven hold settings; the last five the catalogue (file only, no
+ * first eight hold settings; the last five the catalogue (file only, no
  * overrides). */
-#define CONFIG_NSECTIONS 12
+#define CONFIG_NSECTIONS 13
 extern const char *const config_sections[];
 #define SECTION_LIST \
-	"server, store, live, log, auth, proof, lineage, components, projects, proposals, " \
-	"secrets, vault"
-enum { SEC_COMPONENTS = 7, SEC_PROJECTS = 8, SEC_PROPOSALS = 9, SEC_SECRETS = 10, SEC_VAULT = 11 };
+	"server, store, live, log, auth, proof, lineage, worker, components, projects, " \
+	"proposals, secrets, vault"
+enum { SEC_COMPONENTS = 8, SEC_PROJECTS = 9, SEC_PROPOSALS = 10, SEC_SECRETS = 11, SEC_VAULT = 12 };
 
 /* The section's index in config_sections, or -1. */
 int config_section_index(const char *name);

@@ -56,6 +56,7 @@ test('check --help lists every flag that serve --help and worker --help list', (
     for (const f of flags.keys()) assert.ok(check.has(f), `check --help lacks ${f} of ${c}`);
   }
   assert.ok(check.has('--proof-graph') && check.has('--listen') && check.has('--datahub-component'));
+  assert.ok(check.has('--concurrency') && check.has('--id') && check.has('--lease-slack-ms'));
 });
 
 test('check accepts every flag that serve or worker accepts', () => {

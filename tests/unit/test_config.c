@@ -97,12 +97,15 @@ Test(config, defaults_are_the_documented_values)
 	cr_expect_eq(cfg.preview, 1);
 	cr_expect_str_eq(cfg.trusted_proxies, "");
 	cr_expect_str_eq(cfg.identity_header, "");
+	cr_expect_eq(cfg.worker_concurrency, 4);
+	cr_expect_str_eq(cfg.worker_id, "");
+	cr_expect_eq(cfg.worker_lease_slack_ms, 30000);
 	cr_expect_str_eq(cfg.path, "");
 }
 
-Test(config, the_table_declares_thirty_two_settings)
+Test(config, the_table_declares_thirty_seven_settings)
 {
-	cr_expect_eq(config_setting_count(), 34);
+	cr_expect_eq(config_setting_count(), 37);
 }
 
 Test(config, building_from_nothing_gives_the_defaults_and_no_path)
@@ -320,13 +323,13 @@ Test(config, a_top_level_that_is_not_a_mapping_is_refused)
 {
 	expect_one_error("- server\n- store\n", 1, 1, "",
 			 "the file must be a mapping of sections "
-			 "(server, store, live, log, auth, proof, lineage, components, projects, proposals, secrets, "
-			 "vault), "
+			 "(server, store, live, log, auth, proof, lineage, worker, components, projects, "
+			 "proposals, secrets, vault), "
 			 "got a sequence");
 	expect_one_error("just words\n", 1, 1, "",
 			 "the file must be a mapping of sections "
-			 "(server, store, live, log, auth, proof, lineage, components, projects, proposals, secrets, "
-			 "vault), "
+			 "(server, store, live, log, auth, proof, lineage, worker, components, projects, "
+			 "proposals, secrets, vault), "
 			 "got 'just words'");
 }
 
@@ -916,6 +919,62 @@ Test(config, the_identity_header_is_a_header_name_or_empty)
 	expect_one_error(yaml, 2, 20, "auth.identity_header", NULL);
 	snprintf(yaml, sizeof yaml, "auth:\n  identity_header: X-%061d\n", 0);
 	cr_expect_eq(parse(yaml), 0);
+}
+
+/* --- worker: */
+
+Test(config, the_worker_settings_are_read_from_the_file)
+{
+	cr_assert_eq(parse("worker:\n  concurrency: 2\n  id: host-a:17\n"
+			   "  lease_slack_ms: 500\n"), 0, "%s", errs.items[0].msg);
+	cr_expect_eq(cfg.worker_concurrency, 2);
+	cr_expect_str_eq(cfg.worker_id, "host-a:17");
+	cr_expect_eq(cfg.worker_lease_slack_ms, 500);
+	expect_one_error("worker:\n  concurrency: 0\n", 2, 16, "worker.concurrency",
+			 "must be between 1 and 64, got 0");
+	expect_one_error("worker:\n  concurrency: 65\n", 2, 16, "worker.concurrency", NULL);
+	expect_one_error("worker:\n  lease_slack_ms: 99\n", 2, 19, "worker.lease_slack_ms",
+			 "must be between 100 and 3600000, got 99");
+	expect_one_error("worker:\n  lease_slack_ms: 3600001\n", 2, 19, "worker.lease_slack_ms",
+			 NULL);
+}
+
+Test(config, a_worker_id_is_printable_without_spaces_or_empty_for_host_and_pid)
+{
+	cr_assert_eq(parse("worker:\n  id: \"\"\n"), 0, "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.worker_id, "");
+	cr_assert_eq(parse("worker:\n  id: w/1@eu~x\n"), 0, "%s", errs.items[0].msg);
+	cr_expect_str_eq(cfg.worker_id, "w/1@eu~x");
+	expect_one_error("worker:\n  id: worker a\n", 2, 7, "worker.id",
+			 "must be empty or 1 to 63 printable characters without spaces, "
+			 "got 'worker a'");
+	expect_one_error("worker:\n  id: \"a\\tb\"\n", 2, 7, "worker.id", NULL);
+	char yaml[160];
+	snprintf(yaml, sizeof yaml, "worker:\n  id: w%063d\n", 0);
+	expect_one_error(yaml, 2, 7, "worker.id", NULL);
+	snprintf(yaml, sizeof yaml, "worker:\n  id: w%062d\n", 0);
+	cr_expect_eq(parse(yaml), 0);
+}
+
+Test(config, the_worker_settings_come_from_the_environment_and_flags)
+{
+	char *env[] = {"PORTAL_WORKER_CONCURRENCY=8", "PORTAL_WORKER_ID=from-env",
+		       "PORTAL_WORKER_LEASE_SLACK_MS=1000", NULL};
+	struct config_source src = {.envp = env,
+				    .flags = {{"id", "from-flag"}, {"lease-slack-ms", "300"}},
+				    .nflags = 2};
+	cr_assert_eq(build(&src), 0, "%s", formatted(&errs.items[0]));
+	cr_expect_eq(cfg.worker_concurrency, 8);
+	cr_expect_str_eq(cfg.worker_id, "from-flag");
+	cr_expect_eq(cfg.worker_lease_slack_ms, 300);
+	struct config_source bad = {.flags = {{"concurrency", "0"}}, .nflags = 1};
+	cr_assert_eq(build(&bad), -1);
+	cr_assert_eq(errs.n, 1);
+	cr_expect_str_eq(errs.items[0].key, "--concurrency");
+	cr_expect_str_eq(errs.items[0].msg, "must be between 1 and 64, got 0");
+	cr_expect(config_flag_taken("concurrency", CONFIG_CMD_WORKER));
+	cr_expect(config_flag_taken("id", CONFIG_CMD_CHECK));
+	cr_expect_not(config_flag_taken("lease-slack-ms", CONFIG_CMD_SERVE));
 }
 
 Test(config, an_identity_header_without_trusted_proxies_is_refused_at_the_header)

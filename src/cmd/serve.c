@@ -42,7 +42,7 @@ static const struct cmd_spec serve_spec = {
 static void keep_restart_only(const struct config *old, struct config *fresh)
 {
 	const char *keys[64];
-	int n = config_keep_restart_only(old, fresh, keys, 64);
+	int n = config_keep_restart_only(old, fresh, CONFIG_CMD_SERVE, keys, 64);
 	for (int i = 0; i < n && i < 64; i++)
 		log_emit(LOG_WARN, "setting needs a restart to take effect",
 			 json_pack("{s:s}", "key", keys[i]));

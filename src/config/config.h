@@ -168,10 +168,11 @@ void config_print_flags(FILE *out, const char *const *flags);
 void config_print_command_flags(FILE *out, unsigned commands);
 
 /* After a reload: for each setting read at start only (SETTING_AT_START)
- * whose value in fresh differs from old's, puts old's value back into fresh
- * and its key into keys[] (up to cap of them). Returns how many there were,
- * so the caller can say which need a restart. */
-int config_keep_restart_only(const struct config *old, struct config *fresh,
+ * whose value in fresh differs from old's, puts old's value back into fresh,
+ * and when one of `commands` takes it, its key into keys[] (up to cap of
+ * them). Returns how many keys there were, so the caller can say which need
+ * a restart (a worker's setting changed in a shared file is not serve's). */
+int config_keep_restart_only(const struct config *old, struct config *fresh, unsigned commands,
 			     const char **keys, int cap);
 
 /* The number of settings in the table (for the `check` summary). */

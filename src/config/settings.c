@@ -683,7 +683,7 @@ void config_print_command_flags(FILE *out, unsigned commands)
 /* --- reload */
 
 int config_keep_restart_only(const struct config *old, struct config *fresh,
-			     const char **keys, int cap)
+			     unsigned commands, const char **keys, int cap)
 {
 	int n = 0;
 	for (int i = 0; i < SETTINGS_COUNT; i++) {
@@ -693,6 +693,8 @@ int config_keep_restart_only(const struct config *old, struct config *fresh,
 		if (s->reload == SETTING_RELOADS || memcmp(now, was, s->size) == 0)
 			continue;
 		memcpy(now, was, s->size);
+		if (!(s->commands & commands))
+			continue; /* another command's: nothing here to restart */
 		if (n < cap)
 			keys[n] = s->key;
 		n++;

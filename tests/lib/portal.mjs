@@ -468,7 +468,7 @@ export function setCookies(res) {
 export async function login(url, name, password, next = '/') {
   // fetch() says only "fetch failed"; the cause says whether the server
   // refused, reset or did not answer.
-  const fetch = (u, init) => globalThis.fetch(u, init).catch((e) => {
+  const fetch = (u, init) => fetchAgain(u, init).catch((e) => {
     throw new Error(`sign-in as ${name}: ${init?.method ?? 'GET'} ${u}: ${e.message}${e.cause ? ` (${e.cause.code ?? ''} ${e.cause.message})` : ''}`);
   });
   const form = await fetch(`${url}/login?next=${encodeURIComponent(next)}`, { redirect: 'manual' });
@@ -490,6 +490,24 @@ export async function login(url, name, password, next = '/') {
 }
 
 /**
+ * fetch(), once more for a GET or HEAD whose pooled keep-alive connection
+ * turns out closed before anything was answered. The harness runs some
+ * commands synchronously (portal user add, sqlite3); while one runs, this
+ * process reads no socket, and under valgrind that can outlast the server's
+ * 30 s idle timeout: the next request then goes out on a connection the
+ * server has already closed ("other side closed").
+ */
+async function fetchAgain(url, init = {}) {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    const method = (init.method ?? 'GET').toUpperCase();
+    if ((method !== 'GET' && method !== 'HEAD') || !/^(UND_ERR_SOCKET|ECONNRESET)$/.test(e.cause?.code ?? '')) throw e;
+    return fetch(url, init);
+  }
+}
+
+/**
  * fetch() with the body read as text and, when it parses, as JSON. A server
  * started with a sign-in gets its cookie (and, for writes, its CSRF token)
  * unless init.auth is false or init.headers already has a Cookie.
@@ -502,7 +520,7 @@ export async function request(url, init = {}) {
     headers.Cookie = session.cookie;
     if (rest.method && rest.method !== 'GET' && rest.method !== 'HEAD' && !headers['X-CSRF-Token']) headers['X-CSRF-Token'] = session.csrf;
   }
-  const res = await fetch(url, { redirect: 'manual', ...rest, headers });
+  const res = await fetchAgain(url, { redirect: 'manual', ...rest, headers });
   const text = await res.text();
   let json;
   try { json = JSON.parse(text); } catch { json = undefined; }

@@ -48,7 +48,14 @@ export const slow = Math.max(1, Number(process.env.PORTAL_TEST_SLOW ?? 1) || 1);
 //   closes the servers and exits 1: a hang is reported, never waited out.
 const children = new Map(); // ChildProcess -> "portal serve (pid N)"
 const servers = new Map(); // net.Server -> its open connections
-const waits = new Set(); // the waits pending now, by name
+const waits = new Set(); // the waits pending now: { what }
+// Marks what as being waited for; returns the function that unmarks it.
+function waiting(what) {
+  const w = { what };
+  waits.add(w);
+  return () => waits.delete(w);
+}
+const waitList = () => [...waits].map((w) => w.what).join('; ');
 let ending = false; // the file's tests are done
 
 function holdNot(child) {
@@ -96,7 +103,7 @@ function serverName(s) {
 // runner has had two seconds to report what that failed.
 function giveUp(why) {
   const lines = [`${fileName}: ${why}`];
-  lines.push(waits.size ? `  still waiting for: ${[...waits].join('; ')}`
+  lines.push(waits.size ? `  still waiting for: ${waitList()}`
     : '  waiting for nothing the harness knows of (a request, or a test\'s own await or timer)');
   for (const what of children.values()) lines.push(`  killed: ${what}`);
   for (const srv of servers.keys()) lines.push(`  closed: ${serverName(srv)}`);
@@ -140,12 +147,12 @@ fileTimeLimit(Number(process.env.PORTAL_TEST_FILE_LIMIT) || 300);
  */
 export function within(what, ms, promise, detail) {
   const limit = ms * slow;
-  waits.add(what);
+  const done = waiting(what);
   let t;
   const timeout = new Promise((_, reject) => {
     t = setTimeout(() => reject(new Error(`timed out after ${seconds(limit)} waiting for: ${what}${detail ? `; ${detail()}` : ''}`)), limit);
   });
-  return Promise.race([promise, timeout]).finally(() => { clearTimeout(t); waits.delete(what); });
+  return Promise.race([promise, timeout]).finally(() => { clearTimeout(t); done(); });
 }
 
 /**
@@ -155,7 +162,7 @@ export function within(what, ms, promise, detail) {
 export async function waitUntil(what, ms, fn, { every = 100, detail } = {}) {
   const limit = ms * slow;
   const deadline = Date.now() + limit;
-  waits.add(what);
+  const done = waiting(what);
   try {
     for (;;) {
       const v = await fn();
@@ -164,7 +171,7 @@ export async function waitUntil(what, ms, fn, { every = 100, detail } = {}) {
       await new Promise((r) => setTimeout(r, every));
     }
   } finally {
-    waits.delete(what);
+    done();
   }
 }
 
@@ -421,12 +428,12 @@ function exitOf(child, onError) {
 async function stopChild(child, exited, name, sig, ms) {
   if (child.exitCode === null && child.signalCode === null) child.kill(sig);
   const t = setTimeout(() => child.kill('SIGKILL'), ms * slow);
-  waits.add(`${name} to exit on ${sig}`);
+  const done = waiting(`${name} to exit on ${sig}`);
   try {
     return await exited;
   } finally {
     clearTimeout(t);
-    waits.delete(`${name} to exit on ${sig}`);
+    done();
   }
 }
 
@@ -592,7 +599,7 @@ process.on('exit', () => {
 // The suite's timeout (or a person's ^C) stops the file: its children first.
 for (const [sig, n] of [['SIGTERM', 15], ['SIGINT', 2], ['SIGHUP', 1]]) {
   process.once(sig, () => {
-    process.stderr.write(`${fileName}: stopped by ${sig}${waits.size ? ` while waiting for: ${[...waits].join('; ')}` : ''}\n`);
+    process.stderr.write(`${fileName}: stopped by ${sig}${waits.size ? ` while waiting for: ${waitList()}` : ''}\n`);
     stopAll();
     process.exit(128 + n);
   });

@@ -40,9 +40,10 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
 
-# How long each suite may take, in seconds, before it is stopped: about
-# three times what it takes on an idle 2-core machine. The memcheck suites
-# run their files two at a time under valgrind, with PORTAL_TEST_SLOW=4.
+# How long each suite may take, in seconds, before it is stopped: a
+# backstop well above a loaded machine's time, since a stuck test file
+# ends on its own limit long before (the memcheck suites run two files at
+# a time under valgrind, with PORTAL_TEST_SLOW=4).
 suite_limit() {
 	case $1 in
 	unit | unit-pg) echo 600 ;;

@@ -133,8 +133,9 @@ test-pg: deps-test
 	$(MAKE) -j$(shell nproc) build/portal build/unit-tests build-san/portal build-san/unit-tests
 	bash tests/run.sh unit-pg unit-pg-san integration-pg integration-pg-san
 
-# The integration tests with every portal process under valgrind memcheck
-# (make test runs this suite too).
+# The integration tests with every portal process under valgrind memcheck,
+# every file but the kill -9 one (make test runs one file per subsystem:
+# MEMCHECK_SUBSET in tests/run.sh).
 memcheck: deps-test
 	$(MAKE) build/portal
 	bash tests/run.sh memcheck

@@ -16,12 +16,21 @@
 #   integration-pg-san  the same, sanitizer build
 #   memcheck      the integration tests with every portal process under
 #                 valgrind memcheck (release build): any invalid access or
-#                 leak a process reports fails the suite
-# Without arguments, every suite but integration-pg: the release build's
-# integration run on PostgreSQL adds little to the sanitizer build's there
-# and to the release build's on SQLite, and the whole run has a time budget.
-# With suite names as arguments, runs only those (make test-pg: the four pg
-# ones). Expects the builds to exist (make test builds them first).
+#                 leak a process reports fails the suite (make memcheck)
+#   memcheck-subset  the same on one file per subsystem (MEMCHECK_SUBSET)
+# Without arguments, every suite but integration-pg and memcheck (the
+# subset instead): the release build's integration run on PostgreSQL adds
+# little to the sanitizer build's there and to the release build's on
+# SQLite, and the whole run has a time budget (25 minutes on an idle 2-core
+# machine). With suite names as arguments, runs only those (make test-pg:
+# the four pg ones; make memcheck: memcheck). Expects the builds to exist
+# (make test builds them first).
+#
+# Nothing here can hang: every suite runs under timeout(1) with a limit of
+# its own (suite_limit), each test file has its own limit and each test one
+# too (tests/lib/portal.mjs, --test-timeout), and the fuzz targets are
+# bounded in tests/fuzz/run.sh. A suite past its limit is stopped, process
+# group and all, and counted as failed, saying so.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +39,36 @@ log_dir=$(mktemp -d /tmp/portal-tests.XXXXXX)
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
+
+# How long each suite may take, in seconds, before it is stopped: a
+# backstop well above a loaded machine's time, since a stuck test file
+# ends on its own limit long before (the memcheck suites run two files at
+# a time under valgrind, with PORTAL_TEST_SLOW=4).
+suite_limit() {
+	case $1 in
+	unit | unit-pg) echo 600 ;;
+	unit-san | unit-pg-san) echo 900 ;;
+	fuzz) echo 1800 ;; # tests/fuzz/run.sh bounds each target itself
+	integration | integration-pg | browser) echo 1500 ;;
+	integration-san | integration-pg-san) echo 2400 ;;
+	memcheck-subset) echo 1500 ;;
+	memcheck) echo 4800 ;;
+	*) echo 1800 ;;
+	esac
+}
+
+# Runs a suite's command under its limit; on running out, says so in the
+# suite's log (and returns 124, or 137 when it had to be killed).
+limited() { # suite out command...
+	local name=$1 out=$2 limit rc=0
+	limit=$(suite_limit "$name")
+	shift 2
+	timeout --kill-after=30 "$limit" "$@" >"$out" 2>&1 || rc=$?
+	if ((rc == 124 || rc == 137)); then
+		echo "$name: ran out of its limit of $limit s and was stopped (tests/run.sh suite_limit)" >>"$out"
+	fi
+	return $rc
+}
 
 suite_start=$SECONDS
 count() { # suite-name passed failed
@@ -41,7 +80,7 @@ count() { # suite-name passed failed
 # Criterion prints "Synthesis: Tested: N | Passing: P | Failing: F | Crashing: C".
 unit() { # name binary [criterion flags...]
 	local out="$log_dir/$1.log" rc
-	"$2" --jobs=2 "${@:3}" >"$out" 2>&1; rc=$?
+	limited "$1" "$out" "$2" --jobs=2 "${@:3}"; rc=$?
 	local line; line=$(grep -a 'Synthesis:' "$out" | tail -1)
 	if [[ -z $line ]]; then cat "$out"; count "$1" 0 1; return; fi
 	local p f c
@@ -54,10 +93,16 @@ unit() { # name binary [criterion flags...]
 }
 
 # node --test prints "# pass N" and "# fail N" at the end (TAP reporter).
+# Each test may take TEST_LIMIT seconds (times PORTAL_TEST_SLOW), each file
+# PORTAL_TEST_FILE_LIMIT (tests/lib/portal.mjs: 300 s unless the file says
+# more, times PORTAL_TEST_SLOW).
+TEST_LIMIT=180
 node_suite() { # name bin files...
 	local name=$1 bin=$2; shift 2
 	local out="$log_dir/$name.log" rc
-	PORTAL_BIN=$bin node --test --test-reporter=tap --test-concurrency="${concurrency:-1}" "$@" >"$out" 2>&1; rc=$?
+	PORTAL_BIN=$bin limited "$name" "$out" node --test --test-reporter=tap \
+		--test-concurrency="${concurrency:-1}" \
+		--test-timeout=$((TEST_LIMIT * 1000 * ${PORTAL_TEST_SLOW:-1})) "$@"; rc=$?
 	local p f
 	p=$(grep -aE '^# pass [0-9]+' "$out" | tail -1 | awk '{print $3}')
 	f=$(grep -aE '^# fail [0-9]+' "$out" | tail -1 | awk '{print $3}')
@@ -115,7 +160,7 @@ integration_pg() { # name binary files...
 # A process killed with SIGKILL leaves no summary: nothing of it to check.
 memcheck() { # name binary files...
 	local name=$1 bin=$2; shift 2
-	local dir="$log_dir/memcheck" wrapper
+	local dir="$log_dir/$name" wrapper
 	mkdir -p "$dir/logs"
 	wrapper="$dir/portal"
 	# The tests may start portal with a bare environment: paths are baked in.
@@ -133,7 +178,7 @@ memcheck() { # name binary files...
 	for f in "$dir"/logs/*.log; do
 		grep -qE '^==[0-9]+== ERROR SUMMARY: [1-9]' "$f" && bad+=("$f")
 	done
-	echo "memcheck: $(grep -l 'ERROR SUMMARY' "$dir"/logs/*.log | wc -l) processes checked," \
+	echo "$name: $(grep -l 'ERROR SUMMARY' "$dir"/logs/*.log | wc -l) processes checked," \
 		"${#bad[@]} with findings"
 	if ((${#bad[@]})); then
 		for f in "${bad[@]}"; do echo "== $f"; head -80 "$f"; done
@@ -141,11 +186,17 @@ memcheck() { # name binary files...
 	fi
 }
 
+# The subset make test runs under memcheck: one file per subsystem, the
+# events and live streams, sign-in, proposals through the worker, proof,
+# the substrate and prober, and hostile clients. make memcheck runs them
+# all (but crash.test.mjs, below).
+MEMCHECK_SUBSET=${MEMCHECK_SUBSET:-live signin proposals_worker proof substrate hostile}
+
 wanted() {
-	if (($# == 0)); then [[ $suite != integration-pg ]]; else [[ " $* " == *" $suite "* ]]; fi
+	if (($# == 0)); then [[ $suite != integration-pg && $suite != memcheck ]]; else [[ " $* " == *" $suite "* ]]; fi
 }
 for suite in unit unit-san fuzz integration integration-san browser unit-pg unit-pg-san \
-	integration-pg integration-pg-san memcheck; do
+	integration-pg integration-pg-san memcheck-subset memcheck; do
 	wanted "$@" || continue
 	case $suite in
 	unit) unit unit build/unit-tests ;;
@@ -161,6 +212,7 @@ for suite in unit unit-san fuzz integration integration-san browser unit-pg unit
 	# Not crash.test.mjs: its processes end by SIGKILL, which leaves memcheck
 	# nothing to report, and it would take longest of all under valgrind.
 	memcheck) memcheck memcheck build/portal $(ls tests/integration/*.test.mjs | grep -v /crash.test.mjs) ;;
+	memcheck-subset) memcheck memcheck-subset build/portal $(printf 'tests/integration/%s.test.mjs ' $MEMCHECK_SUBSET) ;;
 	esac
 done
 

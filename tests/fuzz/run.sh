@@ -3,6 +3,9 @@
 # a time, on a scratch copy of their seed corpus (tests/fuzz/corpus/<name>),
 # after replaying every input kept in tests/fuzz/regressions/<name>/. Fails
 # when a target crashes, leaks or times out, printing the reproducer's path.
+# Each run of a target is bounded from outside as well (timeout(1): its
+# seconds plus two minutes, the replay two minutes), so a target that stops
+# making progress is reported, never waited out.
 #   bash tests/fuzz/run.sh [--seconds N] [--merge] build-fuzz/fuzz_x ...
 # --merge folds new inputs that add coverage into tests/fuzz/corpus/<name>;
 # otherwise nothing is written inside the repository.
@@ -33,6 +36,18 @@ max_len() {
 	esac
 }
 
+# A target past its bound gets SIGTERM, then SIGKILL 10 s later; 124 or 137
+# from timeout(1) says so.
+bounded() { # seconds log command...
+	local s=$1 log=$2 rc=0
+	shift 2
+	timeout --kill-after=10 "$s" "$@" >"$log" 2>&1 || rc=$?
+	if ((rc == 124 || rc == 137)); then
+		echo "$(basename "$1"): still running after its bound of ${s} s: stopped (log: $log)" >>"$log"
+	fi
+	return $rc
+}
+
 failed=0
 for bin in "$@"; do
 	name=$(basename "$bin")
@@ -51,7 +66,7 @@ for bin in "$@"; do
 	rc=0
 	regressions=(tests/fuzz/regressions/"$name"/*)
 	if [[ -e ${regressions[0]} ]]; then
-		"$bin" "${flags[@]}" "${regressions[@]}" >"$scratch/replay.log" 2>&1 || rc=$?
+		bounded 120 "$scratch/replay.log" "$bin" "${flags[@]}" "${regressions[@]}" || rc=$?
 		if ((rc != 0)); then
 			tail -n 40 "$scratch/replay.log"
 			echo "$name: a kept regression input fails again (log: $scratch/replay.log)"
@@ -59,8 +74,8 @@ for bin in "$@"; do
 			continue
 		fi
 	fi
-	"$bin" "${flags[@]}" -max_total_time="$seconds" -print_final_stats=1 \
-		"$scratch/corpus" >"$scratch/fuzz.log" 2>&1 || rc=$?
+	bounded $((seconds + 120)) "$scratch/fuzz.log" "$bin" "${flags[@]}" -max_total_time="$seconds" \
+		-print_final_stats=1 "$scratch/corpus" || rc=$?
 	if ((rc != 0)); then
 		tail -n 60 "$scratch/fuzz.log"
 		for a in "$scratch"/artifacts/*; do
@@ -74,8 +89,8 @@ for bin in "$@"; do
 	cov=$(grep -a -oE 'cov: [0-9]+' "$scratch/fuzz.log" | tail -1)
 	echo "$name: ok, ${runs:-?} runs in ${seconds}s, ${cov:-cov: ?}"
 	if ((merge)); then
-		"$bin" "${flags[@]}" -merge=1 "tests/fuzz/corpus/$name" "$scratch/corpus" \
-			>"$scratch/merge.log" 2>&1 || { tail -n 20 "$scratch/merge.log"; failed=1; }
+		bounded $((seconds + 120)) "$scratch/merge.log" "$bin" "${flags[@]}" -merge=1 \
+			"tests/fuzz/corpus/$name" "$scratch/corpus" || { tail -n 20 "$scratch/merge.log"; failed=1; }
 	fi
 	rm -rf "$scratch"
 done

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { binPath, tempDir, freshDb, dbSql as sql, onPg, pgDatabaseUrl } from '../lib/portal.mjs';
+import { binPath, tempDir, freshDb, dbSql as sql, onPg, pgDatabaseUrl, SYNC_MS } from '../lib/portal.mjs';
 
 const bin = binPath();
 const env = { PATH: process.env.PATH };
-const run = (args) => spawnSync(bin, args, { encoding: 'utf8', env });
+const run = (args) => spawnSync(bin, args, { encoding: 'utf8', env, timeout: SYNC_MS });
 // 32 zero bytes and 32 random ones, in each dialect.
 const ZEROS = onPg ? "decode(repeat('00', 32), 'hex')" : 'zeroblob(32)';
 const RANDOM = onPg ? "decode(md5(random()::text) || md5(random()::text), 'hex')" : 'randomblob(32)';

@@ -6,10 +6,10 @@ import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startPortal, request, binPath, freshDb, dbSql } from '../lib/portal.mjs';
+import { startPortal, request, binPath, freshDb, dbSql, SYNC_MS } from '../lib/portal.mjs';
 
 const bin = binPath();
-const run = (args, opts = {}) => spawnSync(bin, args, { encoding: 'utf8', ...opts });
+const run = (args, opts = {}) => spawnSync(bin, args, { encoding: 'utf8', timeout: SYNC_MS, ...opts });
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'portal-cli-'));
 
 test('--help lists exactly the working commands', () => {

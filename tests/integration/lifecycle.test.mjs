@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import { startPortal, request, sanitizerReport, onPg, ruinDb, removeDb } from '../lib/portal.mjs';
+import { startPortal, request, sanitizerReport, onPg, ruinDb, removeDb, slow } from '../lib/portal.mjs';
 
 test('SIGTERM drains: in-flight requests complete, the store closes, exit 0', async () => {
   const portal = await startPortal({ args: ['--threads', '2'] });
@@ -94,7 +94,7 @@ test('readiness turns 503 with the reason when the database is ruined, and back 
   try {
     assert.equal((await request(`${portal.url}/readyz`)).status, 200);
     const restore = ruinDb(portal.db);
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 5000 * slow;
     let r;
     do {
       await new Promise((res) => setTimeout(res, 100));
@@ -114,7 +114,7 @@ test('readiness turns 503 with the reason when the database is ruined, and back 
     assert.equal((await request(`${portal.url}/healthz`)).status, 200);
 
     restore();
-    const back = Date.now() + 5000;
+    const back = Date.now() + 5000 * slow;
     do {
       await new Promise((res) => setTimeout(res, 100));
       r = await request(`${portal.url}/readyz`);
@@ -130,7 +130,7 @@ test('readiness is 503 when the database disappears', async () => {
   const portal = await startPortal({ args: ['--ready-interval-ms', '100'] });
   try {
     removeDb(portal.db);
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 5000 * slow;
     let r;
     do {
       await new Promise((res) => setTimeout(res, 100));

@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { readEvents } from '../lib/sse.mjs';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { startPortal, request, sanitizerReport, binPath, tempDir, freshDb, dbSql } from '../lib/portal.mjs';
+import { startPortal, request, sanitizerReport, binPath, tempDir, freshDb, dbSql, SYNC_MS } from '../lib/portal.mjs';
 
 const bin = binPath();
 let portal, token;
 
 function cli(...args) {
-  return execFileSync(bin, args, { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  return execFileSync(bin, args, { encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: SYNC_MS });
 }
 
 function post(body, { type = 'application/json', auth = token, url = portal.url } = {}) {

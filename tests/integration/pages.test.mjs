@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { startPortal, request, sanitizerReport, binPath, tempDir, freshDb } from '../lib/portal.mjs';
+import { startPortal, request, sanitizerReport, binPath, tempDir, freshDb, slow } from '../lib/portal.mjs';
 
 const SECRET = 'daytona-key-4b9e21f0';
 const servers = [];
@@ -47,7 +47,8 @@ before(async () => {
     up: await serve((req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"status":"ok"}'); }),
     down: await freePort(),
   };
-  const health = '{path: /health, expect_status: 200, interval_ms: 200, timeout_ms: 150, slow_ms: 150}';
+  // Probe times stretch with PORTAL_TEST_SLOW, as waits do.
+  const health = `{path: /health, expect_status: 200, interval_ms: ${200 * slow}, timeout_ms: ${150 * slow}, slow_ms: ${150 * slow}}`;
   const config = `server:
   mode: dev
 components:
@@ -118,7 +119,7 @@ projects:
   execFileSync(binPath(), ['demo', '--db', db], { env: { PATH: process.env.PATH } });
   portal = await startPortal({ dir, db, config, env: { DAYTONA_KEY: SECRET, TEMPORAL_TOKEN: `${SECRET}-t` } });
   // Wait until the prober has reported temporal down and daytona up.
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 100 * slow; i++) {
     const p = (await request(`${portal.url}/api/v1/projection`)).json;
     const h = Object.fromEntries((p?.health ?? []).map((c) => [c.name, c.state]));
     if (h.temporal === 'down' && h.daytona === 'up' && h.nexus === 'down') break;

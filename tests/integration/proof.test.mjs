@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startPortal, startWorker, request, login, addUser, sanitizerReport } from '../lib/portal.mjs';
+import { startPortal, startWorker, request, login, addUser, sanitizerReport, slow } from '../lib/portal.mjs';
 import { KINDS } from '../lib/kinds.mjs';
 
 const PW = 'proof-password-123';
@@ -27,7 +27,7 @@ async function setup(extra = '') {
   };
   const get = async (id) => (await request(`${portal.url}/api/v1/proposals/${id}`, { headers: { Cookie: olga.cookie } })).json.proposal;
   const until = async (id, ok, what, ms = 15000) => {
-    const deadline = Date.now() + ms;
+    const deadline = Date.now() + ms * slow;
     let p;
     for (;;) {
       p = await get(id);

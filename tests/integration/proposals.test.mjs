@@ -4,7 +4,7 @@
 // 202 losing nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPortal, request, login, addUser, sanitizerReport } from '../lib/portal.mjs';
+import { startPortal, request, login, addUser, sanitizerReport, slow } from '../lib/portal.mjs';
 import { KINDS } from '../lib/kinds.mjs';
 
 
@@ -157,7 +157,7 @@ test('the audit trail is a hash chain, and progress reaches the projection as li
   for (const a of audit) assert.match(a.hash, /^[0-9a-f]{64}$/);
   for (let i = 1; i < audit.length; i++) assert.equal(audit[i].prev, audit[i - 1].hash);
   let proj;
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 5000 * slow;
   do {
     proj = (await request(`${portal.url}/api/v1/projection`)).json.projects.find((x) => x.name === 'chronicle');
     if (!proj) await new Promise((r) => setTimeout(r, 100));

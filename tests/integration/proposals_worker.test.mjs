@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startPortal, startWorker, request, login, addUser, sanitizerReport } from '../lib/portal.mjs';
+import { startPortal, startWorker, request, login, addUser, sanitizerReport, slow } from '../lib/portal.mjs';
 
 const PW = 'worker-password-12';
 
@@ -28,7 +28,7 @@ async function setup(config) {
   // Polls until the proposal is in state (or one of an array of states).
   const until = async (id, state, ms = 15000) => {
     const states = [state].flat();
-    const deadline = Date.now() + ms;
+    const deadline = Date.now() + ms * slow;
     let p;
     do {
       p = await get(id);

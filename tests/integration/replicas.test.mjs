@@ -10,11 +10,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startPortal, startWorker, request, login, addUser, tempDir, binPath, sanitizerReport } from '../lib/portal.mjs';
+import { startPortal, startWorker, request, login, addUser, tempDir, binPath, sanitizerReport, slow, fileTimeLimit } from '../lib/portal.mjs';
 import { readEvents } from '../lib/sse.mjs';
 
 const BASE = process.env.PORTAL_TEST_PG;
 const skip = BASE ? false : 'needs PostgreSQL: set PORTAL_TEST_PG (tests/run.sh does)';
+// The 1,000 proposals take up to four minutes of their own.
+fileTimeLimit(480);
 const PW = 'replica-password-1';
 
 // A fresh database on the cluster for one test.
@@ -110,7 +112,7 @@ test('a replica killed mid-stream: its client resumes on the other with Last-Eve
   }
 });
 
-test('1,000 proposals across two replicas and two workers are each executed exactly once', { skip, timeout: 240000 }, async () => {
+test('1,000 proposals across two replicas and two workers are each executed exactly once', { skip, timeout: 240000 * slow }, async () => {
   const out = path.join(tempDir(), 'executed.log');
   const config = `
 proposals:
@@ -141,7 +143,7 @@ proposals:
       const decided = await Promise.all(batch.map((r) => call(b.url, abeB, `/api/v1/proposals/${r.json.proposal.id}/approve`, {})));
       for (const d of decided) assert.equal(d.status, 200, JSON.stringify(d.json));
     }
-    const deadline = Date.now() + 180000;
+    const deadline = Date.now() + 180000 * slow;
     let lines = [];
     while (Date.now() < deadline) {
       lines = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').trim().split('\n').filter(Boolean) : [];

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import {
   startPortal, request, login, addUser, setCookies, binPath, sanitizerReport, TEST_ADMIN, TEST_PASSWORD,
-  onPg, dbSql, ruinDb,
+  onPg, dbSql, ruinDb, slow,
 } from '../lib/portal.mjs';
 
 let portal;
@@ -167,7 +167,7 @@ test('an unknown account and a disabled one read the same as a wrong password', 
   assert.ok(!portal.stderr().includes('nobody-here'), 'a name that is no account (maybe a password) is not logged');
   assert.ok(portal.logs.some((l) => l.msg === 'sign-in refused' && l.user === 'dan'), 'a real account is named');
   let st;
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 5000 * slow;
   do {
     st = (await request(`${portal.url}/operator`, as(s))).status;
     if (st === 200) await new Promise((r) => setTimeout(r, 100));
@@ -257,7 +257,7 @@ test('contract 424 and dependency 503 downshift into recovery with their class',
     // The store goes bad: readiness says dependency, not failure.
     const restore = ruinDb(p.db);
     let r;
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 5000 * slow;
     do {
       await new Promise((res) => setTimeout(res, 100));
       r = await request(`${p.url}/readyz`);
@@ -360,7 +360,7 @@ test('a sign-in left idle expires: the next page keeps the way back, and the log
     const api = await request(`${p.url}/api/v1/projection`);
     assertError(api, 401, 'auth', 'unauthenticated');
     let n;
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 3000 * slow;
     do {
       n = count();
       if (n !== '0') await new Promise((res) => setTimeout(res, 100));

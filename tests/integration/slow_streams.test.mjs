@@ -8,7 +8,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { takeMessages } from '../lib/sse.mjs';
-import { startPortal, request, sanitizerReport, binPath, tempDir, freshDb, slow } from '../lib/portal.mjs';
+import { startPortal, request, sanitizerReport, binPath, tempDir, freshDb, slow, SYNC_MS } from '../lib/portal.mjs';
 
 const bin = binPath();
 const CAP = 512 * 1024;
@@ -16,7 +16,7 @@ const DROP_MS = 3000;
 let portal, token;
 
 function cli(...args) {
-  return execFileSync(bin, args, { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  return execFileSync(bin, args, { encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: SYNC_MS });
 }
 
 // A portal on a fresh store with a token to post events (flags in args).

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { startPortal, request, sanitizerReport, binPath, tempDir, freshDb } from '../lib/portal.mjs';
+import { startPortal, request, sanitizerReport, binPath, tempDir, freshDb, slow } from '../lib/portal.mjs';
 
 const servers = [];
 let portal, closedPort;
@@ -41,7 +41,9 @@ before(async () => {
     headlamp: await serve((req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"value":{"ready":false}}'); }),
   };
   closedPort = await freePort();
-  const health = (path, extra = '') => `{path: ${path}, expect_status: 200, interval_ms: 200, timeout_ms: 150, slow_ms: 150${extra}}`;
+  // Probe times stretch with PORTAL_TEST_SLOW: under valgrind even a refused
+  // connection takes longer than 150 ms to be seen.
+  const health = (path, extra = '') => `{path: ${path}, expect_status: 200, interval_ms: ${200 * slow}, timeout_ms: ${150 * slow}, slow_ms: ${150 * slow}${extra}}`;
   const config = `server:
   mode: dev
 components:
@@ -106,7 +108,7 @@ async function healthNow() {
 test('the prober reports each state, through the projection', async () => {
   const want = { 'playwright-grid': 'up', api: 'up', nexus: 'auth', penpot: 'down', headlamp: 'degraded' };
   let h;
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 100 * slow; i++) {
     h = await healthNow();
     if (Object.entries(want).every(([k, v]) => h[k]?.state === v)) break;
     await new Promise((ok) => setTimeout(ok, 100));

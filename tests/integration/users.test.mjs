@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  binPath, freshDb, dbSql as sql, dbDump as dump, dbTouched, onPg,
+  binPath, freshDb, dbSql as sql, dbDump as dump, dbTouched, onPg, SYNC_MS,
 } from '../lib/portal.mjs';
 
 const bin = binPath();
@@ -19,6 +19,7 @@ function user(db, args, { input, env = {} } = {}) {
     encoding: 'utf8',
     input: input ?? '',
     env: { PATH: process.env.PATH, ...env },
+    timeout: SYNC_MS,
   });
 }
 

@@ -6,7 +6,7 @@
 // replayable: which request a kill interrupts still depends on timing.
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { binPath, dbSql, onPg } from './portal.mjs';
+import { binPath, dbSql, onPg, SYNC_MS, waitUntil } from './portal.mjs';
 import { takeMessages } from './sse.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -45,19 +45,19 @@ export async function kill9(proc) {
   return r;
 }
 
-/** Polls fn until it returns a truthy value; fails with what() after ms. */
-export async function waitFor(fn, ms, what) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`);
-    await sleep(100);
-  }
+/**
+ * Polls fn until it returns a truthy value; fails after ms (times
+ * PORTAL_TEST_SLOW) naming what (a string, or a function giving one).
+ */
+export function waitFor(fn, ms, what) {
+  const name = typeof what === 'function' ? 'a condition' : what;
+  return waitUntil(name, ms, fn, { detail: typeof what === 'function' ? what : undefined });
 }
 
 function cli(args) {
-  return spawnSync(binPath(), args, { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const r = spawnSync(binPath(), args, { encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: SYNC_MS });
+  if (r.error) throw new Error(`portal ${args[0]}: ${r.error.message}`);
+  return r;
 }
 
 /** A bearer token with scope events:write, made with `portal token create` (migrates first). */

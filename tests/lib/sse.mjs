@@ -1,3 +1,7 @@
+// Reading server-sent events (/api/v1/stream) in tests: whole messages only,
+// and a bounded wait for the ones a test expects.
+import { slow } from './portal.mjs';
+
 /**
  * Moves the whole messages at the front of buf (text of an event stream)
  * into messages as {event, id, data, json}, skipping comments and messages
@@ -22,16 +26,20 @@ export function takeMessages(buf, messages) {
 }
 
 // Reads server-sent events from a fetch Response until `until(messages)`
-// holds (or the stream ends); each message is {event, id, data, json}.
+// holds (or the stream ends), for at most ms (times PORTAL_TEST_SLOW); each
+// message is {event, id, data, json}.
 export async function readEvents(res, until, ms = 10000) {
   const reader = res.body.getReader();
   const dec = new TextDecoder();
   const messages = [];
   let buf = '';
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + ms * slow;
   let pending = reader.read();
   while (!until(messages)) {
-    if (Date.now() > deadline) throw new Error(`stream: timed out with ${JSON.stringify(messages.map((m) => [m.event, m.id]))}`);
+    if (Date.now() > deadline) {
+      reader.cancel().catch(() => {});
+      throw new Error(`timed out after ${(ms * slow) / 1000} s waiting for: the awaited events on ${res.url}; got ${JSON.stringify(messages.map((m) => [m.event, m.id]))}`);
+    }
     const tick = new Promise((r) => setTimeout(() => r(null), 200));
     const got = await Promise.race([pending, tick]);
     if (!got) continue;

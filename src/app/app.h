@@ -41,6 +41,7 @@ struct app {
 	struct login_cache *logins;  /* accounts and logins, refreshed by the monitor */
 	struct offload *jobs;        /* blocking work made for requests (store, argon2id) */
 	struct offload *lineage;     /* DataHub lookups for lineage panels (network) */
+	struct offload *debug;       /* the debug surfaces' whole-log scans (store) */
 	struct signin *signin;       /* checks passwords, opens and closes logins */
 	struct throttle *throttle;   /* sign-in attempts per address and account */
 	unsigned char proxy_key[32]; /* keys CSRF tokens of identities from a proxy */

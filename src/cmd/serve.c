@@ -177,8 +177,9 @@ int cmd_serve(int argc, char **argv)
 	randombytes_buf(app.proxy_key, sizeof app.proxy_key);
 	app.jobs = offload_start();
 	app.lineage = offload_start();
+	app.debug = offload_start();
 	app.signin = app.jobs ? signin_start(&app, app.jobs) : NULL;
-	if (!logins || !app.throttle || !app.signin || !app.lineage) {
+	if (!logins || !app.throttle || !app.signin || !app.lineage || !app.debug) {
 		log_printf(LOG_ERROR, "cannot start sign-in");
 		goto out;
 	}
@@ -224,6 +225,8 @@ int cmd_serve(int argc, char **argv)
 	app.jobs = NULL;
 	offload_stop(app.lineage);
 	app.lineage = NULL;
+	offload_stop(app.debug);
+	app.debug = NULL;
 	rc = 0;
 	log_emit(LOG_INFO, "drained",
 		 json_pack("{s:f}", "duration_ms", (double)(clock_mono_us() - d0) / 1000.0));
@@ -238,6 +241,7 @@ out:
 	server_free(srv);
 	offload_stop(app.jobs);
 	offload_stop(app.lineage);
+	offload_stop(app.debug);
 	signin_free(app.signin);
 	token_cache_free(tokens);
 	login_cache_free(logins);

@@ -1,8 +1,9 @@
 /* debug: heavy historical summaries, kept apart from live truth. They scan
- * the whole log, so they run off the loop, on the offload thread like every
- * store read made for a request (one scan at a time, and shutdown waits for
- * it), and answer when done; no live view ever reads them, and every page
- * says so. */
+ * the whole log, so they run off the loop through an offload like every
+ * store read made for a request, but on one of their own (app.debug), so a
+ * long scan never holds up a sign-in or a proposal; one scan at a time, and
+ * shutdown waits for it. No live view ever reads them, and every page says
+ * so. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,6 @@ int web_page_debug_history(struct http_ctx *c)
 	if (!j)
 		abort();
 	j->st = c->app->store;
-	offload_submit(c->app->jobs, http_defer(c), history_scan, history_render, j);
+	offload_submit(c->app->debug, http_defer(c), history_scan, history_render, j);
 	return 0;
 }

@@ -21,9 +21,12 @@ function serve(handler) {
   return new Promise((ok) => s.listen(0, '127.0.0.1', () => ok(s.address().port)));
 }
 
+// A port nothing listens on, on 127.0.0.2: the portal listens on 127.0.0.1,
+// so the kernel cannot hand the same address to it later (its own address
+// in its log would then read as a leaked internal URL).
 async function freePort() {
   const s = net.createServer();
-  await new Promise((ok) => s.listen(0, '127.0.0.1', ok));
+  await new Promise((ok) => s.listen(0, '127.0.0.2', ok));
   const { port } = s.address();
   await new Promise((ok) => s.close(ok));
   return port;
@@ -77,7 +80,7 @@ components:
     title: Penpot
     ownership: endpoint
     public_url: https://penpot.example.org
-    internal_url: http://127.0.0.1:${closedPort}
+    internal_url: http://127.0.0.2:${closedPort}
     health: ${health('/readyz')}
   - name: headlamp
     title: Headlamp
@@ -151,7 +154,7 @@ test('/launch/<component> gives browser-first guidance; an unknown one is a reco
 
 test('no internal or executor URL and no secret reaches any response or log line', async () => {
   const forbidden = [
-    ...Object.values(ports).map((p) => `127.0.0.1:${p}`), `127.0.0.1:${closedPort}`,
+    ...Object.values(ports).map((p) => `127.0.0.1:${p}`), `127.0.0.2:${closedPort}`,
     'grid-executor.internal', SECRET,
   ];
   const paths = ['/', '/operator', '/substrate', '/launch/playwright-grid', '/launch/api', '/launch/nexus',

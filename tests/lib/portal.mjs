@@ -374,8 +374,7 @@ export async function startPortal(opts = {}) {
     },
   };
   if (signIn) {
-    portal.session = await within(`the sign-in as ${TEST_ADMIN} at ${name}`, 20000,
-      login(portal.url, TEST_ADMIN, TEST_PASSWORD));
+    portal.session = await login(portal.url, TEST_ADMIN, TEST_PASSWORD);
     signins.set(portal.url, portal.session);
     exited.then(() => signins.delete(portal.url));
   }
@@ -472,7 +471,11 @@ export function setCookies(res) {
  * token and cookie, then POST it. Resolves with { cookie, csrf, location }
  * ("portal_login=…", the CSRF token pages carry, where it landed).
  */
-export async function login(url, name, password, next = '/') {
+export function login(url, name, password, next = '/') {
+  return within(`the sign-in as ${name} at ${url}`, 20000, signInNow(url, name, password, next));
+}
+
+async function signInNow(url, name, password, next) {
   // fetch() says only "fetch failed"; the cause says whether the server
   // refused, reset or did not answer.
   const fetch = (u, init) => fetchAgain(u, init).catch((e) => {

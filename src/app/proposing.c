@@ -259,6 +259,65 @@ static void act(struct proposing_job *j, struct store *st, const struct config *
 	}
 }
 
+/* Whether kind k has an input field named `project`: that field is the
+ * proposal's project, not a second one. */
+static int kind_takes_project(const struct proposal_kind *k)
+{
+	for (size_t i = 0; i < k->nfields; i++)
+		if (!strcmp(k->fields[i].name, "project"))
+			return 1;
+	return 0;
+}
+
+/* For a kind with a `project` field: the top-level project and
+ * input.project must agree when both are given, and either alone fills the
+ * other (*own is then a copy of the input holding it, which the caller
+ * releases). A non-string input.project is left to proposal_validate. */
+static int settle_project(const struct proposal_kind *k, const char **project,
+			  const json_t **input, json_t **own, struct perr *err)
+{
+	if (!kind_takes_project(k) || !json_is_object(*input))
+		return 0;
+	json_t *v = json_object_get(*input, "project");
+	const char *ip = json_string_value(v);
+	const char *top = *project && **project ? *project : NULL;
+	if (top && ip && strcmp(top, ip) != 0)
+		return perr_set(err, PERR_INVALID, "input.project",
+				"input.project and project name different projects: give one, "
+				"or the same in both");
+	if (!top && ip) {
+		*project = ip;
+	} else if (top && !v) {
+		*own = json_deep_copy(*input);
+		if (!*own)
+			abort();
+		json_object_set_new(*own, "project", json_string(top));
+		*input = *own;
+	}
+	return 0;
+}
+
+size_t proposing_projects_named(const struct catalogue *cat, char *out, size_t cap)
+{
+	size_t n = cat->nprojects, shown = 0, at = 0;
+	const char *lead = n == 1 ? "the declared project is " : "the declared projects are ";
+	int w = snprintf(out, cap, "%s", lead);
+	if (w < 0 || (size_t)w >= cap)
+		return 0;
+	at = (size_t)w;
+	/* room kept for ", and 999 more" */
+	for (; shown < n && shown < PROPOSING_PROJECTS_NAMED; shown++) {
+		const char *name = cat->projects[shown].name;
+		if (at + strlen(name) + 2 + 16 >= cap)
+			break;
+		w = snprintf(out + at, cap - at, "%s%s", shown ? ", " : "", name);
+		at += (size_t)w;
+	}
+	if (shown < n)
+		snprintf(out + at, cap - at, ", and %zu more", n - shown);
+	return shown;
+}
+
 struct proposing_job *proposing_check_submit(struct http_ctx *c, const char *kind,
 					     const char *project, const json_t *input,
 					     const char *key, int *status, struct perr *err)
@@ -270,25 +329,42 @@ struct proposing_job *proposing_check_submit(struct http_ctx *c, const char *kin
 						     : "name the kind of proposal");
 		return NULL;
 	}
-	if (!project || !contract_name_valid(project)) {
-		perr_set(err, PERR_INVALID, "project",
-			 "name the project: 1-63 characters of a-z, 0-9 and '-'");
+	json_t *own = NULL; /* input with the project filled in, when the kind takes one */
+	if (settle_project(k, &project, &input, &own, err) < 0)
+		return NULL;
+	if (!project || !*project || !catalogue_project(&c->cfg->catalogue, project)) {
+		char named[200];
+		proposing_projects_named(&c->cfg->catalogue, named, sizeof named);
+		if (!c->cfg->catalogue.nprojects)
+			perr_set(err, PERR_INVALID, "project",
+				 "no project is declared in portal.yaml (projects:): declare one "
+				 "before proposing");
+		else
+			perr_set(err, PERR_INVALID, "project", "%s: %s",
+				 project && *project ? "that project is not declared in portal.yaml"
+						     : "name the project",
+				 named);
+		json_decref(own);
 		return NULL;
 	}
 	if (!role_allows((enum role)c->who.role, (enum role)k->propose_role)) {
 		*status = 403;
 		perr_set(err, PERR_INVALID, NULL, "proposing %s needs the %s role", k->name,
 			 role_name((enum role)k->propose_role));
+		json_decref(own);
 		return NULL;
 	}
 	if (key && (!*key || strlen(key) >= sizeof ((struct proposing_job *)0)->idempotency_key ||
 		    !http_request_id_valid(key))) {
 		perr_set(err, PERR_INVALID, "Idempotency-Key",
 			 "an idempotency key is 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'");
+		json_decref(own);
 		return NULL;
 	}
 	json_t *valid = NULL;
-	if (proposal_validate(k, input, &valid, err) < 0)
+	int bad = proposal_validate(k, input, &valid, err) < 0;
+	json_decref(own);
+	if (bad)
 		return NULL;
 	struct proposing_job *j = proposing_job_new(PROPOSING_SUBMIT);
 	snprintf(j->actor, sizeof j->actor, "%s", c->who.user);

@@ -12,6 +12,7 @@
 #include "store/store.h"
 
 struct http_ctx;
+struct catalogue;
 
 enum proposing_op { PROPOSING_SUBMIT, PROPOSING_GET, PROPOSING_LIST, PROPOSING_ACT };
 
@@ -49,13 +50,25 @@ void proposing_job_free(struct proposing_job *j);
 /* Defers c and runs j on the offload thread; j->done answers. */
 void proposing_run(struct http_ctx *c, struct proposing_job *j);
 
-/* Checks a submission on the loop thread: kind declared, project a valid
- * name, the asker's role enough to propose, input valid for the kind, key
- * well formed. Returns a job ready for proposing_run, or NULL with status
- * (400 or 403), err->field and err->msg set. input is not stolen. */
+/* Checks a submission on the loop thread: kind declared, project declared
+ * in the catalogue's projects:, the asker's role enough to propose, input
+ * valid for the kind, key well formed. When the kind has an input field
+ * named `project`, that field is the proposal's project: project and
+ * input.project must agree when both are given (else field input.project),
+ * and either alone fills the other. Returns a job ready for proposing_run,
+ * or NULL with status (400 or 403), err->field and err->msg set. input is
+ * not stolen. */
 struct proposing_job *proposing_check_submit(struct http_ctx *c, const char *kind,
 					     const char *project, const json_t *input,
 					     const char *key, int *status, struct perr *err);
+
+/* How many declared projects a refusal names before "and N more". */
+#define PROPOSING_PROJECTS_NAMED 5
+
+/* Writes "the declared projects are a, b, c, and N more" into out (at most
+ * PROPOSING_PROJECTS_NAMED names, fewer if cap is short); returns how many
+ * were named. */
+size_t proposing_projects_named(const struct catalogue *cat, char *out, size_t cap);
 
 /* The proposal as the API shows it. */
 json_t *proposal_to_json(const struct store_proposal *p);

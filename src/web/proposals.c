@@ -169,6 +169,66 @@ int web_page_proposals(struct http_ctx *c)
 
 /* --- /proposals/new */
 
+/* The one Project control: a choice of the projects portal.yaml declares.
+ * A kind's own field named `project` is this control (its help shows under
+ * it), never a second box. A value sent that is not declared stays chosen,
+ * marked, so the refusal beside it shows what was sent. */
+static void project_picker(struct buf *b, struct http_ctx *c, const struct proposal_kind *k,
+			   struct evkeyvalq *values, const char *bad_field)
+{
+	const struct catalogue *cat = &c->cfg->catalogue;
+	const struct proposal_field *own = NULL;
+	for (size_t i = 0; i < k->nfields; i++)
+		if (!strcmp(k->fields[i].name, "project"))
+			own = &k->fields[i];
+	const char *pv = values ? evhttp_find_header(values, "project") : NULL;
+	int bad = bad_field && (!strcmp(bad_field, "project") || !strcmp(bad_field, "input.project"));
+	html_lit(b, "<label for=\"f-project\">Project</label>\n<select id=\"f-project\" "
+		    "name=\"project\" required");
+	if (own && own->help[0])
+		html_lit(b, " aria-describedby=\"f-project-help\"");
+	if (bad)
+		html_lit(b, " aria-invalid=\"true\"");
+	html_lit(b, ">");
+	int known = 0;
+	for (size_t i = 0; i < cat->nprojects; i++)
+		if (pv && !strcmp(pv, cat->projects[i].name))
+			known = 1;
+	if (!known)
+		html_lit(b, "<option value=\"\">Choose a project</option>");
+	if (pv && *pv && !known) {
+		html_lit(b, "<option selected");
+		html_attr(b, "value", pv);
+		html_lit(b, ">");
+		html_text(b, pv);
+		html_lit(b, " (not declared)</option>");
+	}
+	for (size_t i = 0; i < cat->nprojects; i++) {
+		const struct project_contract *pc = &cat->projects[i];
+		html_lit(b, "<option");
+		html_attr(b, "value", pc->name);
+		if (pv && !strcmp(pv, pc->name))
+			html_lit(b, " selected");
+		html_lit(b, ">");
+		html_text(b, pc->title[0] ? pc->title : pc->name);
+		if (pc->title[0] && strcasecmp(pc->title, pc->name) != 0) {
+			html_lit(b, " (");
+			html_text(b, pc->name);
+			html_lit(b, ")");
+		}
+		html_lit(b, "</option>");
+	}
+	html_lit(b, "</select>\n");
+	if (own && own->help[0]) {
+		html_lit(b, "<p class=\"help\" id=\"f-project-help\">");
+		html_text(b, own->help);
+		html_lit(b, "</p>\n");
+	} else if (!cat->nprojects) {
+		html_lit(b, "<p class=\"help\">No project is declared in portal.yaml (projects:): an "
+			    "admin declares one before anything can be proposed.</p>\n");
+	}
+}
+
 /* The form of kind k; values and the error (one field) from a failed try. */
 static int form_page(struct http_ctx *c, int status, const struct proposal_kind *k,
 		     struct evkeyvalq *values, const char *bad_field, const char *message)
@@ -208,15 +268,12 @@ static int form_page(struct http_ctx *c, int status, const struct proposal_kind 
 	}
 	html_lit(&b, "><input type=\"hidden\" name=\"key\"");
 	html_attr(&b, "value", key);
-	html_lit(&b, ">\n<label for=\"f-project\">Project</label>\n<input id=\"f-project\" "
-		     "name=\"project\" required maxlength=\"63\"");
-	const char *pv = values ? evhttp_find_header(values, "project") : NULL;
-	html_attr(&b, "value", pv ? pv : "");
-	if (bad_field && !strcmp(bad_field, "project"))
-		html_lit(&b, " aria-invalid=\"true\"");
 	html_lit(&b, ">\n");
+	project_picker(&b, c, k, values, bad_field);
 	for (size_t i = 0; i < k->nfields; i++) {
 		const struct proposal_field *f = &k->fields[i];
+		if (!strcmp(f->name, "project"))
+			continue; /* the picker above is this field */
 		char id[80], key_field[80];
 		snprintf(id, sizeof id, "f-%s", f->name);
 		snprintf(key_field, sizeof key_field, "input.%s", f->name);

@@ -18,6 +18,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char kinds_yaml[] =
+	"projects:\n"
+	"  - name: atlas\n"
 	"proposals:\n"
 	"  - name: rotate-deploy-key\n"
 	"    title: Rotate a deploy key\n"

@@ -124,6 +124,8 @@ components:
     internal_url: http://127.0.0.1:${port}
     executor_url: http://127.0.0.1:${port}/run
     health: {path: /}
+projects:
+  - name: atlas
 proposals:
   - name: work
     propose: operator

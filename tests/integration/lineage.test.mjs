@@ -51,6 +51,8 @@ secrets:
 lineage:
   datahub_component: datahub
   datahub_secret: datahub_token
+projects:
+  - name: atlas
 proposals:
   - name: backfill
     propose: operator

@@ -199,6 +199,83 @@ test('filters and pages: /proposals lists, /proposals/new builds the form, /prop
   assert.match(mine.text, /data-action="cancel"/);
 });
 
+const formPost = (s, fields) => request(`${portal.url}/proposals`, {
+  method: 'POST', headers: { Cookie: s.cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams({ csrf: s.csrf, ...fields }).toString(),
+});
+
+test('a proposal for a project portal.yaml does not declare is refused on project, naming the declared ones', async () => {
+  const r = await submit(olga, { ...good, project: 'atlsa' });
+  assert.equal(r.status, 400);
+  assert.equal(r.json.error.field, 'project');
+  assert.match(r.json.error.message, /not declared in portal\.yaml/);
+  assert.match(r.json.error.message, /atlas, chronicle, zephyr/);
+  const none = await submit(olga, { kind: 'rotate-key', input: good.input });
+  assert.equal(none.status, 400);
+  assert.equal(none.json.error.field, 'project');
+  const phantom = await request(`${portal.url}/api/v1/proposals?project=atlsa`);
+  assert.equal(phantom.json.proposals.length, 0, 'no phantom project is recorded');
+  // the form: the refusal on the field, what was sent kept and marked
+  const form = await request(`${portal.url}/proposals/new?kind=rotate-key`, { headers: { Cookie: olga.cookie } });
+  const key = /name="key" value="([0-9a-f]+)"/.exec(form.text)[1];
+  const bad = await formPost(olga, { kind: 'rotate-key', key, project: 'atlsa', key_name: 'ci', ttl_days: '7' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.text, /data-field="project">that project is not declared in portal\.yaml: the declared projects are atlas, chronicle, zephyr</);
+  assert.match(bad.text, /<select id="f-project" name="project" required aria-invalid="true">/);
+  assert.match(bad.text, /<option selected value="atlsa">atlsa \(not declared\)<\/option>/);
+  assert.match(bad.text, /id="f-ttl_days" name="ttl_days"[^>]*value="7"/, 'the other values are kept');
+});
+
+test('a long list of declared projects is named in part, with how many more', async () => {
+  const projects = Array.from({ length: 12 }, (_, i) => `  - name: project-${String(i).padStart(2, '0')}`).join('\n');
+  const p = await startPortal({ config: KINDS.replace('projects:\n', `projects:\n${projects}\n`) });
+  try {
+    addUser(p.db, 'olga', 'operator', PW);
+    const s = await login(p.url, 'olga', PW);
+    const r = await request(`${p.url}/api/v1/proposals`, { method: 'POST', headers: as(s), body: JSON.stringify({ ...good, project: 'nowhere' }) });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.field, 'project');
+    assert.match(r.json.error.message, /the declared projects are project-00, project-01, project-02, project-03, project-04, and 10 more$/);
+  } finally {
+    await p.stop();
+  }
+});
+
+test('a kind\'s field named project is the proposal\'s project: both agree, either alone fills the other', async () => {
+  const pause = { kind: 'pause-project', input: { minutes: 5 } };
+  const differ = await submit(olga, { ...pause, project: 'atlas', input: { minutes: 5, project: 'chronicle' } });
+  assert.equal(differ.status, 400);
+  assert.equal(differ.json.error.field, 'input.project');
+  assert.match(differ.json.error.message, /input\.project and project/);
+  const top = await submit(olga, { ...pause, project: 'atlas' });
+  assert.equal(top.status, 202, JSON.stringify(top.json));
+  assert.equal(top.json.proposal.project, 'atlas');
+  assert.deepEqual(top.json.proposal.input, { project: 'atlas', minutes: 5 });
+  const inner = await submit(olga, { kind: 'pause-project', input: { project: 'chronicle', minutes: 6 } });
+  assert.equal(inner.status, 202, JSON.stringify(inner.json));
+  assert.equal(inner.json.proposal.project, 'chronicle');
+  assert.equal(inner.json.proposal.input.project, 'chronicle');
+  const both = await submit(olga, { ...pause, project: 'zephyr', input: { project: 'zephyr', minutes: 7 } });
+  assert.equal(both.status, 202);
+  assert.equal(both.json.proposal.project, 'zephyr');
+  const undeclared = await submit(olga, { kind: 'pause-project', input: { project: 'atlsa', minutes: 5 } });
+  assert.equal(undeclared.status, 400);
+  assert.equal(undeclared.json.error.field, 'project');
+  // the form has one Project control, not two boxes, and it submits
+  const form = await request(`${portal.url}/proposals/new?kind=pause-project&project=zephyr`, { headers: { Cookie: olga.cookie } });
+  assert.equal(form.status, 200);
+  assert.equal(form.text.match(/name="project"/g).length, 1, 'one project control');
+  assert.equal(form.text.match(/>Project</g).length, 1, 'one label Project');
+  assert.match(form.text, /<option value="zephyr" selected>Zephyr<\/option>/);
+  assert.match(form.text, /aria-describedby="f-project-help"/);
+  const key = /name="key" value="([0-9a-f]+)"/.exec(form.text)[1];
+  const ok = await formPost(olga, { kind: 'pause-project', key, project: 'zephyr', minutes: '9' });
+  assert.equal(ok.status, 303);
+  const made = await request(`${portal.url}/api${ok.headers.location.replace('/proposals', '/v1/proposals')}`);
+  assert.equal(made.json.proposal.project, 'zephyr');
+  assert.deepEqual(made.json.proposal.input, { project: 'zephyr', minutes: 9 });
+});
+
 test('a crash of serve right after a 202 loses nothing', async () => {
   const p = await startPortal({ config: KINDS });
   addUser(p.db, 'olga', 'operator', PW);

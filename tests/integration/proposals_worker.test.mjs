@@ -45,6 +45,8 @@ async function setup(config) {
 
 test('a slow executor: submission and approval are answered before execution begins', async () => {
   const { portal, propose, get, until, EXECUTED } = await setup(`
+projects:
+  - name: atlas
 proposals:
   - name: slow
     propose: operator
@@ -75,6 +77,8 @@ proposals:
 
 test('the last failed attempt is a dead letter with its reason', async () => {
   const { portal, propose, until } = await setup(`
+projects:
+  - name: atlas
 proposals:
   - name: broken
     propose: operator
@@ -121,6 +125,8 @@ components:
     internal_url: http://127.0.0.1:${port}
     executor_url: http://127.0.0.1:${port}/run
     health: {path: /}
+projects:
+  - name: atlas
 proposals:
   - name: remote
     propose: operator
@@ -155,6 +161,8 @@ proposals:
 
 test('a proposal whose worker dies on its last attempt is a dead letter, not run again', async () => {
   const { portal, propose, until } = await setup(`
+projects:
+  - name: atlas
 proposals:
   - name: fatal
     propose: operator

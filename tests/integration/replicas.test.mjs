@@ -115,6 +115,8 @@ test('a replica killed mid-stream: its client resumes on the other with Last-Eve
 test('1,000 proposals across two replicas and two workers are each executed exactly once', { skip, timeout: 240000 * slow }, async () => {
   const out = path.join(tempDir(), 'executed.log');
   const config = `
+projects:
+  - name: atlas
 proposals:
   - name: mark
     propose: operator

@@ -1,6 +1,14 @@
 // Proposal kinds the proposal tests share: an exec kind with every field
-// type, and one whose proposer may approve.
+// type, one whose proposer may approve, and one whose input names the
+// project. A proposal's project must be declared, so the projects the tests
+// propose for are declared here too.
 export const KINDS = `
+projects:
+  - name: atlas
+    title: Atlas
+  - name: chronicle
+  - name: zephyr
+    title: Zephyr
 proposals:
   - name: rotate-key
     title: Rotate a deploy key
@@ -28,4 +36,15 @@ proposals:
     execute:
       executor: exec
       argv: ["/bin/echo", "{what}"]
+  - name: pause-project
+    title: Pause a project
+    summary: Holds a project's sessions for a while.
+    propose: operator
+    approve: approver
+    fields:
+      - {name: project, type: string, required: true, max_len: 63, label: Project, help: "the project whose sessions hold"}
+      - {name: minutes, type: integer, min: 1, max: 60, required: true}
+    execute:
+      executor: exec
+      argv: ["/bin/echo", "pausing", "{project}", "{minutes}"]
 `;

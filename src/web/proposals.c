@@ -185,8 +185,10 @@ static void project_picker(struct buf *b, struct http_ctx *c, const struct propo
 	int bad = bad_field && (!strcmp(bad_field, "project") || !strcmp(bad_field, "input.project"));
 	html_lit(b, "<label for=\"f-project\">Project</label>\n<select id=\"f-project\" "
 		    "name=\"project\" required");
-	if (own && own->help[0])
-		html_lit(b, " aria-describedby=\"f-project-help\"");
+	int help = own && own->help[0];
+	if (bad || help)
+		html_attr(b, "aria-describedby",
+			  bad ? (help ? "form-error f-project-help" : "form-error") : "f-project-help");
 	if (bad)
 		html_lit(b, " aria-invalid=\"true\"");
 	html_lit(b, ">");
@@ -247,7 +249,7 @@ static int form_page(struct http_ctx *c, int status, const struct proposal_kind 
 	html_lit(&b, " approves it; then a worker runs it. Nothing happens when you submit but the "
 		     "record.</p>\n");
 	if (message) {
-		html_lit(&b, "<p class=\"form-error\" role=\"alert\"");
+		html_lit(&b, "<p class=\"form-error\" id=\"form-error\" role=\"alert\"");
 		html_attr(&b, "data-field", bad_field ? bad_field : "");
 		html_lit(&b, ">");
 		html_text(&b, message);

@@ -40,7 +40,7 @@ test('propose → approve as another person → executed → proven, with the op
   const olga = await pageAs('olga');
   await olga.goto(`${portal.url}/proposals`);
   await olga.getByRole('link', { name: 'Rotate a deploy key' }).click();
-  await olga.fill('#f-project', 'zephyr');
+  await olga.selectOption('#f-project', 'zephyr');
   await olga.selectOption('#f-key_name', 'ci');
   await olga.fill('#f-ttl_days', '14');
   await Promise.all([olga.waitForNavigation(), olga.click('.proposal-form button[type=submit]')]);
@@ -75,4 +75,30 @@ test('propose → approve as another person → executed → proven, with the op
   // nothing is left waiting for proof
   await abe.goto(`${portal.url}/proof`);
   await abe.getByText('No proposal is waiting for proof.').waitFor({ timeout: 5000 });
+});
+
+test('a kind whose input names the project has one Project picker of the declared projects, and it submits', async () => {
+  const olga = await pageAs('olga');
+  for (const width of [1280, 375]) {
+    await olga.setViewportSize({ width, height: 900 });
+    await olga.goto(`${portal.url}/proposals/new?kind=pause-project`);
+    assert.equal(await olga.getByLabel('Project', { exact: true }).count(), 1, 'exactly one control labelled Project');
+    assert.equal(await olga.locator('[name="project"]').count(), 1);
+    const picker = olga.getByLabel('Project', { exact: true });
+    assert.equal(await picker.evaluate((e) => e.tagName), 'SELECT');
+    const options = await picker.locator('option').evaluateAll((els) => els.map((e) => e.value));
+    assert.deepEqual(options, ['', 'atlas', 'chronicle', 'zephyr']);
+    assert.equal(await picker.getAttribute('aria-describedby'), 'f-project-help');
+    const overflow = await olga.locator('.proposal-form').evaluate((f) =>
+      Math.max(...[f, ...f.querySelectorAll('*')].map((e) => e.getBoundingClientRect().right)) - window.innerWidth);
+    assert.ok(overflow <= 0, `the form fits ${width}px (${overflow}px over)`);
+  }
+  await olga.getByLabel('Project', { exact: true }).selectOption('chronicle');
+  await olga.fill('#f-minutes', '15');
+  await Promise.all([olga.waitForNavigation(), olga.click('.proposal-form button[type=submit]')]);
+  assert.match(new URL(olga.url()).pathname, /^\/proposals\/p-[0-9a-f]{16}$/);
+  const id = new URL(olga.url()).pathname.split('/').pop();
+  const p = (await (await olga.request.get(`${portal.url}/api/v1/proposals/${id}`)).json()).proposal;
+  assert.equal(p.project, 'chronicle');
+  assert.deepEqual(p.input, { project: 'chronicle', minutes: 15 });
 });

@@ -221,7 +221,7 @@ test('a proposal for a project portal.yaml does not declare is refused on projec
   const bad = await formPost(olga, { kind: 'rotate-key', key, project: 'atlsa', key_name: 'ci', ttl_days: '7' });
   assert.equal(bad.status, 400);
   assert.match(bad.text, /data-field="project">that project is not declared in portal\.yaml: the declared projects are atlas, chronicle, zephyr</);
-  assert.match(bad.text, /<select id="f-project" name="project" required aria-invalid="true">/);
+  assert.match(bad.text, /<select id="f-project" name="project" required aria-describedby="form-error" aria-invalid="true">/);
   assert.match(bad.text, /<option selected value="atlsa">atlsa \(not declared\)<\/option>/);
   assert.match(bad.text, /id="f-ttl_days" name="ttl_days"[^>]*value="7"/, 'the other values are kept');
 });

@@ -171,8 +171,9 @@ int web_page_proposals(struct http_ctx *c)
 
 /* The one Project control: a choice of the projects portal.yaml declares.
  * A kind's own field named `project` is this control (its help shows under
- * it), never a second box. A value sent that is not declared stays chosen,
- * marked, so the refusal beside it shows what was sent. */
+ * it), never a second box. A value refused as not declared stays chosen,
+ * marked, so the refusal beside it shows what was sent; one that only came
+ * in the link (?project=) is not offered. */
 static void project_picker(struct buf *b, struct http_ctx *c, const struct proposal_kind *k,
 			   struct evkeyvalq *values, const char *bad_field)
 {
@@ -198,7 +199,7 @@ static void project_picker(struct buf *b, struct http_ctx *c, const struct propo
 			known = 1;
 	if (!known)
 		html_lit(b, "<option value=\"\">Choose a project</option>");
-	if (pv && *pv && !known) {
+	if (pv && *pv && !known && bad) {
 		html_lit(b, "<option selected");
 		html_attr(b, "value", pv);
 		html_lit(b, ">");

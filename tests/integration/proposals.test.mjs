@@ -224,6 +224,9 @@ test('a proposal for a project portal.yaml does not declare is refused on projec
   assert.match(bad.text, /<select id="f-project" name="project" required aria-describedby="form-error" aria-invalid="true">/);
   assert.match(bad.text, /<option selected value="atlsa">atlsa \(not declared\)<\/option>/);
   assert.match(bad.text, /id="f-ttl_days" name="ttl_days"[^>]*value="7"/, 'the other values are kept');
+  const linked = await request(`${portal.url}/proposals/new?kind=rotate-key&project=atlsa`, { headers: { Cookie: olga.cookie } });
+  assert.doesNotMatch(linked.text, /atlsa/, 'a link cannot offer an undeclared project');
+  assert.match(linked.text, /<option value="">Choose a project<\/option>/);
 });
 
 test('a long list of declared projects is named in part, with how many more', async () => {

@@ -56,7 +56,12 @@ test('an executed proposal is recorded in the embedded planes and proven when th
     // what the worker wrote is in the store's plane tables, digest and all
     const page = await request(`${portal.url}/proposals/${id}`, { headers: { Cookie: olga.cookie } });
     assert.match(page.text, /data-closure="closed"/);
-    assert.match(page.text, /Semantics \/ FractalOps graph/);
+    // the chain names what answered: Portal's own tables, not a product they stand in for
+    assert.match(page.text, /<h3>graph — embedded \(Portal's own store\)<\/h3>/);
+    assert.match(page.text, /<h3>warehouse — embedded \(Portal's own store\)<\/h3>/);
+    assert.ok(!page.text.includes('ClickHouse'), 'no ClickHouse claimed when the embedded warehouse answers');
+    const proof = await request(`${portal.url}/proof`, { headers: { Cookie: olga.cookie } });
+    assert.match(proof.text, /id="embedded-only"[^>]*>Every plane is embedded/);
     assert.match(page.text, /evidence of [^<]*:output/);
   } finally {
     await worker.stop();

@@ -88,7 +88,7 @@ int prover_record(struct store *st, const struct prover_planes *pl, const struct
 			 : "unknown");
 	json_decref(ev);
 	if (!rec.digest[0])
-		return perr_set(err, PERR_INVALID, "evidence",
+		return perr_set(err, PERR_INVALID, "digest", /* the proposal's, not a plane's */
 				"%s was executed without a digest of its output", p->id);
 
 	char node[PROOF_IRI_MAX], project[PROOF_TEXT_MAX], kind[PROOF_TEXT_MAX],

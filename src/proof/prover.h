@@ -6,7 +6,9 @@
  * For a proving proposal it reads the three planes, decides the closure
  * (core/closure.h), keeps the result with the proposal, and moves it to
  * proven when the closure is closed. Open and contradicted closures are
- * checked again later; nothing but the planes decides. */
+ * checked again later; nothing but the planes decides. A plane that cannot
+ * be written or read stalls the proposal visibly (its last_error, see
+ * prover_pass) rather than only in the log. */
 #ifndef PORTAL_PROVER_H
 #define PORTAL_PROVER_H
 

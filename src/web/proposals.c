@@ -16,7 +16,6 @@
 #include "app/app.h"
 #include "app/lineage.h"
 #include "app/proposing.h"
-#include "config/config.h"
 #include "core/closure.h"
 #include "core/proposal.h"
 #include "core/role.h"

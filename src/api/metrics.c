@@ -1,8 +1,16 @@
 /* metrics: GET /metrics in the Prometheus text exposition format 0.0.4:
- * the HTTP and store figures (http/metrics.c) and the live truth's own. */
+ * the HTTP and store figures (http/metrics.c), the live truth's own, and
+ * the proposals waiting on a proof plane (counted in the store, on the
+ * offload thread, never on the loop). */
+#include <stdlib.h>
+#include <string.h>
+
 #include "api/api.h"
 #include "app/app.h"
+#include "core/closure.h"
+#include "core/proposal.h"
 #include "http/http.h"
+#include "http/offload.h"
 #include "live/hub.h"
 
 static void live_metrics(struct hub *h, struct buf *b)
@@ -28,7 +36,34 @@ static void live_metrics(struct hub *h, struct buf *b)
 		   s.version, s.subscribers, s.published, s.resyncs, s.dropped);
 }
 
-int api_metrics(struct http_ctx *c)
+/* The proposals the prover keeps as waiting on a plane (store.h:
+ * store_proposal_set_error), by plane; ok = 0 when the store did not answer. */
+struct stalls {
+	struct store *st;
+	size_t n[3];
+	int ok;
+};
+
+static int on_proposal(void *arg, const struct store_proposal *p)
+{
+	struct stalls *s = arg;
+	int plane = closure_stall_plane(p->last_error, NULL);
+	if (plane >= 0)
+		s->n[plane]++;
+	return 0;
+}
+
+static void count_stalls(void *arg)
+{
+	struct stalls *s = arg;
+	struct perr err = {0};
+	struct store_proposal_filter f = {.state = PROPOSAL_EXECUTED};
+	s->ok = store_proposals(s->st, &f, on_proposal, s, &err) == 0;
+	f.state = PROPOSAL_PROVING;
+	s->ok = s->ok && store_proposals(s->st, &f, on_proposal, s, &err) == 0;
+}
+
+static void reply(struct http_ctx *c, const struct stalls *s)
 {
 	struct readiness r;
 	app_readiness(c->app, &r);
@@ -36,7 +71,34 @@ int api_metrics(struct http_ctx *c)
 	metrics_render(c->app->metrics, r.store.ready, &b);
 	if (c->app->hub)
 		live_metrics(c->app->hub, &b);
-	int rc = http_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+	if (s && s->ok) {
+		buf_printf(&b, "# HELP portal_proof_stalled_proposals Proposals waiting on a proof "
+			       "plane that cannot be written or read.\n"
+			       "# TYPE portal_proof_stalled_proposals gauge\n");
+		for (int i = PLANE_GRAPH; i <= PLANE_EVIDENCE; i++)
+			buf_printf(&b, "portal_proof_stalled_proposals{plane=\"%s\"} %zu\n",
+				   proof_plane_name((enum proof_plane)i), s->n[i]);
+	}
+	http_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
 	buf_free(&b);
-	return rc;
+}
+
+static void counted(struct http_ctx *c, void *arg)
+{
+	reply(c, arg);
+	free(arg);
+}
+
+int api_metrics(struct http_ctx *c)
+{
+	if (!c->app->jobs || !c->app->store) {
+		reply(c, NULL);
+		return 0;
+	}
+	struct stalls *s = calloc(1, sizeof *s);
+	if (!s)
+		abort();
+	s->st = c->app->store;
+	offload_submit(c->app->jobs, http_defer(c), count_stalls, counted, s);
+	return 0;
 }

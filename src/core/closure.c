@@ -264,3 +264,23 @@ void closure_decide(const struct closure_rule *rule, const struct closure_input 
 	if (rule->evidence)
 		evidence_joins(out, in);
 }
+
+void closure_stall_format(enum proof_plane p, const char *why, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s plane: %s", proof_plane_name(p), why && why[0] ? why : "unavailable");
+}
+
+int closure_stall_plane(const char *last_error, const char **why)
+{
+	static const enum proof_plane planes[] = {PLANE_GRAPH, PLANE_WAREHOUSE, PLANE_EVIDENCE};
+	for (size_t i = 0; last_error && i < sizeof planes / sizeof planes[0]; i++) {
+		const char *name = proof_plane_name(planes[i]);
+		size_t n = strlen(name);
+		if (!strncmp(last_error, name, n) && !strncmp(last_error + n, " plane: ", 8)) {
+			if (why)
+				*why = last_error + n + 8;
+			return (int)planes[i];
+		}
+	}
+	return -1;
+}

@@ -91,4 +91,11 @@ const char *closure_state_name(enum closure_state s); /* closed, open, contradic
 const char *proof_plane_name(enum proof_plane p);     /* graph, warehouse, evidence */
 const char *join_state_name(enum join_state s);       /* met, missing, contradicted, unreachable */
 
+/* A proof stall, as the prover keeps it in a proposal's last_error while the
+ * proposal waits on a plane it cannot write or read: "<plane> plane: <why>".
+ * closure_stall_format writes it; closure_stall_plane returns the plane of
+ * such a text (and points *why at its reason), or -1 for any other text. */
+void closure_stall_format(enum proof_plane p, const char *why, char *buf, size_t len);
+int closure_stall_plane(const char *last_error, const char **why);
+
 #endif

@@ -23,6 +23,14 @@ static int plane_missing(struct perr *err, const char *plane)
 	return perr_set(err, PERR_UNAVAILABLE, plane, "the %s plane is not configured", plane);
 }
 
+/* A plane's own error, its field naming the plane: the stall the pass
+ * records says which plane the proposal waits on. */
+static int plane_failed(struct perr *err, enum proof_plane plane)
+{
+	snprintf(err->field, sizeof err->field, "%s", proof_plane_name(plane));
+	return err->code ? err->code : PERR_UNAVAILABLE;
+}
+
 /* --- recording */
 
 struct lifecycle {
@@ -80,7 +88,7 @@ int prover_record(struct store *st, const struct prover_planes *pl, const struct
 			 : "unknown");
 	json_decref(ev);
 	if (!rec.digest[0])
-		return perr_set(err, PERR_INVALID, "evidence",
+		return perr_set(err, PERR_INVALID, "digest", /* the proposal's, not a plane's */
 				"%s was executed without a digest of its output", p->id);
 
 	char node[PROOF_IRI_MAX], project[PROOF_TEXT_MAX], kind[PROOF_TEXT_MAX],
@@ -97,14 +105,14 @@ int prover_record(struct store *st, const struct prover_planes *pl, const struct
 	triple(&t[3], node, FO_PROPOSED_BY, person);
 	triple(&t[4], node, FO_PRODUCED, produced);
 	if (pl->graph.ops->put(pl->graph.impl, p->project, t, 5, err) < 0)
-		return err->code;
+		return plane_failed(err, PLANE_GRAPH);
 
 	/* Evidence before the fact that names it: a reader never finds a fact
 	 * pointing at a record that is not there yet because of our order. */
 	struct perr e2 = {0};
 	if (pl->evidence.ops->put(pl->evidence.impl, &rec, &e2) < 0 && e2.code != PERR_CONFLICT) {
 		*err = e2;
-		return err->code;
+		return plane_failed(err, PLANE_EVIDENCE);
 	}
 	/* A conflicting record stays as it is: the closure will show both digests. */
 
@@ -124,7 +132,7 @@ int prover_record(struct store *st, const struct prover_planes *pl, const struct
 			snprintf(f.digest, sizeof f.digest, "%s", rec.digest);
 		}
 		if (pl->warehouse.ops->record(pl->warehouse.impl, &f, err) < 0)
-			return err->code;
+			return plane_failed(err, PLANE_WAREHOUSE);
 	}
 	return 0;
 }
@@ -166,7 +174,7 @@ static int on_evidence(void *arg, const struct proof_evidence *e)
 }
 
 void prover_read(const struct prover_planes *pl, const struct store_proposal *p,
-		 const struct closure_rule *rule, struct closure *out)
+		 const struct closure_rule *rule, struct closure *out, struct perr *unread)
 {
 	struct collect tr = {.size = sizeof(struct proof_triple)};
 	struct collect fa = {.size = sizeof(struct proof_fact)};
@@ -192,6 +200,19 @@ void prover_read(const struct prover_planes *pl, const struct store_proposal *p,
 		.evidence = ev.items, .nevidence = ev.n,
 	};
 	closure_decide(rule, &in, out);
+	if (unread) {
+		memset(unread, 0, sizeof *unread);
+		if (!g_ok) {
+			*unread = ge;
+			plane_failed(unread, PLANE_GRAPH);
+		} else if (!w_ok) {
+			*unread = we;
+			plane_failed(unread, PLANE_WAREHOUSE);
+		} else if (!e_ok) {
+			*unread = ee;
+			plane_failed(unread, PLANE_EVIDENCE);
+		}
+	}
 	free(tr.items);
 	free(fa.items);
 	free(ev.items);
@@ -244,12 +265,66 @@ static void pending_clear(struct pending *pd)
 	pd->n = 0;
 }
 
+/* Keeps in the store that p waits on the plane named by e->field (why:
+ * e->msg), so serve can show it; says so in the log when the wait begins or
+ * moves to another plane, never per pass. since stays while the plane does. */
+static void stall(struct store *st, const struct store_proposal *p, const struct perr *e,
+		  long long now, struct prover_stalls *seen)
+{
+	int plane = -1;
+	for (int i = PLANE_GRAPH; i <= PLANE_EVIDENCE; i++)
+		if (!strcmp(e->field, proof_plane_name((enum proof_plane)i)))
+			plane = i;
+	if (plane < 0) { /* not a plane's failure: the proposal's own, said each time */
+		log_emit(LOG_WARN, "could not record the proof of a proposal; will try again",
+			 json_pack("{s:s,s:s}", "proposal", p->id, "reason", e->msg));
+		return;
+	}
+	if (seen) {
+		seen->count[plane]++;
+		snprintf(seen->reason[plane], sizeof seen->reason[plane], "%s", e->msg);
+	}
+	char text[sizeof p->last_error];
+	closure_stall_format((enum proof_plane)plane, e->msg, text, sizeof text);
+	if (!strcmp(text, p->last_error))
+		return;
+	int was = closure_stall_plane(p->last_error, NULL);
+	long long since = was == plane && p->updated_at ? p->updated_at : now;
+	struct perr se = {0};
+	if (store_proposal_set_error(st, p->id, text, since, &se) < 0)
+		log_emit(LOG_WARN, "could not keep that a proposal waits on a proof plane",
+			 json_pack("{s:s,s:s}", "proposal", p->id, "reason", se.msg));
+	if (was != plane && seen)
+		seen->began++;
+	if (was != plane)
+		log_emit(LOG_WARN, "a proposal waits on a proof plane; the worker keeps trying",
+			 json_pack("{s:s,s:s,s:s}", "proposal", p->id, "plane", e->field,
+				   "reason", e->msg));
+}
+
+/* p's planes answered: a stall it had is over. */
+static void unstall(struct store *st, const struct store_proposal *p, long long now)
+{
+	int was = closure_stall_plane(p->last_error, NULL);
+	if (was < 0)
+		return;
+	struct perr se = {0};
+	if (store_proposal_set_error(st, p->id, "", now, &se) < 0)
+		log_emit(LOG_WARN, "could not clear a proposal's proof stall",
+			 json_pack("{s:s,s:s}", "proposal", p->id, "reason", se.msg));
+	log_emit(LOG_INFO, "a proof plane answers again; the proposal proceeds",
+		 json_pack("{s:s,s:s}", "proposal", p->id, "plane",
+			   proof_plane_name((enum proof_plane)was)));
+}
+
 int prover_pass(struct store *st, const struct prover_planes *pl, const char *actor,
-		long long now, long long recheck_ms, struct perr *err)
+		long long now, long long recheck_ms, struct prover_stalls *seen, struct perr *err)
 {
 	struct store_proposal items[PROVER_BATCH];
 	struct pending pd = {.items = items, .recheck_before = now - recheck_ms};
 	int looked = 0;
+	if (seen)
+		memset(seen, 0, sizeof *seen);
 
 	/* executed → recorded → proving */
 	struct store_proposal_filter f = {.state = PROPOSAL_EXECUTED, .limit = PROVER_BATCH};
@@ -260,11 +335,10 @@ int prover_pass(struct store *st, const struct prover_planes *pl, const char *ac
 		struct perr e = {0};
 		looked++;
 		if (prover_record(st, pl, p, &e) < 0) {
-			log_emit(LOG_WARN, "could not record the proof of a proposal; will try again",
-				 json_pack("{s:s,s:s,s:s}", "proposal", p->id, "plane", e.field,
-					   "reason", e.msg));
+			stall(st, p, &e, now, seen);
 			continue;
 		}
+		unstall(st, p, now);
 		/* Another worker may have moved it first: that is not an error. */
 		if (store_proposal_transition(st, p->id, PROPOSAL_EXECUTED, PROPOSAL_PROVING, actor,
 					      "recorded in the proof planes", now, &e) < 0 &&
@@ -286,11 +360,16 @@ int prover_pass(struct store *st, const struct prover_planes *pl, const char *ac
 		if (!c)
 			abort();
 		looked++;
-		prover_read(pl, p, &rule, c);
+		struct perr e = {0};
+		prover_read(pl, p, &rule, c, &e);
+		if (e.code)
+			stall(st, p, &e, now, seen);
+		else
+			unstall(st, p, now);
+		memset(&e, 0, sizeof e);
 		json_t *j = closure_to_json(c, now);
 		char *text = json_dumps(j, JSON_COMPACT);
 		json_decref(j);
-		struct perr e = {0};
 		if (!text || store_proposal_set_closure(st, p->id, text, now, &e) < 0)
 			log_emit(LOG_WARN, "could not keep a proposal's closure",
 				 json_pack("{s:s,s:s}", "proposal", p->id, "reason", e.msg));
@@ -319,7 +398,32 @@ struct prover {
 	struct prover_planes planes;
 	char actor[80];
 	int poll_ms, recheck_ms;
+	long long reminded_at; /* the last "still waiting" line */
 };
+
+#define PROVER_REMIND_MS 60000
+
+/* While proposals wait on a plane, one line a minute says how many; the
+ * line for each wait beginning came from the pass itself. */
+static void remind(struct prover *pv, const struct prover_stalls *s, long long now)
+{
+	size_t total = 0;
+	for (int i = 0; i < 3; i++)
+		total += s->count[i];
+	if (s->began) { /* the pass just said it */
+		pv->reminded_at = now;
+		return;
+	}
+	if (!total || now - pv->reminded_at < PROVER_REMIND_MS)
+		return;
+	pv->reminded_at = now;
+	for (int i = 0; i < 3; i++)
+		if (s->count[i])
+			log_emit(LOG_WARN, "proposals still wait on a proof plane",
+				 json_pack("{s:s,s:I,s:s}", "plane",
+					   proof_plane_name((enum proof_plane)i), "proposals",
+					   (json_int_t)s->count[i], "reason", s->reason[i]));
+}
 
 static void *prover_main(void *arg)
 {
@@ -328,10 +432,13 @@ static void *prover_main(void *arg)
 	while (!pv->stopping) {
 		pthread_mutex_unlock(&pv->lock);
 		struct perr err = {0};
-		if (prover_pass(pv->st, &pv->planes, pv->actor, clock_wall_ms(), pv->recheck_ms,
-				&err) < 0)
+		struct prover_stalls seen;
+		long long now = clock_wall_ms();
+		if (prover_pass(pv->st, &pv->planes, pv->actor, now, pv->recheck_ms, &seen, &err) < 0)
 			log_emit(LOG_WARN, "proof pass failed; trying again",
 				 json_pack("{s:s}", "reason", err.msg));
+		else
+			remind(pv, &seen, now);
 		pthread_mutex_lock(&pv->lock);
 		if (pv->stopping)
 			break;

@@ -33,12 +33,14 @@ struct store_head {
 struct store_queue_ops {
 	/* The reads and the one write outside the audit log, with store.h's
 	 * contracts (store_proposal_get, store_proposals, store_audit,
-	 * store_proposal_set_closure). */
+	 * store_proposal_set_closure, store_proposal_set_error). */
 	int (*get)(void *impl, const char *id, struct store_proposal *out, struct perr *err);
 	int (*list)(void *impl, const struct store_proposal_filter *f, store_proposal_fn fn,
 		    void *arg, struct perr *err);
 	int (*set_closure)(void *impl, const char *id, const char *closure, long long at,
 			   struct perr *err);
+	int (*set_error)(void *impl, const char *id, const char *why, long long at,
+			 struct perr *err);
 	int (*audit)(void *impl, const char *id, store_audit_fn fn, void *arg, struct perr *err);
 
 	/* Takes what a transaction runs on (SQLite: the connection's lock;

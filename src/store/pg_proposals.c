@@ -195,6 +195,25 @@ static int proposal_set_closure(void *impl, const char *id, const char *closure,
 	return out;
 }
 
+static const struct pg_query Q_ERROR = {
+	"proposal_error", "UPDATE portal_proposals SET last_error = $2::text, "
+			  "updated_at = $3::bigint WHERE id = $1::text"};
+
+static int proposal_set_error(void *impl, const char *id, const char *why, long long at,
+			      struct perr *err)
+{
+	struct pg_store *s = impl;
+	struct pg_conn *c = pg_acquire(s, err);
+	if (!c)
+		return PERR_UNAVAILABLE;
+	long long n = 0;
+	int out = pg_run(c, &n, &Q_ERROR, "tti", id, why, at) < 0 ? pg_fail(s, c, err) : 0;
+	pg_release(s, c);
+	if (out == 0 && n == 0)
+		out = not_found(err, id);
+	return out;
+}
+
 /* --- reading the audit log ------------------------------------------------------------ */
 
 static const struct pg_query Q_AUDIT_ALL = {
@@ -441,6 +460,7 @@ const struct store_queue_ops pg_queue_ops = {
 	.get = proposal_get,
 	.list = proposal_list,
 	.set_closure = proposal_set_closure,
+	.set_error = proposal_set_error,
 	.audit = audit_rows,
 	.open = tx_open,
 	.begin = tx_begin,

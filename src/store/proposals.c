@@ -206,6 +206,12 @@ int store_proposal_set_closure(struct store *st, const char *id, const char *clo
 	return Q(st)->set_closure(st->impl, id, closure, at, err);
 }
 
+int store_proposal_set_error(struct store *st, const char *id, const char *why, long long at,
+			     struct perr *err)
+{
+	return Q(st)->set_error(st->impl, id, why ? why : "", at, err);
+}
+
 int store_audit(struct store *st, const char *id, store_audit_fn fn, void *arg,
 		struct perr *err)
 {

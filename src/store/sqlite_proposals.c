@@ -176,6 +176,23 @@ static int sqlite_proposal_set_closure(void *impl, const char *id, const char *c
 	return out;
 }
 
+static const struct lite_query Q_ERROR = {
+	"proposal_error", "UPDATE portal_proposals SET last_error = ?2, updated_at = ?3 WHERE id = ?1"};
+
+static int sqlite_proposal_set_error(void *impl, const char *id, const char *why, long long at,
+				     struct perr *err)
+{
+	struct sqlite_store *s = impl;
+	pthread_mutex_lock(&s->lock);
+	int rc = lite_run(s, &Q_ERROR, "tti", id, why, at);
+	int changed = rc == SQLITE_OK ? sqlite3_changes(s->db) : 0;
+	int out = rc == SQLITE_OK ? 0 : lite_step_fail(s, err, rc);
+	pthread_mutex_unlock(&s->lock);
+	if (out == 0 && !changed)
+		out = not_found(err, id);
+	return out;
+}
+
 /* Two statements, not "?1 IS NULL OR proposal = ?1": the OR would keep
  * SQLite off the (proposal, seq) index and read the whole log for one
  * proposal's timeline. */
@@ -503,6 +520,7 @@ const struct store_queue_ops sqlite_queue_ops = {
 	.get = sqlite_proposal_get,
 	.list = sqlite_proposals,
 	.set_closure = sqlite_proposal_set_closure,
+	.set_error = sqlite_proposal_set_error,
 	.audit = sqlite_audit,
 	.open = tx_open,
 	.begin = tx_begin,

@@ -433,6 +433,12 @@ int store_proposal_finish(struct store *st, const char *id, const char *worker, 
 int store_proposal_set_closure(struct store *st, const char *id, const char *closure,
 			       long long at, struct perr *err);
 
+/* Sets a proposal's last_error to why ("" clears it) and its updated_at to
+ * at: the prover's record of a plane it waits on (since at) or of the wait
+ * ending. Not a transition: no audit row. PERR_NOT_FOUND when absent. */
+int store_proposal_set_error(struct store *st, const char *id, const char *why, long long at,
+			     struct perr *err);
+
 /* Every audit row in seq order (of one proposal when id is set). a is valid
  * only during fn; fn must not call the store. */
 int store_audit(struct store *st, const char *id, store_audit_fn fn, void *arg,

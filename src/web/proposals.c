@@ -16,6 +16,7 @@
 #include "app/app.h"
 #include "app/lineage.h"
 #include "app/proposing.h"
+#include "core/closure.h"
 #include "core/proposal.h"
 #include "core/role.h"
 #include "http/http.h"
@@ -493,19 +494,98 @@ static void decision_form(struct buf *b, struct http_ctx *c, const char *id, con
 	buf_free(&href);
 }
 
+/* Which implementation of a plane the configuration (the same portal.yaml
+ * the worker reads) puts behind it: "embedded" or the remote one's name,
+ * and for a remote one its component's title. */
+static const char *plane_impl(const struct config *cfg, enum proof_plane plane,
+			      const char **title)
+{
+	const char *impl = plane == PLANE_GRAPH	      ? cfg->proof_graph
+			   : plane == PLANE_WAREHOUSE ? cfg->proof_warehouse
+						      : cfg->proof_evidence;
+	const char *comp = plane == PLANE_GRAPH	      ? cfg->proof_graph_component
+			   : plane == PLANE_WAREHOUSE ? cfg->proof_warehouse_component
+						      : cfg->proof_evidence_component;
+	if (!impl[0] || !strcmp(impl, "embedded"))
+		return "embedded";
+	const struct component_contract *cc = catalogue_find(&cfg->catalogue, comp);
+	*title = cc && cc->title[0] ? cc->title : comp;
+	return impl;
+}
+
+/* "warehouse — embedded (Portal's own store)", "warehouse — ClickHouse
+ * (<title>)", "evidence — http (<title>)": the plane and what answers it,
+ * never a product's name for Portal's own tables. */
+static void plane_label(struct buf *b, const struct config *cfg, enum proof_plane plane)
+{
+	const char *title = "";
+	const char *impl = plane_impl(cfg, plane, &title);
+	html_text(b, proof_plane_name(plane));
+	html_lit(b, " — ");
+	if (!strcmp(impl, "embedded")) {
+		html_lit(b, "embedded (Portal's own store)");
+		return;
+	}
+	html_text(b, !strcmp(impl, "clickhouse") ? "ClickHouse" : impl);
+	html_lit(b, " (");
+	html_text(b, title);
+	html_lit(b, ")");
+}
+
+static int planes_all_embedded(const struct config *cfg)
+{
+	const char *title = "";
+	for (int i = PLANE_GRAPH; i <= PLANE_EVIDENCE; i++)
+		if (strcmp(plane_impl(cfg, (enum proof_plane)i, &title), "embedded"))
+			return 0;
+	return 1;
+}
+
+/* A proposal waiting on a plane it cannot write or read (the prover keeps
+ * it as last_error, since updated_at): the plane, why, since when. */
+static int stall_note(struct buf *b, json_t *p, int in_table)
+{
+	const char *state = str(p, "state"), *why = NULL;
+	if (strcmp(state, "executed") && strcmp(state, "proving"))
+		return 0;
+	int plane = closure_stall_plane(str(p, "last_error"), &why);
+	if (plane < 0)
+		return 0;
+	if (in_table)
+		html_lit(b, "<div class=\"stall\"");
+	else
+		html_lit(b, "<p class=\"stall\"");
+	html_attr(b, "data-plane", proof_plane_name((enum proof_plane)plane));
+	html_lit(b, ">Waiting on the ");
+	html_text(b, proof_plane_name((enum proof_plane)plane));
+	html_lit(b, " plane since ");
+	when(b, p, "updated_at");
+	html_lit(b, ": ");
+	html_text(b, why);
+	if (in_table)
+		html_lit(b, "</div>");
+	else
+		html_lit(b, "</p>");
+	return 1;
+}
+
 /* The proof closure along graph → warehouse → evidence, each join with its
  * state; contradicted joins show both values. */
-static void closure_panel(struct buf *b, json_t *p)
+static void closure_panel(struct buf *b, const struct config *cfg, json_t *p)
 {
 	static const char *const planes[] = {"graph", "warehouse", "evidence"};
-	static const char *const titles[] = {"Semantics / FractalOps graph", "ClickHouse warehouse",
-					     "Chronicle evidence"};
 	json_t *cl = json_object_get(p, "closure");
 	html_lit(b, "<section class=\"panel\" id=\"closure\" aria-labelledby=\"closure-h\"");
 	html_attr(b, "data-closure", json_is_object(cl) ? str(cl, "state") : "none");
 	html_lit(b, ">\n<h2 id=\"closure-h\">Proof closure</h2>\n");
+	if (stall_note(b, p, 0))
+		html_lit(b, "\n");
 	if (!json_is_object(cl)) {
 		const char *state = str(p, "state");
+		if (closure_stall_plane(str(p, "last_error"), NULL) >= 0) {
+			html_lit(b, "</section>\n");
+			return;
+		}
 		html_lit(b, "<p class=\"muted\">");
 		html_text(b, !strcmp(state, "executed") || !strcmp(state, "proving")
 				     ? "The worker is recording this proposal in the proof planes; "
@@ -526,7 +606,7 @@ static void closure_panel(struct buf *b, json_t *p)
 		html_lit(b, "<li");
 		html_attr(b, "data-plane", planes[i]);
 		html_lit(b, "><h3>");
-		html_text(b, titles[i]);
+		plane_label(b, cfg, (enum proof_plane)i);
 		html_lit(b, "</h3>\n<ul>\n");
 		size_t k;
 		json_t *jn;
@@ -712,7 +792,7 @@ static void render_detail(struct http_ctx *c, struct proposing_job *j, json_t *l
 	int cancellable = submitted_state || !strcmp(state, "approved") || !strcmp(state, "queued");
 	if (cancellable && (mine || role_allows((enum role)c->who.role, ROLE_ADMIN)))
 		decision_form(&b, c, id, "cancel", "Cancel the proposal", 0);
-	closure_panel(&b, p);
+	closure_panel(&b, c->cfg, p);
 	if (lineage)
 		lineage_panel(&b, lineage);
 	html_lit(&b, "<section class=\"panel\" id=\"timeline\" aria-labelledby=\"timeline-h\">\n"
@@ -795,7 +875,8 @@ int web_proposal_act(struct http_ctx *c)
 	return 0;
 }
 
-/* --- /proof: proposals in proof, with what their closure still lacks */
+/* --- /proof: proposals in proof, with what their closure still lacks and
+ * the plane any of them waits on */
 
 static void proof_done(struct http_ctx *c, struct proposing_job *j)
 {
@@ -808,15 +889,32 @@ static void proof_done(struct http_ctx *c, struct proposing_job *j)
 	struct buf b = BUF_INIT;
 	web_layout_begin(&b, c, "Proof");
 	html_lit(&b, "<h1>Proof</h1>\n<p class=\"lead\">Executed proposals wait here until the "
-		     "Semantics / FractalOps graph, the ClickHouse warehouse and Chronicle evidence "
-		     "agree about them. Nothing else proves a proposal.</p>\n"
-		     "<table class=\"proof\">\n<thead><tr><th scope=\"col\">Proposal</th>"
+		     "graph, the warehouse and the evidence agree about them. Nothing else proves a "
+		     "proposal.</p>\n<ul class=\"planes\">\n");
+	for (int i = PLANE_GRAPH; i <= PLANE_EVIDENCE; i++) {
+		html_lit(&b, "<li");
+		html_attr(&b, "data-plane", proof_plane_name((enum proof_plane)i));
+		html_lit(&b, ">");
+		plane_label(&b, c->cfg, (enum proof_plane)i);
+		html_lit(&b, "</li>\n");
+	}
+	html_lit(&b, "</ul>\n");
+	if (planes_all_embedded(c->cfg))
+		html_lit(&b, "<p class=\"notice\" id=\"embedded-only\">Every plane is embedded: "
+			     "Portal's own tables, written by its own worker. Here a proof attests "
+			     "only that Portal recorded its own execution, not that another system "
+			     "agrees.</p>\n");
+	html_lit(&b, "<table class=\"proof\">\n<thead><tr><th scope=\"col\">Proposal</th>"
 		     "<th scope=\"col\">Project</th><th scope=\"col\">Closure</th>"
 		     "<th scope=\"col\">Open joins</th><th scope=\"col\">Checked</th></tr></thead>"
 		     "\n<tbody>\n");
-	size_t i;
+	size_t i, shown = 0;
 	json_t *p;
 	json_array_foreach(j->list, i, p) {
+		const char *state = str(p, "state");
+		if (strcmp(state, "executed") && strcmp(state, "proving"))
+			continue;
+		shown++;
 		json_t *cl = json_object_get(p, "closure");
 		html_lit(&b, "<tr");
 		html_attr(&b, "data-proposal", str(p, "id"));
@@ -829,8 +927,12 @@ static void proof_done(struct http_ctx *c, struct proposing_job *j)
 		html_lit(&b, "</td><td>");
 		html_text(&b, str(p, "project"));
 		html_lit(&b, "</td><td><span class=\"state\">");
-		html_text(&b, json_is_object(cl) ? str(cl, "state") : "not checked yet");
-		html_lit(&b, "</span></td><td><ul class=\"open-joins\">");
+		html_text(&b, json_is_object(cl)	      ? str(cl, "state")
+			      : !strcmp(state, "executed") ? "not recorded yet"
+							   : "not checked yet");
+		html_lit(&b, "</span></td><td>");
+		stall_note(&b, p, 1);
+		html_lit(&b, "<ul class=\"open-joins\">");
 		size_t k;
 		json_t *jn;
 		json_array_foreach(json_object_get(cl, "joins"), k, jn) {
@@ -853,7 +955,7 @@ static void proof_done(struct http_ctx *c, struct proposing_job *j)
 			html_lit(&b, "—");
 		html_lit(&b, "</td></tr>\n");
 	}
-	if (!json_array_size(j->list))
+	if (!shown)
 		html_lit(&b, "<tr><td colspan=\"5\">No proposal is waiting for proof.</td></tr>\n");
 	html_lit(&b, "</tbody>\n</table>\n");
 	web_layout_end(&b, c);
@@ -862,10 +964,12 @@ static void proof_done(struct http_ctx *c, struct proposing_job *j)
 	proposing_job_free(j);
 }
 
+/* Every state, filtered above: executed ones (not yet recorded, perhaps
+ * waiting on a plane) belong here as much as proving ones. The newest 500. */
 int web_page_proof(struct http_ctx *c)
 {
 	struct proposing_job *j = proposing_job_new(PROPOSING_LIST);
-	j->f_state = PROPOSAL_PROVING;
+	j->f_state = -1;
 	j->done = proof_done;
 	proposing_run(c, j);
 	return 0;

@@ -56,7 +56,12 @@ test('an executed proposal is recorded in the embedded planes and proven when th
     // what the worker wrote is in the store's plane tables, digest and all
     const page = await request(`${portal.url}/proposals/${id}`, { headers: { Cookie: olga.cookie } });
     assert.match(page.text, /data-closure="closed"/);
-    assert.match(page.text, /Semantics \/ FractalOps graph/);
+    // the chain names what answered: Portal's own tables, not a product they stand in for
+    assert.match(page.text, /<h3>graph — embedded \(Portal's own store\)<\/h3>/);
+    assert.match(page.text, /<h3>warehouse — embedded \(Portal's own store\)<\/h3>/);
+    assert.ok(!page.text.includes('ClickHouse'), 'no ClickHouse claimed when the embedded warehouse answers');
+    const proof = await request(`${portal.url}/proof`, { headers: { Cookie: olga.cookie } });
+    assert.match(proof.text, /id="embedded-only"[^>]*>Every plane is embedded/);
     assert.match(page.text, /evidence of [^<]*:output/);
   } finally {
     await worker.stop();
@@ -138,10 +143,18 @@ test('an evidence service that is down leaves the closure open, naming the plane
     assert.match(proof.text, new RegExp(`data-proposal="${id}"`));
     assert.match(proof.text, /evidence: the evidence records: [^<]*\(unreachable\)/);
     assert.ok(!proof.text.includes(`127.0.0.1:${svc.port}`));
+    // a plane that cannot be read is a stall: the plane, why and since when
+    assert.match(open.last_error, /^evidence plane: the evidence service answered HTTP 503: chronicle is restarting$/);
+    assert.match(proof.text, /<div class="stall" data-plane="evidence">Waiting on the evidence plane since <time/);
+    const page = await request(`${portal.url}/proposals/${id}`, { headers: { Cookie: olga.cookie } });
+    assert.match(page.text, /<p class="stall" data-plane="evidence">Waiting on the evidence plane since /);
+    assert.match(page.text, /<h3>evidence — http \(chronicle\)<\/h3>/);
+    assert.ok(!proof.text.includes('id="embedded-only"'));
 
     svc.mode = 'ok';
     const proven = await until(id, (x) => x.state === 'proven', 'proven once the service answers');
     assert.equal(proven.closure.state, 'closed');
+    assert.equal(proven.last_error, null, 'the stall clears when the plane answers');
   } finally {
     await worker.stop();
     await portal.stop();

@@ -351,3 +351,19 @@ Test(closure, names_are_stable)
 	closure_node("p-1", iri, sizeof iri);
 	cr_assert_str_eq(iri, "urn:fractalops:proposal:p-1");
 }
+
+Test(closure, a_stall_names_its_plane_and_reads_back_while_other_errors_do_not)
+{
+	char text[256];
+	closure_stall_format(PLANE_WAREHOUSE, "the warehouse did not answer", text, sizeof text);
+	cr_assert_str_eq(text, "warehouse plane: the warehouse did not answer");
+	const char *why = NULL;
+	cr_assert_eq(closure_stall_plane(text, &why), PLANE_WAREHOUSE);
+	cr_assert_str_eq(why, "the warehouse did not answer");
+	closure_stall_format(PLANE_EVIDENCE, "", text, sizeof text);
+	cr_assert_eq(closure_stall_plane(text, NULL), PLANE_EVIDENCE);
+	cr_assert_eq(closure_stall_plane("exit status 3", NULL), -1, "an attempt's error is no stall");
+	cr_assert_eq(closure_stall_plane("graph planet: x", NULL), -1);
+	cr_assert_eq(closure_stall_plane("", NULL), -1);
+	cr_assert_eq(closure_stall_plane(NULL, NULL), -1);
+}

@@ -266,6 +266,31 @@ Test(pstore, an_unknown_id_is_not_found)
 	store_close(st);
 }
 
+Test(pstore, a_proof_stall_is_kept_as_last_error_since_when_without_an_audit_row)
+{
+	struct store *st = open_migrated();
+	char id[STORE_PROPOSAL_ID_MAX];
+	submit(st, "atlas", "alice", NULL, T0, id);
+	long long rows = count("portal_audit");
+	struct perr err;
+	cr_assert_eq(store_proposal_set_error(st, id, "warehouse plane: the warehouse did not answer",
+					      T0 + 5, &err),
+		     0, "%s", err.msg);
+	struct store_proposal p = get(st, id);
+	cr_assert_str_eq(p.last_error, "warehouse plane: the warehouse did not answer");
+	cr_assert_eq(p.updated_at, T0 + 5, "since when");
+	cr_assert_eq(p.state, PROPOSAL_SUBMITTED, "not a transition");
+	store_proposal_clear(&p);
+	cr_assert_eq(count("portal_audit"), rows, "no audit row");
+	cr_assert_eq(store_proposal_set_error(st, id, "", T0 + 9, &err), 0, "%s", err.msg);
+	p = get(st, id);
+	cr_assert_str_eq(p.last_error, "", "cleared");
+	store_proposal_clear(&p);
+	cr_assert_eq(store_proposal_set_error(st, "p-0000000000000000", "x", T0, &err),
+		     PERR_NOT_FOUND);
+	store_close(st);
+}
+
 /* --- transitions --------------------------------------------------------- */
 
 Test(pstore, a_transition_moves_the_proposal_and_audits_who_why_and_when)

@@ -118,9 +118,21 @@ int api_events_post(struct http_ctx *c)
 	long long now = clock_wall_ms();
 	for (size_t i = 0; i < n; i++) {
 		json_t *obj = single ? doc : json_array_get(doc, i);
-		if (event_from_json(obj, now, j->source, &j->batch.evs[i], &err) < 0) {
+		struct event *ev = &j->batch.evs[i];
+		int rc = event_from_json(obj, now, j->source, ev, &err);
+		if (rc == 0) {
+			/* A producer's events carry its token's name as their
+			 * source, whatever the body says, and never what only
+			 * Portal writes. */
+			ev->source = j->source;
+			if ((rc = event_producer_check(ev, &err)) < 0)
+				event_release(ev);
+		}
+		if (rc < 0) {
 			/* Nothing of the batch is kept. */
-			int status = err.code == PERR_TOO_LARGE ? 413 : 400;
+			int status = err.code == PERR_TOO_LARGE	  ? 413
+				     : err.code == PERR_FORBIDDEN ? 403
+								  : 400;
 			char field[96];
 			if (single)
 				snprintf(field, sizeof field, "%s", err.field);

@@ -52,9 +52,10 @@ static int media_is(const char *ctype, const char *want)
 
 int api_events_post(struct http_ctx *c)
 {
-	char who[64];
-	enum auth_result ar = token_cache_check(c->app->tokens, http_request_header(c, "Authorization"),
-						"events:write", who, sizeof who);
+	char who[64], projects[STORE_TOKEN_LIMITS_MAX], types[STORE_TOKEN_LIMITS_MAX];
+	enum auth_result ar = token_cache_check_limits(c->app->tokens,
+						       http_request_header(c, "Authorization"),
+						       "events:write", who, sizeof who, projects, types);
 	if (ar == AUTH_MISSING || ar == AUTH_INVALID) {
 		http_header(c, "WWW-Authenticate", "Bearer realm=\"portal\", scope=\"events:write\"");
 		return http_reply_error(c, 401, "unauthenticated", "Authorization",
@@ -122,11 +123,12 @@ int api_events_post(struct http_ctx *c)
 		int rc = event_from_json(obj, now, j->source, ev, &err);
 		if (rc == 0) {
 			/* A producer's events carry its token's name as their
-			 * source, whatever the body says, and never what only
-			 * Portal writes. */
+			 * source, whatever the body says, never what only
+			 * Portal writes, and only what its token's limits let
+			 * it write. */
 			ev->source = j->source;
-			if ((rc = event_producer_check(ev, &err)) < 0)
-				event_release(ev);
+			if ((rc = event_producer_check(ev, &err)) == 0)
+				rc = token_limits_allow(projects, types, ev->project, ev->type, &err);
 		}
 		if (rc < 0) {
 			/* Nothing of the batch is kept. */

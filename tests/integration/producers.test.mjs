@@ -3,9 +3,14 @@
 // and always under its token's name as the source.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPortal, request, sanitizerReport, tempDir, freshDb, dbSql, createToken, waitUntil } from '../lib/portal.mjs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { startPortal, request, sanitizerReport, tempDir, freshDb, dbSql, createToken, waitUntil, binPath, SYNC_MS } from '../lib/portal.mjs';
 
-let portal, token;
+let portal, token, limited, wide;
+
+function cli(...args) {
+  return execFileSync(binPath(), args, { encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: SYNC_MS, stdio: ['ignore', 'pipe', 'pipe'] });
+}
 
 const CONFIG = `
 components:
@@ -48,8 +53,13 @@ before(async () => {
   const db = freshDb(dir);
   portal = await startPortal({ dir, db, config: CONFIG, args: ['--ready-interval-ms', '100'] });
   token = createToken(db, 'ci');
-  // The running server picks the new token up within a readiness interval.
+  limited = cli('token', 'create', '--name', 'deployer', '--scope', 'events:write', '--project', 'atlas-*',
+    '--project', 'beta', '--type', 'deploy.*,session.started', '--db', db).trim().split('\n').pop();
+  wide = cli('token', 'create', '--name', 'wide', '--scope', 'events:write', '--type', '*', '--db', db).trim().split('\n').pop();
+  // The running server picks the new tokens up within a readiness interval.
   await waitUntil('the new token', 10000, async () => (await post(session('warm-up'))).status === 201);
+  await waitUntil('the wide token', 10000, async () => (await post({ id: 'warm-up-3', type: 'deploy.done', project: 'beta' }, wide)).status === 201);
+  await waitUntil('the limited token', 10000, async () => (await post({ id: 'warm-up-2', type: 'deploy.done', project: 'beta' }, limited)).status === 201);
 });
 after(async () => {
   const { code } = await portal.stop();
@@ -113,4 +123,61 @@ test("a body's source is ignored: the token's name stands", async () => {
   assert.equal(r.status, 201, r.text);
   for (const id of ['src-1', 'src-2', 'src-3'])
     assert.equal(dbSql(portal.db, `SELECT source FROM portal_live_events WHERE id = '${id}'`), 'ci', id);
+});
+
+test('a limited token writes only its projects and types, by glob', async () => {
+  const ok = await post([{ id: 'lim-1', type: 'deploy.started', project: 'atlas-eu' },
+    { id: 'lim-2', type: 'session.started', project: 'beta', session: 's-lim-2' }], limited);
+  assert.equal(ok.status, 201, ok.text);
+  assert.equal(dbSql(portal.db, "SELECT source FROM portal_live_events WHERE id = 'lim-1'"), 'deployer');
+
+  const project = await post([{ id: 'lim-3', type: 'deploy.done', project: 'atlas-eu' },
+    { id: 'lim-4', type: 'deploy.done', project: 'atlas' }], limited);
+  assert.equal(project.status, 403, project.text);
+  assert.equal(project.json.error.field, '[1].project');
+  assert.match(project.json.error.message, /event 1: .*projects atlas-\* beta, not 'atlas'/);
+  assert.ok(!stored('lim-3'));
+
+  const type = await post({ id: 'lim-5', type: 'session.tool', project: 'beta', session: 's-lim-2', data: { tool: 'git' } }, limited);
+  assert.equal(type.status, 403, type.text);
+  assert.equal(type.json.error.field, 'type');
+  assert.match(type.json.error.message, /types deploy\.\* session\.started, not 'session\.tool'/);
+  assert.ok(!stored('lim-5'));
+
+  // A limit never opens what only Portal writes.
+  const reserved = await post({ id: 'lim-6', type: 'health.changed', project: 'beta', data: { component: 'api', state: 'up' } }, wide);
+  assert.equal(reserved.status, 403, reserved.text);
+  assert.equal(reserved.json.error.field, 'type');
+});
+
+test('token list shows the limits, as text and as JSON', () => {
+  const text = cli('token', 'list', '--db', portal.db);
+  assert.match(text, /^deployer\s+live\s+events:write\s+\S+\s+projects: atlas-\* beta\s+types: deploy\.\* session\.started$/m);
+  assert.match(text, /^ci\s+live\s+events:write\s+\S+$/m, 'a token without limits shows none');
+  const list = JSON.parse(cli('token', 'list', '--json', '--db', portal.db));
+  const d = list.find((t) => t.name === 'deployer');
+  assert.deepEqual(d.projects, ['atlas-*', 'beta']);
+  assert.deepEqual(d.types, ['deploy.*', 'session.started']);
+  assert.deepEqual(list.find((t) => t.name === 'ci').projects, []);
+});
+
+test('bad limits are refused at create, naming the flag', () => {
+  const cases = [
+    [['--project', ''], /--project needs a name or a glob/],
+    [['--type', 'deploy.['], /--type 'deploy\.\[': a \[ is not closed/],
+    [['--project', 'a b'], /--project 'a b': character 2 is not allowed/],
+    [['--type', 'x'.repeat(65)], /--type is 65 bytes; the limit is 64/],
+    [['--project', 'a,b,c,d,e,f,g,h,i'], /--project is given more than 8 times/],
+  ];
+  for (const [args, want] of cases) {
+    const r = spawnSync(binPath(), ['token', 'create', '--name', 'bad', '--scope', 'events:write', ...args, '--db', portal.db],
+      { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    assert.equal(r.status, 1, args.join(' '));
+    assert.match(r.stderr, want);
+  }
+  const named = spawnSync(binPath(), ['token', 'create', '--name', 'prober', '--scope', 'events:write', '--db', portal.db],
+    { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  assert.equal(named.status, 1);
+  assert.match(named.stderr, /--name 'prober' is the source Portal gives its own events/);
+  assert.doesNotMatch(cli('token', 'list', '--db', portal.db), /^(bad|prober)\s/m);
 });

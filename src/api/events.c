@@ -1,7 +1,10 @@
 /* events: POST /api/v1/events, how producers append to portal_live_events.
  * The handler only authenticates, parses and validates (on the loop thread,
  * no I/O); the writer thread makes the batch durable and the answer comes
- * back here afterwards, so a 2xx always means the events survive a crash. */
+ * back here afterwards, so a 2xx always means the events survive a crash.
+ * A producer writes under its token's name, within its token's limits, and
+ * never what only Portal writes (core/event.h); none of that is checked here
+ * for Portal's own events, which reach the writer without this handler. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -181,3 +181,19 @@ test('bad limits are refused at create, naming the flag', () => {
   assert.match(named.stderr, /--name 'prober' is the source Portal gives its own events/);
   assert.doesNotMatch(cli('token', 'list', '--db', portal.db), /^(bad|prober)\s/m);
 });
+
+test('portal emit follows the same rule: no type, id or source of Portal\'s own', () => {
+  const cases = [
+    [['--type', 'proposal.transitioned', '--data', '{"proposal":"p-1","to":"proven"}'], /--type: type 'proposal\.transitioned' is written only by Portal/],
+    [['--type', 'deploy.done', '--id', 'probe-api-1-1'], /--id: id 'probe-api-1-1' is in Portal's own namespace/],
+    [['--type', 'deploy.done', '--source', 'portal'], /--source: source 'portal' is Portal's own name/],
+  ];
+  for (const [args, want] of cases) {
+    const r = spawnSync(binPath(), ['emit', '--db', portal.db, '--project', 'atlas', ...args],
+      { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    assert.equal(r.status, 1, args.join(' '));
+    assert.match(r.stderr, want);
+  }
+  assert.ok(!stored('probe-api-1-1'));
+  assert.match(cli('emit', '--db', portal.db, '--project', 'atlas', '--type', 'deploy.done', '--id', 'shell-1'), /^shell-1 seq=\d+/);
+});

@@ -1,7 +1,10 @@
 /* events: POST /api/v1/events, how producers append to portal_live_events.
  * The handler only authenticates, parses and validates (on the loop thread,
  * no I/O); the writer thread makes the batch durable and the answer comes
- * back here afterwards, so a 2xx always means the events survive a crash. */
+ * back here afterwards, so a 2xx always means the events survive a crash.
+ * A producer writes under its token's name, within its token's limits, and
+ * never what only Portal writes (core/event.h); none of that is checked here
+ * for Portal's own events, which reach the writer without this handler. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +55,10 @@ static int media_is(const char *ctype, const char *want)
 
 int api_events_post(struct http_ctx *c)
 {
-	char who[64];
-	enum auth_result ar = token_cache_check(c->app->tokens, http_request_header(c, "Authorization"),
-						"events:write", who, sizeof who);
+	char who[64], projects[STORE_TOKEN_LIMITS_MAX], types[STORE_TOKEN_LIMITS_MAX];
+	enum auth_result ar = token_cache_check_limits(c->app->tokens,
+						       http_request_header(c, "Authorization"),
+						       "events:write", who, sizeof who, projects, types);
 	if (ar == AUTH_MISSING || ar == AUTH_INVALID) {
 		http_header(c, "WWW-Authenticate", "Bearer realm=\"portal\", scope=\"events:write\"");
 		return http_reply_error(c, 401, "unauthenticated", "Authorization",
@@ -118,9 +122,22 @@ int api_events_post(struct http_ctx *c)
 	long long now = clock_wall_ms();
 	for (size_t i = 0; i < n; i++) {
 		json_t *obj = single ? doc : json_array_get(doc, i);
-		if (event_from_json(obj, now, j->source, &j->batch.evs[i], &err) < 0) {
+		struct event *ev = &j->batch.evs[i];
+		int rc = event_from_json(obj, now, j->source, ev, &err);
+		if (rc == 0) {
+			/* A producer's events carry its token's name as their
+			 * source, whatever the body says, never what only
+			 * Portal writes, and only what its token's limits let
+			 * it write. */
+			ev->source = j->source;
+			if ((rc = event_producer_check(ev, &err)) == 0)
+				rc = token_limits_allow(projects, types, ev->project, ev->type, &err);
+		}
+		if (rc < 0) {
 			/* Nothing of the batch is kept. */
-			int status = err.code == PERR_TOO_LARGE ? 413 : 400;
+			int status = err.code == PERR_TOO_LARGE	  ? 413
+				     : err.code == PERR_FORBIDDEN ? 403
+								  : 400;
 			char field[96];
 			if (single)
 				snprintf(field, sizeof field, "%s", err.field);

@@ -2,6 +2,7 @@
  * a check hashes the presented secret once and compares in constant time. */
 #include "auth/token.h"
 
+#include <fnmatch.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,84 @@ int token_scopes_valid(const char *scopes, const char **bad, size_t *badlen)
 	return any;
 }
 
+/* Characters of a project or type name (core/event.c) and of a glob. */
+static int glob_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       strchr("._:-*?[]!", ch) != NULL;
+}
+
+int token_limit_add(char *list, size_t cap, const char *flag, const char *glob, struct perr *err)
+{
+	size_t n = strlen(glob);
+	if (n == 0)
+		return perr_set(err, PERR_INVALID, flag, "--%s needs a name or a glob", flag);
+	if (n > TOKEN_GLOB_MAX)
+		return perr_set(err, PERR_TOO_LARGE, flag, "--%s is %zu bytes; the limit is %d", flag,
+				n, TOKEN_GLOB_MAX);
+	int open = 0;
+	for (const char *p = glob; *p; p++) {
+		if (!glob_char(*p))
+			return perr_set(err, PERR_INVALID, flag,
+					"--%s '%.64s': character %zu is not allowed in a name or a glob "
+					"(letters, digits, . _ : - and * ? [ ] !)",
+					flag, glob, (size_t)(p - glob) + 1);
+		if (*p == '[')
+			open = 1;
+		else if (*p == ']' && open)
+			open = 0;
+	}
+	if (open)
+		return perr_set(err, PERR_INVALID, flag, "--%s '%s': a [ is not closed by ]", flag,
+				glob);
+	size_t count = 0, used = strlen(list);
+	for (const char *p = list; *p; p++)
+		count += *p == ' ';
+	if (used)
+		count++;
+	if (count >= TOKEN_GLOBS_MAX)
+		return perr_set(err, PERR_TOO_LARGE, flag, "--%s is given more than %d times", flag,
+				TOKEN_GLOBS_MAX);
+	if (used + (used ? 1 : 0) + n + 1 > cap)
+		return perr_set(err, PERR_TOO_LARGE, flag, "the --%s globs are too long together",
+				flag);
+	snprintf(list + used, cap - used, "%s%s", used ? " " : "", glob);
+	return 0;
+}
+
+/* Whether value matches a glob of the list ("" matches anything). */
+static int limits_match(const char *list, const char *value)
+{
+	if (!*list)
+		return 1;
+	char glob[TOKEN_GLOB_MAX + 1];
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, " ");
+		if (n && n <= TOKEN_GLOB_MAX) {
+			memcpy(glob, p, n);
+			glob[n] = 0;
+			if (fnmatch(glob, value, 0) == 0)
+				return 1;
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+int token_limits_allow(const char *projects, const char *types, const char *project,
+		       const char *type, struct perr *err)
+{
+	if (!limits_match(projects, project))
+		return perr_set(err, PERR_FORBIDDEN, "project",
+				"this token may write to projects %.180s, not '%.40s'", projects, project);
+	if (!limits_match(types, type))
+		return perr_set(err, PERR_FORBIDDEN, "type",
+				"this token may write types %.180s, not '%.40s'", types, type);
+	return 0;
+}
+
 struct token_cache {
 	pthread_mutex_t mu;
 	struct store_token *items;
@@ -169,6 +248,14 @@ int token_cache_load(struct token_cache *tc, struct store *st, struct perr *err)
 enum auth_result token_cache_check(struct token_cache *tc, const char *authorization,
 				   const char *scope, char *name, size_t cap)
 {
+	return token_cache_check_limits(tc, authorization, scope, name, cap, NULL, NULL);
+}
+
+enum auth_result token_cache_check_limits(struct token_cache *tc, const char *authorization,
+					  const char *scope, char *name, size_t cap,
+					  char projects[STORE_TOKEN_LIMITS_MAX],
+					  char types[STORE_TOKEN_LIMITS_MAX])
+{
 	if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
 		return AUTH_MISSING;
 	const char *text = authorization + 7;
@@ -188,6 +275,10 @@ enum auth_result token_cache_check(struct token_cache *tc, const char *authoriza
 			break;
 		snprintf(name, cap, "%s", t->name);
 		r = token_scopes_have(t->scopes, scope) ? AUTH_OK : AUTH_FORBIDDEN;
+		if (r == AUTH_OK && projects)
+			memcpy(projects, t->projects, STORE_TOKEN_LIMITS_MAX);
+		if (r == AUTH_OK && types)
+			memcpy(types, t->types, STORE_TOKEN_LIMITS_MAX);
 		break;
 	}
 	pthread_mutex_unlock(&tc->mu);

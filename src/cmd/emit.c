@@ -1,6 +1,7 @@
 /* emit: `portal emit` — appends one event to portal_live_events from a shell,
- * through the same validation as POST /api/v1/events. A running server picks
- * it up from the log within its poll interval. */
+ * through the same validation as POST /api/v1/events, and under the same
+ * rule: it never writes a type, id or source that only Portal writes. A
+ * running server picks it up from the log within its poll interval. */
 #include <stdio.h>
 #include <string.h>
 
@@ -73,6 +74,17 @@ int cmd_emit(int argc, char **argv)
 	struct perr err = {0};
 	if (event_from_json(obj, clock_wall_ms(), "cli", &ev, &err) < 0) {
 		fprintf(stderr, "portal emit: --%s: %s\n", err.field[0] ? err.field : "data", err.msg);
+		json_decref(obj);
+		return 1;
+	}
+	/* The shell is a producer like any other: what only Portal writes
+	 * (its types, its ids, its names as a source) stays Portal's. */
+	if (event_producer_check(&ev, &err) == 0 && event_source_reserved(ev.source))
+		perr_set(&err, PERR_FORBIDDEN, "source", "source '%s' is Portal's own name",
+			 ev.source);
+	if (err.code == PERR_FORBIDDEN) {
+		fprintf(stderr, "portal emit: --%s: %s\n", err.field, err.msg);
+		event_release(&ev);
 		json_decref(obj);
 		return 1;
 	}

@@ -220,8 +220,8 @@ static int check_proposal_transitioned(const struct event *ev, struct perr *err)
 /* --- the vocabulary */
 
 const struct event_type event_types[EVENT_TYPE_COUNT] = {
-#define EVENT_TYPE_ROW(id, name, needs_session, check, fold) \
-	[EVENT_##id] = {EVENT_##id, name, needs_session, check},
+#define EVENT_TYPE_ROW(id, name, needs_session, by_portal, check, fold) \
+	[EVENT_##id] = {EVENT_##id, name, needs_session, by_portal, check},
 	EVENT_TYPES(EVENT_TYPE_ROW)
 #undef EVENT_TYPE_ROW
 };
@@ -237,6 +237,35 @@ const struct event_type *event_type_find(const char *type)
 int event_type_known(const char *type)
 {
 	return event_type_find(type) != NULL;
+}
+
+static const char *const reserved_id_prefixes[] = {EVENT_ID_PROBE_PREFIX, EVENT_ID_PROPOSAL_PREFIX,
+						   NULL};
+
+int event_id_reserved(const char *id)
+{
+	for (const char *const *p = reserved_id_prefixes; *p; p++)
+		if (strncmp(id, *p, strlen(*p)) == 0)
+			return 1;
+	return 0;
+}
+
+int event_source_reserved(const char *source)
+{
+	return strcmp(source, EVENT_SOURCE_PORTAL) == 0 || strcmp(source, EVENT_SOURCE_PROBER) == 0;
+}
+
+int event_producer_check(const struct event *ev, struct perr *err)
+{
+	const struct event_type *t = event_type_find(ev->type);
+	if (t && t->by_portal)
+		return perr_set(err, PERR_FORBIDDEN, "type",
+				"type '%s' is written only by Portal itself", ev->type);
+	if (event_id_reserved(ev->id))
+		return perr_set(err, PERR_FORBIDDEN, "id",
+				"id '%.*s' is in Portal's own namespace ('%s', '%s'); choose another",
+				64, ev->id, EVENT_ID_PROBE_PREFIX, EVENT_ID_PROPOSAL_PREFIX);
+	return 0;
 }
 
 /* The session and data fields a known type needs; anything of another type

@@ -557,7 +557,7 @@ static int fold_proposal_transitioned(struct projection *p, const struct event *
 typedef int (*fold_fn)(struct projection *p, const struct event *ev);
 
 static const fold_fn folds[EVENT_TYPE_COUNT] = {
-#define EVENT_TYPE_FOLD(id, name, needs_session, check, fold) [EVENT_##id] = fold,
+#define EVENT_TYPE_FOLD(id, name, needs_session, by_portal, check, fold) [EVENT_##id] = fold,
 	EVENT_TYPES(EVENT_TYPE_FOLD)
 #undef EVENT_TYPE_FOLD
 };

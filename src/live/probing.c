@@ -33,7 +33,7 @@ static void report(void *arg, const struct probe_result *r)
 {
 	struct probing *p = arg;
 	char id[128];
-	snprintf(id, sizeof id, "probe-%s-%lld-%llu", r->component, r->at_ms,
+	snprintf(id, sizeof id, EVENT_ID_PROBE_PREFIX "%s-%lld-%llu", r->component, r->at_ms,
 		 (unsigned long long)atomic_fetch_add(&p->seq, 1));
 	json_t *data = json_pack("{s:s,s:s,s:I}", "component", r->component, "state", r->state,
 				 "latency_ms", (json_int_t)(r->latency_ms < 0 ? 0 : r->latency_ms));

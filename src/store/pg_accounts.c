@@ -13,13 +13,13 @@
 /* --- portal_tokens ------------------------------------------------------- */
 
 static const struct pg_query Q_TOKEN_ADD = {
-	"token_add", "INSERT INTO portal_tokens (id, name, scopes, hash, created_at) "
-		     "VALUES ($1::text, $2::text, $3::text, $4::bytea, $5::bigint)"};
+	"token_add", "INSERT INTO portal_tokens (id, name, scopes, hash, created_at, projects, types) "
+		     "VALUES ($1::text, $2::text, $3::text, $4::bytea, $5::bigint, $6::text, $7::text)"};
 static const struct pg_query Q_TOKEN_REVOKE = {
 	"token_revoke", "UPDATE portal_tokens SET revoked_at = $1::bigint "
 			"WHERE name = $2::text AND revoked_at IS NULL"};
 static const struct pg_query Q_TOKENS = {
-	"tokens", "SELECT id, name, scopes, hash, created_at, revoked_at "
+	"tokens", "SELECT id, name, scopes, hash, created_at, revoked_at, projects, types "
 		  "FROM portal_tokens ORDER BY created_at, name"};
 
 int pg_token_add(void *impl, const struct store_token *t, struct perr *err)
@@ -29,8 +29,8 @@ int pg_token_add(void *impl, const struct store_token *t, struct perr *err)
 	if (!c)
 		return PERR_UNAVAILABLE;
 	int out = 0;
-	if (pg_run(c, NULL, &Q_TOKEN_ADD, "ttthi", t->id, t->name, t->scopes, t->hash,
-		   t->created_at) < 0)
+	if (pg_run(c, NULL, &Q_TOKEN_ADD, "ttthitt", t->id, t->name, t->scopes, t->hash,
+		   t->created_at, t->projects, t->types) < 0)
 		out = pg_unique_violation(c) ? perr_set(err, PERR_CONFLICT, "name",
 							"a token named '%s' already exists",
 							t->name)
@@ -73,6 +73,8 @@ int pg_tokens(void *impl, store_token_fn fn, void *arg, struct perr *err)
 		pg_hash(r, i, 3, t.hash);
 		t.created_at = pg_ll(r, i, 4);
 		t.revoked_at = pg_ll(r, i, 5);
+		snprintf(t.projects, sizeof t.projects, "%s", pg_str(r, i, 6));
+		snprintf(t.types, sizeof t.types, "%s", pg_str(r, i, 7));
 		if (fn(arg, &t) < 0)
 			break;
 	}

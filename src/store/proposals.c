@@ -84,7 +84,7 @@ static int record(const struct store_queue_ops *q, void *tx, const struct change
 		return -1;
 
 	char evid[EVENT_ID_MAX];
-	snprintf(evid, sizeof evid, "proposal:%s:%lld", c->id, r.seq);
+	snprintf(evid, sizeof evid, EVENT_ID_PROPOSAL_PREFIX "%s:%lld", c->id, r.seq);
 	/* A first row has no from: null, since the event vocabulary (core/event.c)
 	 * allows a from that is absent or null but not an empty string. */
 	json_t *data = json_pack("{s:s, s:s, s:o, s:s, s:s}", "proposal", c->id, "kind", c->kind,

@@ -11,8 +11,8 @@
 /* --- portal_tokens ------------------------------------------------------- */
 
 static const struct lite_query Q_TOKEN_ADD = {
-	"token_add", "INSERT INTO portal_tokens (id, name, scopes, hash, created_at) "
-		     "VALUES (?1, ?2, ?3, ?4, ?5)"};
+	"token_add", "INSERT INTO portal_tokens (id, name, scopes, hash, created_at, projects, types) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
 
 int sqlite_token_add(void *impl, const struct store_token *t, struct perr *err)
 {
@@ -26,6 +26,8 @@ int sqlite_token_add(void *impl, const struct store_token *t, struct perr *err)
 		lite_bind_text(st, 3, t->scopes);
 		sqlite3_bind_blob(st, 4, t->hash, STORE_TOKEN_HASH_LEN, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, t->created_at);
+		lite_bind_text(st, 6, t->projects);
+		lite_bind_text(st, 7, t->types);
 		rc = sqlite3_step(st);
 	}
 	int out = 0;
@@ -66,7 +68,7 @@ int sqlite_token_revoke(void *impl, const char *name, long long at_ms, struct pe
 }
 
 static const struct lite_query Q_TOKENS = {
-	"tokens", "SELECT id, name, scopes, hash, created_at, revoked_at "
+	"tokens", "SELECT id, name, scopes, hash, created_at, revoked_at, projects, types "
 		  "FROM portal_tokens ORDER BY created_at, name"};
 
 int sqlite_tokens(void *impl, store_token_fn fn, void *arg, struct perr *err)
@@ -85,6 +87,8 @@ int sqlite_tokens(void *impl, store_token_fn fn, void *arg, struct perr *err)
 			memcpy(t.hash, sqlite3_column_blob(st, 3), STORE_TOKEN_HASH_LEN);
 		t.created_at = sqlite3_column_int64(st, 4);
 		t.revoked_at = sqlite3_column_int64(st, 5);
+		snprintf(t.projects, sizeof t.projects, "%s", (const char *)sqlite3_column_text(st, 6));
+		snprintf(t.types, sizeof t.types, "%s", (const char *)sqlite3_column_text(st, 7));
 		if (fn(arg, &t) < 0) {
 			rc = SQLITE_DONE;
 			break;

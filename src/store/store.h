@@ -42,12 +42,17 @@ struct store_batch {
 
 #define STORE_TOKEN_ID_MAX 16    /* 12 hex digits and a NUL, rounded up */
 #define STORE_TOKEN_HASH_LEN 32  /* BLAKE2b-256 of the secret */
+#define STORE_TOKEN_LIMITS_MAX 544 /* 8 globs of 64 bytes, spaces and a NUL */
 
 /* A bearer token as stored: never the secret itself. */
 struct store_token {
 	char id[STORE_TOKEN_ID_MAX];
 	char name[64];
 	char scopes[128];   /* space-separated, e.g. "events:write" */
+	/* What an events:write token may write: space-separated fnmatch(3)
+	 * globs of projects and of event types; "" for no limit. */
+	char projects[STORE_TOKEN_LIMITS_MAX];
+	char types[STORE_TOKEN_LIMITS_MAX];
 	unsigned char hash[STORE_TOKEN_HASH_LEN];
 	long long created_at, revoked_at; /* ms; revoked_at 0 when live */
 };

@@ -36,6 +36,7 @@ const char *perr_code_name(int code)
 	case PERR_STORE: return "store";
 	case PERR_UNAVAILABLE: return "unavailable";
 	case PERR_SCHEMA: return "schema";
+	case PERR_FORBIDDEN: return "forbidden";
 	default: return "internal";
 	}
 }

@@ -16,6 +16,7 @@ enum perr_code {
 	PERR_UNAVAILABLE = -7, /* a dependency is down or not ready */
 	PERR_SCHEMA = -8,      /* database schema does not match this binary */
 	PERR_INTERNAL = -9,
+	PERR_FORBIDDEN = -10,  /* the caller may not do this: names a field */
 };
 
 struct perr {

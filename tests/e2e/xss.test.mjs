@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startPortal, startWorker, request, sanitizerReport, binPath, tempDir, freshDb, signedInPage, launchBrowser, createToken } from '../lib/portal.mjs';
+import { startPortal, startWorker, request, sanitizerReport, binPath, tempDir, freshDb, signedInPage, launchBrowser, createToken, dbSql, waitUntil } from '../lib/portal.mjs';
 
 const P = {
   script: '<script>window.__pwned=1</script>',
@@ -78,7 +78,6 @@ function events(tag) {
     { id: `${tag}-4`, type: 'session.blocked', project: 'atlas', session: s(2), data: { reason: P.svg, class: 'auth' } },
     { id: `${tag}-5`, type: 'session.resumed', project: 'atlas', session: s(3), data: { from_session: P.script } },
     { id: `${tag}-6`, type: 'ouroboros.cycle.failed', project: 'atlas', data: { cycle: 1, reason: P.tpl } },
-    { id: `${tag}-7`, type: 'health.changed', project: 'atlas', data: { component: 'xss-app', state: 'down', detail: P.img } },
     { id: `${tag}-8`, type: 'custom.note', project: 'atlas', session: s(1), source: P.alert, data: { text: P.js } },
   ];
 }
@@ -105,6 +104,15 @@ before(async () => {
   execFileSync(binPath(), ['migrate', '--db', db], { env: { PATH: process.env.PATH } });
   token = createToken(db, 'producer');
   portal = await startPortal({ dir, db, config: CONFIG, args: ['--ready-interval-ms', '200'] });
+  // A health detail is Portal's own word (a producer may not write
+  // health.changed), so the hostile one goes into the log behind Portal's
+  // back, as only a compromised prober could write it: after the prober's
+  // first report, which it does not repeat while the state stays down.
+  const health = async () => (await request(`${portal.url}/api/v1/projection`)).json.health?.find((c) => c.name === 'xss-app');
+  await waitUntil('the first probe of xss-app', 10000, async () => (await health())?.state === 'down');
+  const detail = JSON.stringify({ component: 'xss-app', state: 'down', detail: P.img }).replaceAll("'", "''");
+  dbSql(db, `INSERT INTO portal_live_events (id, ts, source, type, project, session, data, received_at) VALUES ('probe-xss-app-forged', ${Date.now()}, 'prober', 'health.changed', 'atlas', NULL, '${detail}', ${Date.now()})`);
+  await waitUntil('the hostile health detail', 10000, async () => (await health())?.detail === P.img);
   worker = await startWorker(portal);
   browser = await launchBrowser();
 

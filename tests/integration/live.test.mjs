@@ -210,8 +210,8 @@ test('the stream starts with the snapshot, carries deltas, and resumes from Last
 });
 
 test('an event appended from the shell reaches the running server', async () => {
-  const out = cli('emit', '--db', portal.db, '--type', 'health.changed', '--project', 'fractalops',
-    '--data', '{"component":"temporal","state":"down","detail":"connection refused"}');
+  const out = cli('emit', '--db', portal.db, '--type', 'session.started', '--project', 'fractalops',
+    '--session', 's-from-shell');
   const seq = Number(/seq=(\d+)/.exec(out)[1]);
   let p;
   for (let i = 0; i < 50; i++) {
@@ -220,7 +220,10 @@ test('an event appended from the shell reaches the running server', async () => 
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.ok(p.version >= seq);
-  assert.equal(p.health.find((c) => c.name === 'temporal').state, 'down');
+  assert.ok(p.sessions.some((s) => s.id === 's-from-shell'));
+  const forged = (() => { try { cli('emit', '--db', portal.db, '--type', 'health.changed', '--project', 'fractalops', '--data', '{"component":"temporal","state":"up"}'); } catch (e) { return e; } })();
+  assert.ok(forged, 'the shell may not write what only Portal writes');
+  assert.match(forged.stderr, /--type: type 'health.changed' is written only by Portal itself/);
   const bad = (() => { try { cli('emit', '--db', portal.db, '--type', 'session.tool', '--project', 'p'); } catch (e) { return e; } })();
   assert.ok(bad, 'an invalid event is refused');
   assert.match(bad.stderr, /session is required/);

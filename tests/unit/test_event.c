@@ -176,3 +176,65 @@ Test(event, every_known_type_is_accepted_with_its_data_and_refused_without_it)
 		}
 	}
 }
+
+/* Parses text as a producer's event and applies the producers' rule. */
+static int producer_check(const char *text, struct perr *err)
+{
+	json_t *obj = json_loads(text, 0, NULL);
+	cr_assert(obj, "bad test JSON: %s", text);
+	struct event ev;
+	int rc = event_from_json(obj, 777, "token-a", &ev, err);
+	cr_assert_eq(rc, 0, "%s: %s", text, err->msg);
+	rc = event_producer_check(&ev, err);
+	event_release(&ev);
+	json_decref(obj);
+	return rc;
+}
+
+Test(event, only_portal_writes_health_and_proposal_transitions)
+{
+	for (size_t i = 0; i < EVENT_TYPE_COUNT; i++) {
+		const struct event_type *t = &event_types[i];
+		const char *sample = sample_of(t->name, NULL);
+		cr_assert(sample);
+		char text[512];
+		snprintf(text, sizeof text,
+			 "{\"id\":\"e1\",\"type\":\"%s\",\"project\":\"p\",\"session\":\"s\",\"data\":%s}",
+			 t->name, sample);
+		struct perr err = {0};
+		int rc = producer_check(text, &err);
+		int portal_only = strcmp(t->name, "health.changed") == 0 ||
+				  strcmp(t->name, "proposal.transitioned") == 0;
+		cr_expect_eq(t->by_portal, portal_only, "%s", t->name);
+		if (!t->by_portal) {
+			cr_expect_eq(rc, 0, "%s: %s", t->name, err.msg);
+			continue;
+		}
+		cr_expect_eq(rc, PERR_FORBIDDEN, "%s", t->name);
+		cr_expect_str_eq(err.field, "type");
+		cr_expect(strstr(err.msg, t->name), "the refusal names %s: %s", t->name, err.msg);
+	}
+}
+
+Test(event, portal_s_id_namespace_is_refused_to_producers)
+{
+	const char *ids[] = {"probe-temporal-1700000000000-1", "proposal:p-0011223344556677:3"};
+	for (size_t i = 0; i < 2; i++) {
+		char text[256];
+		snprintf(text, sizeof text,
+			 "{\"id\":\"%s\",\"type\":\"deploy.done\",\"project\":\"p\"}", ids[i]);
+		struct perr err = {0};
+		cr_expect_eq(producer_check(text, &err), PERR_FORBIDDEN, "%s", ids[i]);
+		cr_expect_str_eq(err.field, "id");
+		cr_expect(strstr(err.msg, ids[i]), "the refusal names the id: %s", err.msg);
+	}
+	/* Only the prefixes are Portal's: an id that merely mentions them is not. */
+	struct perr err = {0};
+	cr_expect_eq(producer_check("{\"id\":\"my-probe-1\",\"type\":\"deploy.done\",\"project\":\"p\"}",
+				    &err), 0, "%s", err.msg);
+	cr_expect_eq(producer_check("{\"id\":\"proposal-1\",\"type\":\"deploy.done\",\"project\":\"p\"}",
+				    &err), 0, "%s", err.msg);
+	cr_expect(event_source_reserved("portal"));
+	cr_expect(event_source_reserved("prober"));
+	cr_expect(!event_source_reserved("ci"));
+}

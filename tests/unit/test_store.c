@@ -171,8 +171,10 @@ Test(store, the_instance_id_survives_reopening)
 Test(store, a_database_from_a_newer_portal_is_refused_and_left_untouched)
 {
 	store_close(open_migrated());
-	cr_assert_eq(tstore_exec("INSERT INTO schema_migrations VALUES (7, '0007_future.sql', 1)"),
-		     0, "%s", tstore_error());
+	int future = latest() + 1;
+	char sql[128];
+	snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, 'future.sql', 1)", future);
+	cr_assert_eq(tstore_exec(sql), 0, "%s", tstore_error());
 
 	struct store *st = open_ok(tstore_url());
 	struct perr err;
@@ -183,16 +185,16 @@ Test(store, a_database_from_a_newer_portal_is_refused_and_left_untouched)
 	cr_assert_str_eq(err.field, "store.db");
 	char want[256];
 	snprintf(want, sizeof want,
-		 "database %s is at schema version 7, newer than this portal (knows up to "
-		 "%d); use a newer portal binary", tstore_label(), latest());
+		 "database %s is at schema version %d, newer than this portal (knows up to "
+		 "%d); use a newer portal binary", tstore_label(), future, latest());
 	cr_assert_str_eq(err.msg, want);
-	cr_assert_eq(from, 7);
-	cr_assert_eq(to, 7);
+	cr_assert_eq(from, future);
+	cr_assert_eq(to, future);
 
 	struct store_status s;
 	cr_assert_eq(store_check(st, &s, &err), PERR_UNAVAILABLE);
 	cr_assert_eq(s.ready, 0);
-	cr_assert_eq(s.schema_version, 7);
+	cr_assert_eq(s.schema_version, future);
 	cr_assert_str_eq(s.reason, err.msg);
 	cr_assert(strstr(s.reason, "newer than this portal"));
 	store_close(st);
@@ -1191,5 +1193,56 @@ Test(store, quotes_backslashes_braces_and_the_word_null_are_stored_as_given)
 	cr_assert_str_eq(s.project, "{}");
 	cr_assert_eq(s.session_null, 1);
 	json_decref(data);
+	store_close(st);
+}
+
+/* --- tokens ---------------------------------------------------------------- */
+
+struct tokens_seen {
+	struct store_token t[4];
+	int n;
+};
+
+static int see_token(void *arg, const struct store_token *t)
+{
+	struct tokens_seen *seen = arg;
+	cr_assert_lt(seen->n, 4);
+	seen->t[seen->n++] = *t;
+	return 0;
+}
+
+Test(store, a_token_keeps_its_project_and_type_limits)
+{
+	struct store *st = open_migrated();
+	struct perr err;
+	struct store_token a, b;
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	snprintf(a.id, sizeof a.id, "0123456789ab");
+	snprintf(a.name, sizeof a.name, "ci");
+	snprintf(a.scopes, sizeof a.scopes, "events:write");
+	snprintf(a.projects, sizeof a.projects, "atlas-* beta");
+	snprintf(a.types, sizeof a.types, "deploy.[ab]* session.*");
+	memset(a.hash, 0xab, sizeof a.hash);
+	a.created_at = 1000;
+	snprintf(b.id, sizeof b.id, "ba9876543210");
+	snprintf(b.name, sizeof b.name, "free");
+	snprintf(b.scopes, sizeof b.scopes, "events:write");
+	b.created_at = 2000;
+	cr_assert_eq(store_token_add(st, &a, &err), 0, "%s", err.msg);
+	cr_assert_eq(store_token_add(st, &b, &err), 0, "%s", err.msg);
+	store_close(st);
+
+	st = open_migrated();
+	struct tokens_seen seen = {.n = 0};
+	cr_assert_eq(store_tokens(st, see_token, &seen, &err), 0, "%s", err.msg);
+	cr_assert_eq(seen.n, 2);
+	cr_expect_str_eq(seen.t[0].name, "ci");
+	cr_expect_str_eq(seen.t[0].projects, "atlas-* beta");
+	cr_expect_str_eq(seen.t[0].types, "deploy.[ab]* session.*");
+	cr_expect_eq(memcmp(seen.t[0].hash, a.hash, sizeof a.hash), 0);
+	cr_expect_str_eq(seen.t[1].name, "free");
+	cr_expect_str_eq(seen.t[1].projects, "", "no limit reads back as none");
+	cr_expect_str_eq(seen.t[1].types, "");
 	store_close(st);
 }

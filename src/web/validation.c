@@ -25,8 +25,8 @@ static void problem(struct buf *b, const struct validation_item *it, int public_
 	html_attr(b, "data-needed", needed ? "yes" : "no");
 	html_lit(b, ">");
 	if (public_view) {
-		html_text(b, needed ? "A secret Portal needs is " : "A declared secret nothing "
-									"but a project lists is ");
+		html_text(b, needed ? "A secret Portal needs is "
+				    : "A declared secret check lists without counting is ");
 		html_text(b, it->state);
 		html_lit(b, ". <span class=\"fix\">Provide it at its source, then reload Portal; "
 			    "sign in to see which.</span>");
@@ -44,7 +44,8 @@ static void problem(struct buf *b, const struct validation_item *it, int public_
 			html_text(b, "needed by ");
 			html_text(b, it->needed_by);
 		} else {
-			html_text(b, "not needed by anything check counts");
+			html_text(b, "check lists it without counting it: no component, setting or "
+				     "proposal kind needs it");
 		}
 		html_lit(b, ". <span class=\"fix\">Provide it at the source its contract names, "
 			    "then reload Portal (SIGHUP) and confirm with <code>portal check</code>."
@@ -74,19 +75,21 @@ void web_validation_list(struct buf *b, struct http_ctx *c, const struct snap *s
 		html_lit(b, "<span data-count=\"problems\" data-unchecked>Secrets not checked yet"
 			    "</span>: Portal resolves them at start and on reload.");
 	} else {
-		if (pc) {
-			html_lit(b, "<span data-count=\"project-problems\"><strong>");
-			html_textf(b, "%zu", mine);
-			html_lit(b, "</strong> concern this project</span> of ");
-		}
 		html_lit(b, "<span data-count=\"problems\"><strong>");
 		html_textf(b, "%zu", v.problems);
 		html_lit(b, "</strong> ");
 		html_text(b, v.problems == 1 ? "configuration problem" : "configuration problems");
 		html_lit(b, "</span> as <code>portal check</code> reports them");
 		if (v.nitems > v.problems)
-			html_textf(b, " (it also lists %zu secret%s that nothing it counts needs)",
+			html_textf(b, " (it also lists %zu secret%s it does not count)",
 				   v.nitems - v.problems, v.nitems - v.problems == 1 ? "" : "s");
+		if (pc) {
+			html_lit(b, "; <span data-count=\"project-problems\"><strong>");
+			html_textf(b, "%zu", mine);
+			html_lit(b, "</strong> ");
+			html_text(b, mine == 1 ? "concerns this project" : "concern this project");
+			html_lit(b, "</span>");
+		}
 		html_lit(b, ".");
 	}
 	html_lit(b, "</p>\n");

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { startPortal, request, sanitizerReport, binPath, tempDir, freshDb, createToken, SYNC_MS } from '../lib/portal.mjs';
 
 const VALUE = 'val-present-7c1e09';
+// fractalops is declared as config/portal.example.yaml declares it: the
+// prober's own health events name that project.
 // Present: VAL_TEST_DAYTONA. Missing: the rest, each needed by something
 // different (a component, a proposal kind), and one only a project lists.
 const env = { VAL_TEST_DAYTONA: VALUE };
@@ -31,6 +33,7 @@ projects:
   - {name: atlas, components: [daytona], secrets: [deploy_key]}
   - {name: chronicle, components: [daytona, temporal]}
   - {name: ledger, components: [hasura]}
+  - {name: fractalops}
 proposals:
   - name: remote
     execute: {executor: http, component: runner, secret: runner_token}
@@ -169,7 +172,7 @@ test('an event naming an undeclared project lists it under Validation, never in 
     const what = `${p} ${auth ? 'signed in' : 'signed out'}`;
     const spine = m.match(/<ul class="spine">([\s\S]*?)<\/ul>/)[1];
     const steps = [...spine.matchAll(/<li data-project="([^"]+)"/g)].map((x) => x[1]);
-    assert.deepEqual(steps, ['atlas', 'chronicle', 'ledger'], `${what}: the spine's steps are the declared projects`);
+    assert.deepEqual(steps, ['atlas', 'chronicle', 'fractalops', 'ledger'], `${what}: the spine's steps are the declared projects`);
     assert.match(m, /<ul class="checks" id="undeclared">\n<li data-undeclared="atlsa">[\s\S]*?atlsa[\s\S]*?<span class="flag">not declared in portal\.yaml<\/span>/, what);
     assert.equal(count(m, 'undeclared'), 1, what);
     assert.equal(count(m, 'problems'), r.total, `${what}: check's count stays check's`);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "adapters/secrets.h"
+#include "app/validation.h"
 #include "cmd/cmd.h"
 #include "store/store.h"
 
@@ -31,41 +32,11 @@ static const struct cmd_spec check_spec = {
 	NULL,
 };
 
-/* Who besides components and the vault names secret `name`: a proposal
- * kind's executor, the store, a proof plane or DataHub. Appends to buf; 1 if any. */
-static int named_by_settings(const struct config *cfg, const char *name, char *buf, size_t cap)
-{
-	const struct {
-		const char *key, *value;
-	} refs[] = {
-		{"store.password_secret", cfg->db_password_secret},
-		{"proof.graph_secret", cfg->proof_graph_secret},
-		{"proof.warehouse_secret", cfg->proof_warehouse_secret},
-		{"proof.evidence_secret", cfg->proof_evidence_secret},
-		{"lineage.datahub_secret", cfg->datahub_secret},
-	};
-	int any = 0;
-	size_t len = strlen(buf);
-	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
-		if (!strcmp(refs[i].value, name)) {
-			len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, "%s%s",
-						len ? ", " : "", refs[i].key);
-			any = 1;
-		}
-	for (size_t k = 0; k < cfg->catalogue.nkinds; k++)
-		if (!strcmp(cfg->catalogue.kinds[k].secret, name)) {
-			len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0,
-						"%sproposal kind %s", len ? ", " : "",
-						cfg->catalogue.kinds[k].name);
-			any = 1;
-		}
-	return any;
-}
-
 /* Resolves every secret contract and prints one line per secret that is not
- * present, with why and who needs it (never a value). Returns 1 when a secret
- * that something needs (a component, the vault token, the store, a proposal
- * kind, a proof plane or DataHub) is missing or unreadable. */
+ * present, with why and who needs it (never a value), as validation_judge
+ * words them for the pages too. Returns 1 when a secret that something needs
+ * (a component, the vault token, the store, a proposal kind, a proof plane
+ * or DataHub) is missing or unreadable. */
 static int check_secrets(const struct config *cfg, char **envp)
 {
 	const struct catalogue *cat = &cfg->catalogue;
@@ -80,24 +51,23 @@ static int check_secrets(const struct config *cfg, char **envp)
 		return 1;
 	}
 	secret_values_free(values); /* check judges presence; it keeps no value */
-	int bad = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct secret_status *st = &sts[i];
-		if (st->state == SECRET_PRESENT)
-			continue;
-		char who[512];
-		snprintf(who, sizeof who, "%s", st->needed_by);
-		named_by_settings(cfg, st->name, who, sizeof who);
-		if (who[0])
-			bad++;
-		fprintf(stderr, "secret %s: %s (%s); %s%s\n", st->name, secret_state_name(st->state),
-			st->detail, who[0] ? "needed by " : "not needed by anything", who);
-	}
+	struct validation v;
+	validation_judge(cfg, sts, n, &v);
 	free(sts);
-	if (bad)
-		fprintf(stderr, "portal check: %d needed secret%s missing or unreadable\n", bad,
-			bad == 1 ? "" : "s");
-	return bad ? 1 : 0;
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < v.nitems; i++) {
+		validation_item_line(&v.items[i], &b);
+		buf_putc(&b, '\n');
+	}
+	if (v.problems) {
+		validation_summary_line(&v, &b);
+		buf_putc(&b, '\n');
+	}
+	fputs(buf_cstr(&b), stderr);
+	buf_free(&b);
+	int rc = v.problems ? 1 : 0;
+	validation_free(&v);
+	return rc;
 }
 
 /* `check --audit`: the chain of an existing, current database. */

@@ -1,7 +1,7 @@
 /* home: the workflow path at a glance, and the state of this Portal itself.
  * Every line is read from something real: the project spine (contracts and
- * the live projection), the stage definitions, the readiness monitor, the
- * configuration in force. */
+ * the live projection), validation as `portal check` reports it, the stage
+ * definitions, the readiness monitor, the configuration in force. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -48,6 +48,18 @@ static void spine(struct buf *b, struct http_ctx *c)
 	snap_release(s);
 }
 
+/* What `portal check` reports for the configuration in force, and the
+ * projects events name that it does not declare. */
+static void validation(struct buf *b, struct http_ctx *c)
+{
+	struct snap *s = hub_snapshot(c->app->hub);
+	html_lit(b, "<section class=\"panel wide\" id=\"validation\" aria-labelledby=\"val-h\">\n"
+		    "<h2 id=\"val-h\">Validation</h2>\n");
+	web_validation_list(b, c, s, NULL, 0);
+	html_lit(b, "</section>\n");
+	snap_release(s);
+}
+
 static void row(struct buf *b, const char *key, const char *value)
 {
 	html_lit(b, "<dt>");
@@ -86,6 +98,7 @@ int web_page_home(struct http_ctx *c)
 	web_layout_begin(&b, c, "Workflow path");
 	html_lit(&b, "<h1>Workflow path</h1>\n");
 	spine(&b, c);
+	validation(&b, c);
 	html_lit(&b, "<p class=\"lead\">Every project walks onboarding → work → proposal → "
 		     "proof → recovery. Portal derives where a project stands from canonical truth; it "
 		     "never stores a stage as a flag someone sets, and it changes nothing except "

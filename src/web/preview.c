@@ -1,6 +1,7 @@
 /* preview: what a signed-out visitor may see. The project spine with each
- * project's derived stage, session continuity and validation as counts, and
- * the next actions (sign in, launch guidance). Deliberately nothing more: no
+ * project's derived stage, session continuity, validation (the problems
+ * `portal check` reports, each with what to do, and the projects events
+ * name that portal.yaml does not declare), and the next actions. Deliberately nothing more: no
  * session id, lineage or tool, no component URL, no secret name or value,
  * no health detail (a prober's detail could name a host). */
 #include <stdlib.h>
@@ -118,10 +119,6 @@ static void validation(struct buf *b, struct http_ctx *c, const struct snap *s)
 		else
 			unchecked++;
 	}
-	long long undeclared = 0;
-	for (size_t i = 0; i < s->ix.nprojects; i++)
-		undeclared += catalogue_project(cat, s->ix.projects[i]) == NULL;
-	size_t problems = catalogue_check(cat, NULL, 0);
 	html_lit(b, "<section class=\"panel\" id=\"validation\" aria-labelledby=\"val-h\">\n"
 		    "<h2 id=\"val-h\">Validation</h2>\n<ul class=\"groups\">\n<li>");
 	count(b, "", "components", (long long)cat->ncomponents, "components declared");
@@ -142,13 +139,9 @@ static void validation(struct buf *b, struct http_ctx *c, const struct snap *s)
 		count(b, ", ", "unchecked", unchecked, "not checked yet");
 	html_lit(b, "</li>\n<li>");
 	count(b, "", "projects", (long long)cat->nprojects, "projects declared");
-	count(b, "; ", "undeclared", undeclared,
-	      "named by live events but not declared in the configuration");
-	html_lit(b, "</li>\n<li>");
-	count(b, "", "problems", (long long)problems,
-	      problems == 1 ? "configuration problem" : "configuration problems");
-	html_lit(b, " (as <code>portal check</code> reports them)</li>\n");
-	html_lit(b, "</ul>\n<p class=\"muted\">Counts only: names, states and launch links are "
+	html_lit(b, "</li>\n</ul>\n");
+	web_validation_list(b, c, s, NULL, 1);
+	html_lit(b, "<p class=\"muted\">Names, states and launch links are "
 		    "shown after sign-in. Secret values are never shown anywhere.</p>\n</section>\n");
 	json_decref(health);
 }

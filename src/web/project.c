@@ -119,16 +119,13 @@ size_t web_projects(struct http_ctx *c, const struct snap *s, struct web_project
 	const struct catalogue *cat = &c->cfg->catalogue;
 	json_t *projects = web_snap_json(s, s->ix.projects_json.off, s->ix.projects_json.len);
 	json_t *health = web_snap_json(s, s->ix.health_json.off, s->ix.health_json.len);
-	struct web_project *ps = calloc(cat->nprojects + s->ix.nprojects + 1, sizeof *ps);
+	struct web_project *ps = calloc(cat->nprojects + 1, sizeof *ps);
 	struct blocker_needs *nd = malloc(sizeof *nd);
 	if (!ps || !nd)
 		abort();
 	size_t n = 0;
 	for (size_t i = 0; i < cat->nprojects; i++)
 		ps[n++] = (struct web_project){cat->projects[i].name, NULL, &cat->projects[i], 0, {0}};
-	for (size_t i = 0; i < s->ix.nprojects; i++)
-		if (!catalogue_project(cat, s->ix.projects[i]))
-			ps[n++] = (struct web_project){s->ix.projects[i], NULL, NULL, 0, {0}};
 	for (size_t i = 0; i < n; i++) {
 		struct web_project *p = &ps[i];
 		json_t *live = named(projects, p->name);
@@ -190,14 +187,12 @@ void web_spine_list(struct buf *b, const struct web_project *ps, size_t n, int p
 			html_text(b, line);
 			html_lit(b, "</span>");
 		}
-		if (!p->contract)
-			html_lit(b, " <span class=\"flag\">not declared in the configuration</span>");
 		html_lit(b, "</li>\n");
 	}
 	if (!n)
 		html_lit(b, "<li class=\"empty\">No projects yet. They come from the "
-			    "<code>projects:</code> section of portal.yaml and from the "
-			    "<code>project</code> of each live event.</li>\n");
+			    "<code>projects:</code> section of portal.yaml; a project only live "
+			    "events name is listed under Validation.</li>\n");
 	html_lit(b, "</ul>\n");
 }
 
@@ -353,7 +348,10 @@ static void validation_panel(struct buf *b, struct http_ctx *c, const struct blo
 	if (pc && !nd->nsecrets && !nd->ncomponents)
 		html_lit(b, "<li data-check=\"none\">Its contract declares no secrets and no "
 			    "components: nothing to check.</li>\n");
-	html_lit(b, "</ul>\n</section>\n");
+	html_lit(b, "</ul>\n");
+	static const struct project_contract none; /* concerned by nothing: the total alone */
+	web_validation_list(b, c, NULL, pc ? pc : &none, 0);
+	html_lit(b, "</section>\n");
 }
 
 /* A project's session in the order people read them: blocked first, then

@@ -69,14 +69,25 @@ struct web_project {
 	struct blocker_verdict verdict;
 };
 
-/* Every project of the configuration in force and of snapshot s, sorted by
- * name, each with its derived stage. Returns how many; *out is malloc'd
+/* Every project the configuration in force declares, sorted by name, each
+ * with its derived stage from snapshot s. A project only events name is not
+ * one: web_validation_list lists it as not declared. Returns how many; *out is malloc'd
  * (free() it) and borrows from c->cfg and s, which must outlive it. */
 size_t web_projects(struct http_ctx *c, const struct snap *s, struct web_project **out);
 /* The spine: each project and its stage, as a list. For a signed-out
  * visitor (`public_view`) without links and with the verdict's gist; else
  * linking /projects/<name> and giving the why. */
 void web_spine_list(struct buf *b, const struct web_project *ps, size_t n, int public_view);
+
+/* The Validation list: the problems `portal check` reports for the
+ * configuration in force and the secrets serve resolved last (counted as
+ * check counts them), each with what to do; for project pc (or NULL: all)
+ * those that concern it, with the total. Without pc and with snapshot s, the
+ * projects its events name that portal.yaml does not declare, listed apart.
+ * public_view: no secret or component name, no links. */
+struct project_contract;
+void web_validation_list(struct buf *b, struct http_ctx *c, const struct snap *s,
+			 const struct project_contract *pc, int public_view);
 
 /* The signed-out overview's content: project spine, session continuity and
  * validation as counts, next actions. Writes nothing a signed-out visitor

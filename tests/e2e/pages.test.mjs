@@ -12,7 +12,9 @@ before(async () => {
   const dir = tempDir();
   const db = `${dir}/portal.db`;
   execFileSync(binPath(), ['demo', '--db', db], { env: { PATH: process.env.PATH } });
-  portal = await startPortal({ dir, db });
+  // The spine is what portal.yaml declares: the demo's five projects.
+  const config = `projects:\n${['atlas', 'chronicle', 'fractalops', 'nexus-sync', 'penpot-bridge'].map((n) => `  - {name: ${n}}\n`).join('')}`;
+  portal = await startPortal({ dir, db, config });
   browser = await launchBrowser();
 });
 after(async () => {

@@ -47,9 +47,9 @@ static const struct demo_proposal demo_props[] = {
 	 ROTATE("fractalops", "deploy"), 40, PROPOSAL_EXECUTED, "quarterly rotation"},
 	{"demo-failed", "rotate-deploy-key", "nexus-sync", "priya.s", ROTATE("nexus-sync", "ci"),
 	 95, PROPOSAL_FAILED, "exit status 1: the Nexus API refused the new key (403)"},
-	{"demo-queued", "rotate-deploy-key", "penpot-bridge", "aiko.t",
-	 ROTATE("penpot-bridge", "deploy"), 30, PROPOSAL_QUEUED,
-	 "exit status 1: Penpot export API timed out after 30 s"},
+	{"demo-queued", "rotate-deploy-key", "nexus-sync", "priya.s",
+	 ROTATE("nexus-sync", "deploy"), 30, PROPOSAL_QUEUED,
+	 "exit status 1: the Nexus API timed out after 30 s"},
 	{"demo-running", "rotate-deploy-key", "atlas", "maria.k", ROTATE("atlas", "ci"), 25,
 	 PROPOSAL_RUNNING, ""},
 	{"demo-approved", "run-workflow", "fractalops", "maria.k",
@@ -214,9 +214,11 @@ static const char *const demo_switches[] = {"if-empty", NULL};
 static const struct cmd_spec demo_spec = {
 	"demo",
 	"Migrate the database, then append a realistic demo data set: about two hours of\n"
-	"sessions across five projects, Ouroboros cycles, runtime health and proposals,\n"
-	"timed up to now. The events have fixed ids, so running it again adds nothing.\n"
-	"--if-empty loads nothing when the event log already holds events.",
+	"sessions across five projects, Ouroboros cycles and runtime health, timed up to\n"
+	"now, and ten proposals of the example configuration's kinds, one in every state,\n"
+	"made through the store with their audit trail and proof records. The events have\n"
+	"fixed ids and the proposals fixed idempotency keys, so running it again adds\n"
+	"nothing. --if-empty loads nothing when the event log already holds events.",
 	CONFIG_CMD_DEMO,
 	demo_switches,
 	NULL,

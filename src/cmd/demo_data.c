@@ -1,7 +1,8 @@
 /* demo_data: a realistic two hours of FractalOps activity as events — sessions
  * across five projects (running, blocked, idle, ended, resumed chains),
- * Ouroboros cycles, runtime health, proposals and an event type nobody
- * understands. It builds JSON only: validating and storing is cmd_demo's job.
+ * Ouroboros cycles, runtime health and an event type nobody understands. It
+ * builds JSON only: validating and storing is cmd_demo's job, and so are the
+ * proposals, which the store makes with their own events (demo.c).
  * Deterministic by construction: no clock, no rand(); the base time is given. */
 #include "cmd/demo.h"
 
@@ -28,7 +29,7 @@ struct demo_session {
 };
 
 /* Chosen so the projects stand at different stages: atlas at work,
- * penpot-bridge at proposal, chronicle at proof (P-102 waits on ClickHouse),
+ * penpot-bridge at proposal, chronicle at proof (its proposals, demo.c),
  * nexus-sync and fractalops in recovery, with a blocker of every class. */
 static const struct demo_session sessions[] = {
 	/* id, project, harness, ticket, start, last, fate, blocker, resumes, parent, launch */
@@ -147,7 +148,7 @@ static const char *const cycle_notes[CYCLES] = {
 	"re-derived stages for 5 projects; no drift",
 	"closed 3 stale sessions on chronicle",
 	"refreshed launch contracts for daytona and playwright-grid",
-	"proof closure for P-101 stalled: warehouse facts missing",
+	"proof closure stalled for a proposal: warehouse facts missing",
 	"opened recovery proposal for nexus-sync contract drift",
 	"re-ran health probes after temporal latency spike",
 	"rotated demo service token; 0 consumers affected",
@@ -332,41 +333,6 @@ static void emit_ouroboros(struct gen *g)
 	}
 }
 
-static void emit_proposals(struct gen *g)
-{
-	static const char *const path[] = {"submitted", "approved", "queued", "running",
-					   "executed",  "proving",  "proven"};
-	static const char *const actors[] = {NULL, "devon.r", "portal", "worker-1",
-					     "worker-1", "worker-1", "prover"};
-	static const struct {
-		const char *id, *project, *proposer;
-		int submitted_min; /* minutes before base */
-		int steps;         /* how far along path it got (1 = submitted) */
-		const char *rejected_by;
-	} props[] = {
-		{"P-101", "atlas", "maria.k", 110, 7, NULL},
-		{"P-102", "chronicle", "ouroboros", 70, 6, NULL},
-		{"P-103", "nexus-sync", "priya.s", 35, 4, NULL},
-		{"P-104", "penpot-bridge", "aiko.t", 12, 1, NULL},
-		{"P-105", "fractalops", "ouroboros", 80, 1, "maria.k"},
-	};
-	for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
-		long long at = props[i].submitted_min * MIN + 40 * SEC;
-		for (int k = 0; k < props[i].steps; k++) {
-			emit(g, at, "proposal.transitioned", props[i].project, NULL,
-			     json_pack("{s:s, s:s*, s:s, s:s}", "proposal", props[i].id, "from",
-				       k ? path[k - 1] : NULL, "to", path[k], "actor",
-				       k ? actors[k] : props[i].proposer));
-			at -= (k == 0 ? 6 : 2) * MIN; /* approval takes longest */
-		}
-		if (props[i].rejected_by)
-			emit(g, at, "proposal.transitioned", props[i].project, NULL,
-			     json_pack("{s:s, s:s, s:s, s:s}", "proposal", props[i].id, "from",
-				       path[props[i].steps - 1], "to", "rejected", "actor",
-				       props[i].rejected_by));
-	}
-}
-
 /* Types this portal does not know: stored and counted, never dropped. */
 static void emit_unrecognised(struct gen *g)
 {
@@ -393,7 +359,6 @@ size_t demo_events(long long base_ms, json_t ***out)
 	emit_ouroboros(&g);
 	for (size_t i = 0; i < sizeof sessions / sizeof sessions[0]; i++)
 		emit_session(&g, i, &sessions[i]);
-	emit_proposals(&g);
 	emit_unrecognised(&g);
 
 	/* In time order (queue order breaks ties), then made strictly

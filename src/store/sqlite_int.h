@@ -79,8 +79,9 @@ int lite_bind_text(sqlite3_stmt *st, int i, const char *v);
 const char *lite_str(sqlite3_stmt *st, int i);
 char *lite_dup(sqlite3_stmt *st, int i);
 
-/* sqlite_log.c: stores one event inside the caller's transaction, or finds
- * the seq of its id (*fresh 0). Returns a SQLite code. */
+/* sqlite_log.c: stores one event inside the caller's write transaction
+ * under the next seq, or finds the seq of its id (*fresh 0) without using
+ * one up. Returns a SQLite code. */
 int lite_append_one(struct sqlite_store *s, const struct event *ev, long long now,
 		    long long *seq, int *fresh);
 

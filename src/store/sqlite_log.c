@@ -1,6 +1,6 @@
 /* sqlite_log: portal_live_events on SQLite — append (batches all or
- * nothing, a known id not stored twice), scan in seq order, and the history
- * by day on a read-only connection of its own. */
+ * nothing, a known id not stored twice and never using up a seq), scan in
+ * seq order, and the history by day on a read-only connection of its own. */
 #include "store/sqlite_int.h"
 
 #include <stdio.h>
@@ -9,19 +9,42 @@
 
 #include "util/clock.h"
 
+/* The id is looked up before the insert, rather than the insert saying
+ * `ON CONFLICT (id) DO NOTHING`: SQLite draws the AUTOINCREMENT rowid before
+ * it finds the conflict, so every duplicate would use up a seq and leave a
+ * version that never existed. (`INSERT ... SELECT ... WHERE NOT EXISTS` draws
+ * none either, but reading the table it writes costs it twice the CPU.) The
+ * caller's transaction (BEGIN IMMEDIATE) keeps anyone else from storing the
+ * id between the two. */
+static const struct lite_query Q_EVENT_SEQ = {
+	"event_seq", "SELECT seq FROM portal_live_events WHERE id = ?1"};
 static const struct lite_query Q_EVENT_ADD = {
 	"event_add", "INSERT INTO portal_live_events "
 		     "(id, ts, source, type, project, session, data, received_at) "
-		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING"};
-static const struct lite_query Q_EVENT_SEQ = {
-	"event_seq", "SELECT seq FROM portal_live_events WHERE id = ?1"};
+		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
 
-/* Stores one event, or finds the seq of its id. Returns a SQLite code. */
+/* Finds the seq of a known id, or stores the event under the next one.
+ * Returns a SQLite code. */
 int lite_append_one(struct sqlite_store *s, const struct event *ev, long long now,
 		    long long *seq, int *fresh)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = lite_stmt(s, &Q_EVENT_ADD, &st);
+	int rc = lite_stmt(s, &Q_EVENT_SEQ, &st);
+	if (rc != SQLITE_OK)
+		return rc;
+	lite_bind_text(st, 1, ev->id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(st, 0);
+		*fresh = 0;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return SQLITE_OK;
+	if (rc != SQLITE_DONE)
+		return rc;
+
+	rc = lite_stmt(s, &Q_EVENT_ADD, &st);
 	if (rc != SQLITE_OK)
 		return rc;
 	char *data = json_dumps(ev->data, JSON_COMPACT);
@@ -40,23 +63,9 @@ int lite_append_one(struct sqlite_store *s, const struct event *ev, long long no
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
 		return rc;
-	if (sqlite3_changes(s->db) == 1) {
-		*seq = sqlite3_last_insert_rowid(s->db);
-		*fresh = 1;
-		return SQLITE_OK;
-	}
-	rc = lite_stmt(s, &Q_EVENT_SEQ, &st);
-	if (rc != SQLITE_OK)
-		return rc;
-	lite_bind_text(st, 1, ev->id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(st, 0);
-		*fresh = 0;
-		rc = SQLITE_OK;
-	}
-	sqlite3_reset(st);
-	return rc;
+	*seq = sqlite3_last_insert_rowid(s->db);
+	*fresh = 1;
+	return SQLITE_OK;
 }
 
 int sqlite_append(void *impl, struct store_batch *const *batches, size_t n,

@@ -70,6 +70,28 @@ test('an event is stored once: a re-post returns its original seq', async () => 
   assert.equal(again.json.stored, 0);
 });
 
+test('re-posted events use up no version: the next new event follows the last stored one', async () => {
+  const batch = Array.from({ length: 500 }, (_, i) => ev(`gap-${i}`, { project: 'gapless' }));
+  const first = await post(batch);
+  assert.equal(first.status, 201, first.text);
+  const seqs = first.json.events.map((e) => e.seq);
+  seqs.forEach((seq, i) => assert.equal(seq, seqs[0] + i, `event ${i} follows the one before it`));
+  const again = await post(batch);
+  assert.equal(again.status, 200, again.text);
+  assert.equal(again.json.stored, 0);
+  again.json.events.forEach((e, i) => assert.deepEqual(e, { id: `gap-${i}`, seq: seqs[i], duplicate: true }));
+  const version = (await request(`${portal.url}/api/v1/projection`)).json.version;
+  assert.equal(version, seqs.at(-1), 'duplicates do not move the version');
+  const next = await post(ev('gap-new', { project: 'gapless' }));
+  assert.equal(next.status, 201, next.text);
+  assert.equal(next.json.events[0].seq, version + 1, 'no version was skipped');
+  // A batch mixing known and new ids numbers only the new ones, in a row.
+  const mixed = await post([ev('gap-3'), ev('gap-new-2'), ev('gap-new'), ev('gap-new-3')]);
+  assert.equal(mixed.status, 201, mixed.text);
+  assert.deepEqual(mixed.json.events.map((e) => e.seq), [seqs[3], version + 2, version + 1, version + 3]);
+  assert.equal((await request(`${portal.url}/api/v1/projection`)).json.version, version + 3);
+});
+
 test('a batch is atomic: one bad event stores none, and the error names index and field', async () => {
   const before = (await request(`${portal.url}/api/v1/projection`)).json.version;
   const r = await post([ev('b-1'), ev('b-2'),

@@ -158,7 +158,7 @@ static int walk(struct store *st, const struct prover_planes *pl, const struct d
 		return rc;
 	if (d->end == PROPOSAL_PROVEN) {
 		/* The prover's own pass: recorded, closure decided, proven. */
-		rc = prover_pass(st, pl, actor, t + 9 * MIN, 0, err);
+		rc = prover_pass(st, pl, actor, t + 9 * MIN, 0, NULL, err);
 		return rc < 0 ? rc : 0;
 	}
 	/* Proving: recorded in the planes; the closure is decided at the

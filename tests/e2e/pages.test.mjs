@@ -49,7 +49,8 @@ test('from the spine to a project, to a session, along its chain and back', asyn
   assert.equal(await page.locator('h1').textContent(), 'atlas');
   const current = page.locator('#stage li[aria-current="step"]');
   assert.equal(await current.count(), 1);
-  assert.equal(await current.textContent(), 'Work');
+  // The demo's atlas has a proposal running (portal demo makes real ones now).
+  assert.equal(await current.textContent(), 'Proposal');
   assert.equal(await page.locator('#stage ol.steps li').count(), 5);
 
   await page.locator('#sessions a', { hasText: 's-atlas-03' }).click();

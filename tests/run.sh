@@ -158,6 +158,9 @@ integration_pg() { # name binary files...
 # Every portal process the integration tests start runs under valgrind, one
 # log per process, ending "ERROR SUMMARY: N errors" (leaks count as errors).
 # A process killed with SIGKILL leaves no summary: nothing of it to check.
+# The exec executor's child between fork and execve is not checked either
+# (--child-silent-after-fork): killed or failing there, it would report the
+# whole worker's heap, threads and all, as its own.
 memcheck() { # name binary files...
 	local name=$1 bin=$2; shift 2
 	local dir="$log_dir/$name" wrapper
@@ -166,7 +169,7 @@ memcheck() { # name binary files...
 	# The tests may start portal with a bare environment: paths are baked in.
 	cat >"$wrapper" <<-EOF
 		#!/bin/sh
-		exec valgrind --tool=memcheck --leak-check=full \\
+		exec valgrind --tool=memcheck --leak-check=full --child-silent-after-fork=yes \\
 			--show-leak-kinds=definite,indirect,possible \\
 			--errors-for-leak-kinds=definite,indirect,possible \\
 			--log-file="$dir/logs/%p.log" "$PWD/$bin" "\$@"

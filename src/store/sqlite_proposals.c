@@ -162,12 +162,13 @@ static int sqlite_proposals(void *impl, const struct store_proposal_filter *f,
 static const struct lite_query Q_CLOSURE = {
 	"proposal_closure", "UPDATE portal_proposals SET closure = ?2, closure_at = ?3 WHERE id = ?1"};
 
-static int sqlite_proposal_set_closure(void *impl, const char *id, const char *closure,
-				       long long at, struct perr *err)
+/* Runs q (?1 id, ?2 text, ?3 at) on one proposal: PERR_NOT_FOUND when no
+ * row is id. */
+static int update_one(struct sqlite_store *s, const struct lite_query *q, const char *id,
+		      const char *text, long long at, struct perr *err)
 {
-	struct sqlite_store *s = impl;
 	pthread_mutex_lock(&s->lock);
-	int rc = lite_run(s, &Q_CLOSURE, "tti", id, closure, at);
+	int rc = lite_run(s, q, "tti", id, text, at);
 	int changed = rc == SQLITE_OK ? sqlite3_changes(s->db) : 0;
 	int out = rc == SQLITE_OK ? 0 : lite_step_fail(s, err, rc);
 	pthread_mutex_unlock(&s->lock);
@@ -176,21 +177,19 @@ static int sqlite_proposal_set_closure(void *impl, const char *id, const char *c
 	return out;
 }
 
+static int sqlite_proposal_set_closure(void *impl, const char *id, const char *closure,
+				       long long at, struct perr *err)
+{
+	return update_one(impl, &Q_CLOSURE, id, closure, at, err);
+}
+
 static const struct lite_query Q_ERROR = {
 	"proposal_error", "UPDATE portal_proposals SET last_error = ?2, updated_at = ?3 WHERE id = ?1"};
 
 static int sqlite_proposal_set_error(void *impl, const char *id, const char *why, long long at,
 				     struct perr *err)
 {
-	struct sqlite_store *s = impl;
-	pthread_mutex_lock(&s->lock);
-	int rc = lite_run(s, &Q_ERROR, "tti", id, why, at);
-	int changed = rc == SQLITE_OK ? sqlite3_changes(s->db) : 0;
-	int out = rc == SQLITE_OK ? 0 : lite_step_fail(s, err, rc);
-	pthread_mutex_unlock(&s->lock);
-	if (out == 0 && !changed)
-		out = not_found(err, id);
-	return out;
+	return update_one(impl, &Q_ERROR, id, why, at, err);
 }
 
 /* Two statements, not "?1 IS NULL OR proposal = ?1": the OR would keep

@@ -6,38 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startPortal, startWorker, request, login, addUser, sanitizerReport, slow } from '../lib/portal.mjs';
+import { startWorker, request, sanitizerReport } from '../lib/portal.mjs';
 import { KINDS } from '../lib/kinds.mjs';
+import { proofSetup } from '../lib/proofs.mjs';
 
 const PW = 'proof-password-123';
 
-async function setup(extra = '') {
-  const portal = await startPortal({ config: KINDS + extra });
-  addUser(portal.db, 'olga', 'operator', PW);
-  addUser(portal.db, 'abe', 'approver', PW);
-  const [olga, abe] = await Promise.all([login(portal.url, 'olga', PW), login(portal.url, 'abe', PW)]);
-  const post = (s, path, body) => request(`${portal.url}${path}`, {
-    method: 'POST', headers: { Cookie: s.cookie, 'X-CSRF-Token': s.csrf, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const propose = async () => {
-    const p = (await post(olga, '/api/v1/proposals', { kind: 'rotate-key', project: 'atlas', input: { key_name: 'ci', ttl_days: 7 } })).json.proposal;
-    assert.equal((await post(abe, `/api/v1/proposals/${p.id}/approve`, {})).status, 200);
-    return p.id;
-  };
-  const get = async (id) => (await request(`${portal.url}/api/v1/proposals/${id}`, { headers: { Cookie: olga.cookie } })).json.proposal;
-  const until = async (id, ok, what, ms = 15000) => {
-    const deadline = Date.now() + ms * slow;
-    let p;
-    for (;;) {
-      p = await get(id);
-      if (ok(p) || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(ok(p), `${what}: ${JSON.stringify(p)}`);
-    return p;
-  };
-  return { portal, olga, propose, get, until };
+function setup(extra = '') {
+  return proofSetup(KINDS + extra, PW);
 }
 
 test('an executed proposal is recorded in the embedded planes and proven when they agree', async () => {

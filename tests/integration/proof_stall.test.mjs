@@ -10,8 +10,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { startPortal, startWorker, request, login, addUser, sanitizerReport, slow, tempDir, waitUntil } from '../lib/portal.mjs';
+import { startWorker, request, sanitizerReport, slow, tempDir, waitUntil } from '../lib/portal.mjs';
 import { KINDS } from '../lib/kinds.mjs';
+import { proofSetup } from '../lib/proofs.mjs';
 
 const PW = 'stall-password-123';
 
@@ -97,28 +98,8 @@ proof:
   warehouse_component: clickhouse
 `;
 
-async function setup(extra) {
-  const portal = await startPortal({ config: KINDS + extra });
-  addUser(portal.db, 'olga', 'operator', PW);
-  addUser(portal.db, 'abe', 'approver', PW);
-  const [olga, abe] = await Promise.all([login(portal.url, 'olga', PW), login(portal.url, 'abe', PW)]);
-  const post = (s, p, body) => request(`${portal.url}${p}`, {
-    method: 'POST', headers: { Cookie: s.cookie, 'X-CSRF-Token': s.csrf, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const propose = async () => {
-    const p = (await post(olga, '/api/v1/proposals', { kind: 'rotate-key', project: 'atlas', input: { key_name: 'ci', ttl_days: 7 } })).json.proposal;
-    assert.equal((await post(abe, `/api/v1/proposals/${p.id}/approve`, {})).status, 200);
-    return p.id;
-  };
-  const page = async (p) => (await request(`${portal.url}${p}`, { headers: { Cookie: olga.cookie } })).text;
-  const get = async (id) => (await request(`${portal.url}/api/v1/proposals/${id}`, { headers: { Cookie: olga.cookie } })).json.proposal;
-  const until = async (id, ok, what, ms = 20000) => {
-    let p;
-    await waitUntil(what, ms, async () => ok(p = await get(id)), { every: 100, detail: () => JSON.stringify(p) });
-    return p;
-  };
-  return { portal, propose, page, get, until };
+function setup(extra) {
+  return proofSetup(KINDS + extra, PW).then((s) => ({ ...s, until: (id, ok, what, ms = 20000) => s.until(id, ok, what, ms) }));
 }
 
 const stallLines = (worker) => worker.logs.filter((l) => JSON.stringify(l).includes('a proposal waits on a proof plane'));

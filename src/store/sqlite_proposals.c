@@ -296,6 +296,21 @@ static const struct lite_query Q_FIND_KEY = {
 	"proposal_find_key", "SELECT id FROM portal_proposals "
 			     "WHERE proposer = ?1 AND idempotency_key = ?2"};
 
+/* The end of a lookup of one proposal id: rc is what stepping st gave (or
+ * preparing it, when that failed). A row fills id, none leaves it "". */
+static int id_row(struct sqlite_store *s, sqlite3_stmt *st, int rc, char id[STORE_PROPOSAL_ID_MAX])
+{
+	if (rc == SQLITE_ROW) {
+		snprintf(id, STORE_PROPOSAL_ID_MAX, "%s", lite_str(st, 0));
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	rc = noted(s, rc);
+	sqlite3_reset(st);
+	return rc;
+}
+
 static int find_key(void *tx, const char *proposer, const char *key,
 		    char id[STORE_PROPOSAL_ID_MAX])
 {
@@ -308,15 +323,7 @@ static int find_key(void *tx, const char *proposer, const char *key,
 		lite_bind_text(st, 2, key);
 		rc = sqlite3_step(st);
 	}
-	if (rc == SQLITE_ROW) {
-		snprintf(id, STORE_PROPOSAL_ID_MAX, "%s", lite_str(st, 0));
-		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		rc = SQLITE_OK;
-	}
-	rc = noted(s, rc);
-	sqlite3_reset(st);
-	return rc;
+	return id_row(s, st, rc, id);
 }
 
 static const struct lite_query Q_INSERT = {
@@ -380,15 +387,7 @@ static int due(void *tx, long long now, char id[STORE_PROPOSAL_ID_MAX])
 		sqlite3_bind_int64(st, 1, now);
 		rc = sqlite3_step(st);
 	}
-	if (rc == SQLITE_ROW) {
-		snprintf(id, STORE_PROPOSAL_ID_MAX, "%s", lite_str(st, 0));
-		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		rc = SQLITE_OK;
-	}
-	rc = noted(s, rc);
-	sqlite3_reset(st);
-	return rc;
+	return id_row(s, st, rc, id);
 }
 
 static const struct lite_query Q_MOVE = {
